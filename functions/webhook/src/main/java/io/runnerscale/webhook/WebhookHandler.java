@@ -1,0 +1,108 @@
+package io.runnerscale.webhook;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPEvent;
+import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.runnerscale.config.AwsClients;
+import io.runnerscale.config.CachedParameters;
+import io.runnerscale.config.Settings;
+import io.runnerscale.gitlab.GitLabApiClient;
+import io.runnerscale.gitlab.GitLabCredentials;
+import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.scaling.SqsScaleRequests;
+import io.runnerscale.store.DynamoJobStore;
+import org.crac.Core;
+import org.crac.Resource;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
+import software.amazon.awssdk.services.ssm.SsmClient;
+import software.amazon.lambda.powertools.logging.PowertoolsLogging;
+import software.amazon.lambda.powertools.parameters.secrets.SecretsProvider;
+import software.amazon.lambda.powertools.parameters.ssm.SSMProvider;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+
+/** {@code POST /webhook} behind an API Gateway HTTP API: maps the event to {@link WebhookService} and back. */
+public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse>, Resource {
+    private static final Map<String, String> JSON_HEADERS = Map.of("content-type", "application/json");
+    private static final Duration SECRET_MAX_AGE = Duration.ofMinutes(5);
+    private static final Duration POOLS_MAX_AGE = Duration.ofMinutes(1);
+
+    private final WebhookService service;
+    private final DynamoDbClient dynamo;
+    private final String table;
+
+    /** Lambda's constructor: real clients, built once per execution environment (before the SnapStart snapshot). */
+    public WebhookHandler() {
+        this(Settings.fromEnvironment(), AwsClients.create(null));
+    }
+
+    private WebhookHandler(Settings settings, AwsClients aws) {
+        this(settings, aws.build(DynamoDbClient.builder()), aws.build(SecretsManagerClient.builder()),
+                aws.build(SsmClient.builder()), aws.build(SqsClient.builder()));
+        Core.getGlobalContext().register(this);
+    }
+
+    /** Wires the service from clients; tests pass clients pointed at DynamoDB Local and moto_server. */
+    public WebhookHandler(Settings settings, DynamoDbClient dynamo, SecretsManagerClient secretsManager, SsmClient ssm,
+                          SqsClient sqs) {
+        ObjectMapper json = new ObjectMapper();
+        SecretsProvider secrets = SecretsProvider.builder().withClient(secretsManager).build();
+        SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
+        var webhookSecret = CachedParameters.of(secrets, settings.webhookSecretId(), SECRET_MAX_AGE);
+        var gitlabSecret = CachedParameters.of(secrets, settings.gitlabSecretId(), SECRET_MAX_AGE);
+        DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
+        GitLabApiClient gitlab = new GitLabApiClient(GitLabApiClient.defaultHttpClient(),
+                () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
+        PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
+                POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, Clock.systemUTC());
+        this.service = new WebhookService(new WebhookAuthenticator(webhookSecret), pools, store,
+                new PoolResolver(gitlab, store, 10_000), new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
+                json, Clock.systemUTC());
+        this.dynamo = dynamo;
+        this.table = settings.tableName();
+    }
+
+    @Override
+    public APIGatewayV2HTTPResponse handleRequest(APIGatewayV2HTTPEvent event, Context context) {
+        return PowertoolsLogging.withLogging(context, () -> handle(event));
+    }
+
+    APIGatewayV2HTTPResponse handle(APIGatewayV2HTTPEvent event) {
+        String body = event.getBody() == null ? "" : event.getBody();
+        if (event.getIsBase64Encoded()) {
+            body = new String(Base64.getDecoder().decode(body), StandardCharsets.UTF_8);
+        }
+        WebhookRequest request = new WebhookRequest(event.getHeaders(), body,
+                body.getBytes(StandardCharsets.UTF_8).length);
+        WebhookResponse response = service.handle(request);
+        return APIGatewayV2HTTPResponse.builder().withStatusCode(response.status()).withHeaders(JSON_HEADERS)
+                .withBody(response.body()).build();
+    }
+
+    /** SnapStart: load the JSON, parsing and DynamoDB code paths into the snapshot; no secret is read. */
+    @Override
+    public void beforeCheckpoint(org.crac.Context<? extends Resource> context) {
+        new GitLabHookParser(new ObjectMapper()).parse(GitLabHookParser.JOB_HOOK,
+                "{\"object_kind\":\"build\",\"project_id\":1,\"build_id\":1,\"build_status\":\"pending\","
+                        + "\"build_created_at\":\"2021-01-13 17:57:05 UTC\",\"runner\":null}");
+        try {
+            dynamo.getItem(r -> r.tableName(table).key(java.util.Map.of(DynamoJobStore.PK,
+                    software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("PRIME#snapstart"))));
+        } catch (RuntimeException ignored) {
+            // priming only: the first real request reports real errors
+        }
+    }
+
+    @Override
+    public void afterRestore(org.crac.Context<? extends Resource> context) {
+        // nothing captured at init depends on time, randomness or secrets
+    }
+}

@@ -1,0 +1,131 @@
+package io.runnerscale.pool;
+
+import java.time.ZonedDateTime;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A 5-field cron expression used as a time range ({@code "* 8-18 * * mon-fri"}): a moment is inside
+ * the period when its minute matches. Day-of-month and day-of-week follow classic cron: when both
+ * are restricted, either may match.
+ */
+public final class CronPeriod {
+    private static final List<String> DAYS = List.of("sun", "mon", "tue", "wed", "thu", "fri", "sat");
+    private static final List<String> MONTHS =
+            List.of("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec");
+
+    private final String expression;
+    private final BitSet minutes;
+    private final BitSet hours;
+    private final BitSet daysOfMonth;
+    private final BitSet months;
+    private final BitSet daysOfWeek;
+    private final boolean domRestricted;
+    private final boolean dowRestricted;
+
+    private CronPeriod(String expression, String[] fields) {
+        this.expression = expression;
+        this.minutes = parseField(fields[0], 0, 59, List.of(), 0, "minute");
+        this.hours = parseField(fields[1], 0, 23, List.of(), 0, "hour");
+        this.daysOfMonth = parseField(fields[2], 1, 31, List.of(), 0, "day of month");
+        this.months = parseField(fields[3], 1, 12, MONTHS, 1, "month");
+        BitSet dow = parseField(fields[4], 0, 7, DAYS, 0, "day of week");
+        if (dow.get(7)) {
+            dow.set(0); // 7 is Sunday too
+        }
+        this.daysOfWeek = dow;
+        this.domRestricted = !fields[2].equals("*");
+        this.dowRestricted = !fields[4].equals("*");
+    }
+
+    public static CronPeriod parse(String expression) {
+        if (expression == null) {
+            throw new IllegalArgumentException("period is empty");
+        }
+        String[] fields = expression.trim().split("\\s+");
+        if (fields.length != 5) {
+            throw new IllegalArgumentException("'" + expression
+                    + "' must have 5 fields (minute hour day-of-month month day-of-week), has " + fields.length);
+        }
+        return new CronPeriod(expression.trim(), fields);
+    }
+
+    public boolean contains(ZonedDateTime time) {
+        if (!minutes.get(time.getMinute()) || !hours.get(time.getHour()) || !months.get(time.getMonthValue())) {
+            return false;
+        }
+        boolean dom = daysOfMonth.get(time.getDayOfMonth());
+        boolean dow = daysOfWeek.get(time.getDayOfWeek().getValue() % 7);
+        if (domRestricted && dowRestricted) {
+            return dom || dow;
+        }
+        return dom && dow;
+    }
+
+    public String expression() {
+        return expression;
+    }
+
+    @Override
+    public String toString() {
+        return expression;
+    }
+
+    private static BitSet parseField(String field, int min, int max, List<String> names, int nameBase, String what) {
+        BitSet bits = new BitSet(max + 1);
+        for (String part : field.toLowerCase(Locale.ROOT).split(",")) {
+            int step = 1;
+            String range = part;
+            int slash = part.indexOf('/');
+            if (slash >= 0) {
+                range = part.substring(0, slash);
+                step = number(part.substring(slash + 1), names, nameBase, what, part);
+                if (step <= 0) {
+                    throw new IllegalArgumentException(what + " step must be positive in '" + part + "'");
+                }
+            }
+            int from;
+            int to;
+            if (range.equals("*")) {
+                from = min;
+                to = max;
+            } else if (range.contains("-")) {
+                String[] ends = range.split("-", 2);
+                from = number(ends[0], names, nameBase, what, part);
+                to = number(ends[1], names, nameBase, what, part);
+            } else {
+                from = number(range, names, nameBase, what, part);
+                to = slash >= 0 ? max : from;
+            }
+            if (from < min || to > max) {
+                throw new IllegalArgumentException(what + " '" + part + "' is outside " + min + "-" + max);
+            }
+            if (from <= to) {
+                for (int value = from; value <= to; value += step) {
+                    bits.set(value);
+                }
+            } else { // wrap-around such as fri-mon or 22-6
+                int span = max - min + 1;
+                int length = (max - from) + (to - min) + 2;
+                for (int offset = 0; offset < length; offset += step) {
+                    bits.set(min + (from - min + offset) % span);
+                }
+            }
+        }
+        return bits;
+    }
+
+    private static int number(String token, List<String> names, int nameBase, String what, String part) {
+        int named = names.indexOf(token);
+        if (named >= 0) {
+            return named + nameBase;
+        }
+        try {
+            return Integer.parseInt(token);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(what + " '" + part + "' is not a number"
+                    + (names.isEmpty() ? "" : " or a name (" + String.join(",", names) + ")"));
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.runnerscale.pool;
+
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Go-style durations as GitLab's config uses them: {@code 20m0s}, {@code 1h30m}, {@code 90s}; a bare number is seconds. */
+public final class Durations {
+    private static final Pattern PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|h|m|s)");
+
+    private Durations() {
+    }
+
+    public static Duration parse(String text) {
+        if (text == null || text.isBlank()) {
+            throw new IllegalArgumentException("empty duration");
+        }
+        String value = text.trim();
+        if (value.matches("\\d+")) {
+            return Duration.ofSeconds(Long.parseLong(value));
+        }
+        Matcher matcher = PART.matcher(value);
+        long millis = 0;
+        int end = 0;
+        while (matcher.find()) {
+            if (matcher.start() != end) {
+                break;
+            }
+            double amount = Double.parseDouble(matcher.group(1));
+            millis += Math.round(amount * switch (matcher.group(2)) {
+                case "h" -> 3_600_000L;
+                case "m" -> 60_000L;
+                case "s" -> 1_000L;
+                default -> 1L;
+            });
+            end = matcher.end();
+        }
+        if (end != value.length() || end == 0) {
+            throw new IllegalArgumentException("'" + text + "' is not a duration (use e.g. 90s, 10m, 1h30m)");
+        }
+        return Duration.ofMillis(millis);
+    }
+
+    /** The shortest Go-style form: {@code 1h30m}, {@code 45s}, {@code 0s}. */
+    public static String format(Duration duration) {
+        long seconds = duration.toSeconds();
+        if (seconds == 0) {
+            return "0s";
+        }
+        StringBuilder out = new StringBuilder();
+        if (seconds >= 3600) {
+            out.append(seconds / 3600).append('h');
+            seconds %= 3600;
+        }
+        if (seconds >= 60) {
+            out.append(seconds / 60).append('m');
+            seconds %= 60;
+        }
+        if (seconds > 0) {
+            out.append(seconds).append('s');
+        }
+        return out.toString();
+    }
+}

@@ -1,0 +1,33 @@
+package io.runnerscale.scaling;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * One instance of a pool as the scaling policy sees it.
+ *
+ * @param ready        the instance is in service (its runner can take jobs); false while booting
+ * @param launchedAt   when it was launched (or first seen), null if unknown
+ * @param runningJobs  jobs running on it now
+ * @param lastJobFinishedAt when its last job finished; null if it never ran one
+ * @param useCount     jobs it has finished
+ */
+public record InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs,
+                           Instant lastJobFinishedAt, int useCount) {
+
+    public boolean busy() {
+        return runningJobs > 0;
+    }
+
+    /** How long it has been idle: since its last job, or since launch if it never ran one. */
+    public Duration idleFor(Instant now) {
+        if (busy()) {
+            return Duration.ZERO;
+        }
+        Instant since = lastJobFinishedAt != null ? lastJobFinishedAt : launchedAt;
+        if (since == null || since.isAfter(now)) {
+            return Duration.ZERO;
+        }
+        return Duration.between(since, now);
+    }
+}

@@ -1,0 +1,131 @@
+package io.runnerscale.scaling;
+
+import io.runnerscale.compute.Compute;
+import io.runnerscale.compute.GroupState;
+import io.runnerscale.job.JobRecord;
+import io.runnerscale.job.JobStatus;
+import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
+import io.runnerscale.scaling.ScalingAction.TerminateInstance;
+import io.runnerscale.store.InstanceRecord;
+import io.runnerscale.store.JobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * One scaling decision for one pool: read live jobs and instances, decide with {@link ScalingPolicy},
+ * apply. Callers guarantee that two decisions for one pool never run at once.
+ */
+public final class ScalerService {
+    private static final Logger LOG = LoggerFactory.getLogger(ScalerService.class);
+
+    private final PoolsConfigSource pools;
+    private final JobStore store;
+    private final Compute compute;
+    private final DemandForecast forecast;
+    private final Clock clock;
+
+    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, DemandForecast forecast,
+                         Clock clock) {
+        this.pools = pools;
+        this.store = store;
+        this.compute = compute;
+        this.forecast = forecast;
+        this.clock = clock;
+    }
+
+    public List<String> poolNames() {
+        return pools.current().pools().stream().map(PoolConfig::name).toList();
+    }
+
+    /** @return the decision, or empty when the pool is not (or no longer) configured */
+    public Optional<ScalingDecision> scale(String poolName) {
+        Optional<PoolConfig> configured = pools.current().pool(poolName);
+        if (configured.isEmpty()) {
+            LOG.warn("scale request for unknown pool '{}' ignored", poolName);
+            return Optional.empty();
+        }
+        PoolConfig pool = configured.get();
+        Instant now = clock.instant();
+        PoolSnapshot snapshot = snapshot(pool, now);
+        ScalingDecision decision = ScalingPolicy.decide(snapshot);
+        apply(pool, decision);
+        if (!decision.changesNothing()) {
+            LOG.info("pool {}: pending={} running={} instances={} desired {} -> {} actions={}", pool.name(),
+                    snapshot.pendingJobs(), snapshot.runningJobs(), snapshot.instances().size(),
+                    snapshot.desiredCapacity(), decision.desiredAfter(), decision.actions());
+        }
+        return Optional.of(decision);
+    }
+
+    PoolSnapshot snapshot(PoolConfig pool, Instant now) {
+        GroupState group = compute.describe(pool);
+        List<JobRecord> live = store.liveJobs(pool.name());
+        int pending = 0;
+        int running = 0;
+        Map<String, Integer> runningByInstance = new HashMap<>();
+        for (JobRecord job : live) {
+            if (job.status() == JobStatus.PENDING) {
+                pending++;
+            } else {
+                running++;
+                if (job.instanceId() != null) {
+                    runningByInstance.merge(job.instanceId(), 1, Integer::sum);
+                }
+            }
+        }
+        Map<String, InstanceRecord> known = new HashMap<>();
+        for (InstanceRecord record : store.instances(pool.name())) {
+            known.put(record.instanceId(), record);
+        }
+        Set<String> present = new HashSet<>();
+        List<InstanceView> views = new ArrayList<>();
+        for (GroupState.Instance instance : group.instances()) {
+            present.add(instance.id());
+            InstanceRecord record = known.get(instance.id());
+            Instant launchedAt = instance.launchedAt();
+            if (record == null) {
+                launchedAt = launchedAt != null ? launchedAt : now;
+                store.recordInstance(pool.name(), instance.id(), launchedAt);
+            } else if (launchedAt == null) {
+                launchedAt = record.launchedAt();
+            }
+            views.add(new InstanceView(instance.id(), instance.ready(), launchedAt,
+                    runningByInstance.getOrDefault(instance.id(), 0),
+                    record == null ? null : record.lastJobFinishedAt(),
+                    record == null ? 0 : record.useCount()));
+        }
+        for (String gone : known.keySet()) {
+            if (!present.contains(gone)) {
+                store.forgetInstance(gone);
+            }
+        }
+        return new PoolSnapshot(pool, now, pending, running, views, group.desiredCapacity(),
+                forecast.slots(pool, now));
+    }
+
+    private void apply(PoolConfig pool, ScalingDecision decision) {
+        for (ScalingAction action : decision.actions()) {
+            try {
+                switch (action) {
+                    case TerminateInstance t -> compute.terminate(pool, t.instanceId(), t.decrement());
+                    case SetDesiredCapacity s -> compute.setDesiredCapacity(pool, s.desired());
+                }
+            } catch (RuntimeException e) {
+                // One failed termination (e.g. the instance is already gone) must not block the rest.
+                LOG.error("pool {}: {} failed: {}", pool.name(), action, e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.runnerscale.scaling;
+
+import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.pool.PolicyEntry;
+import io.runnerscale.scaling.ScalingAction.Reason;
+import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
+import io.runnerscale.scaling.ScalingAction.TerminateInstance;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * GitLab's autoscaler rule, decided for one pool at one moment. Pure: the Lambda scaler, the local
+ * server and the simulator all call it.
+ *
+ * <ul>
+ *   <li>need = pending + running + idle slots, idle from the active policy entry (and the forecast);</li>
+ *   <li>instances = min(max_instances, ceil(need / capacity_per_instance));</li>
+ *   <li>scale-out raises desired capacity; scale-in terminates chosen instances: idle longer than
+ *       idle_time, oldest first, never one with a running job;</li>
+ *   <li>instances past max_use_count give no slots and retire once idle; instances not ready within
+ *       boot_timeout are replaced.</li>
+ * </ul>
+ */
+public final class ScalingPolicy {
+
+    private ScalingPolicy() {
+    }
+
+    public static ScalingDecision decide(PoolSnapshot snapshot) {
+        PoolConfig pool = snapshot.pool();
+        Instant now = snapshot.now();
+        PolicyEntry policy = pool.activePolicy(now);
+        int cap = pool.capacityPerInstance();
+
+        List<ScalingAction> actions = new ArrayList<>();
+        List<InstanceView> serving = new ArrayList<>();
+        int retiringBusy = 0;
+        int jobsOnRetiring = 0;
+        int desired = Math.max(snapshot.desiredCapacity(), 0);
+        int listed = snapshot.instances().size();
+
+        for (InstanceView instance : snapshot.instances()) {
+            boolean retiring = pool.maxUseCount() > 0 && instance.useCount() >= pool.maxUseCount();
+            if (retiring && instance.busy()) {
+                retiringBusy++;
+                jobsOnRetiring += instance.runningJobs();
+            } else if (retiring) {
+                actions.add(new TerminateInstance(instance.id(), Reason.RETIRED, true));
+                desired--;
+                listed--;
+            } else {
+                serving.add(instance);
+            }
+        }
+
+        int idleSlots = Math.max(policy.idleSlots(snapshot.runningJobs()), snapshot.forecastSlots());
+        int neededSlots = snapshot.pendingJobs() + snapshot.runningJobs() + idleSlots;
+        // Jobs already running on retiring instances are served; only the rest needs serving instances.
+        int slotsForServing = Math.max(0, neededSlots - jobsOnRetiring);
+        int target = ceilDiv(slotsForServing, cap);
+        target = Math.max(0, Math.min(target, pool.maxInstances() - retiringBusy));
+
+        // Replace instances that never became ready; while they are counted, their replacements are too.
+        for (InstanceView instance : serving) {
+            if (!instance.ready() && instance.launchedAt() != null
+                    && now.isAfter(instance.launchedAt().plus(pool.bootTimeout()))) {
+                actions.add(new TerminateInstance(instance.id(), Reason.BOOT_TIMEOUT, false));
+            }
+        }
+
+        int unlaunched = Math.max(0, desired - listed);
+        int capacity = serving.size() + unlaunched;
+        int desiredAfter = desired;
+        if (target > capacity) {
+            desiredAfter = Math.min(pool.maxInstances(), retiringBusy + target);
+        } else if (target < capacity) {
+            int surplus = capacity - target;
+            // Capacity the group has not launched yet goes first: lowering desired to the listed count terminates nothing.
+            int trim = Math.min(surplus, unlaunched);
+            desiredAfter = desired - trim;
+            surplus -= trim;
+            List<InstanceView> idle = serving.stream()
+                    .filter(i -> i.ready() && !i.busy())
+                    .filter(i -> i.idleFor(now).compareTo(policy.idleTime()) >= 0)
+                    .sorted(Comparator.comparing(InstanceView::launchedAt,
+                            Comparator.nullsLast(Comparator.naturalOrder())).thenComparing(InstanceView::id))
+                    .limit(surplus)
+                    .toList();
+            for (InstanceView instance : idle) {
+                actions.add(new TerminateInstance(instance.id(), Reason.IDLE, true));
+                desiredAfter--;
+            }
+            // Terminations already lowered desired capacity one by one; only an unlaunched trim needs a call.
+            if (trim > 0) {
+                actions.add(new SetDesiredCapacity(desiredAfter));
+            }
+            return new ScalingDecision(pool.name(), neededSlots, target, Math.max(desiredAfter, 0), actions);
+        }
+        if (desiredAfter != desired) {
+            actions.add(new SetDesiredCapacity(desiredAfter));
+        }
+        return new ScalingDecision(pool.name(), neededSlots, target, desiredAfter, actions);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,330 @@
+package io.runnerscale.store;
+
+import io.runnerscale.job.JobEvent;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobRecord;
+import io.runnerscale.job.JobStatus;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.dynamodb.model.AttributeValue;
+import software.amazon.awssdk.services.dynamodb.model.CancellationReason;
+import software.amazon.awssdk.services.dynamodb.model.ConditionalCheckFailedException;
+import software.amazon.awssdk.services.dynamodb.model.GetItemResponse;
+import software.amazon.awssdk.services.dynamodb.model.QueryRequest;
+import software.amazon.awssdk.services.dynamodb.model.QueryResponse;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValue;
+import software.amazon.awssdk.services.dynamodb.model.ReturnValuesOnConditionCheckFailure;
+import software.amazon.awssdk.services.dynamodb.model.TransactWriteItem;
+import software.amazon.awssdk.services.dynamodb.model.TransactionCanceledException;
+import software.amazon.awssdk.services.dynamodb.model.Update;
+import software.amazon.awssdk.services.dynamodb.model.UpdateItemRequest;
+import software.amazon.awssdk.services.dynamodb.model.UpdateItemResponse;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The job store on one DynamoDB table.
+ *
+ * <ul>
+ *   <li>{@code JOB#<project>#<job>}: one job; indexed under {@code POOL#<pool>#pending|running} (GSI
+ *       {@code live}) only while live, so a decision reads only live jobs; terminal jobs expire by TTL;</li>
+ *   <li>{@code INST#<id>}: an instance, indexed under {@code POOL#<pool>#instances};</li>
+ *   <li>{@code DELIVERY#<id>}: a webhook delivery already processed, expiring by TTL.</li>
+ * </ul>
+ * Every job write is conditional on the status rank, so duplicates and late events change nothing.
+ */
+public final class DynamoJobStore implements JobStore {
+    public static final String PK = "pk";
+    public static final String LIVE_INDEX = "live";
+    public static final String LIVE_PK = "livePk";
+    public static final String LIVE_SK = "liveSk";
+    public static final String EXPIRES_AT = "expiresAt";
+    private static final Duration DELIVERY_TTL = Duration.ofDays(2);
+
+    private final DynamoDbClient dynamo;
+    private final String table;
+    private final Duration jobTtl;
+
+    public DynamoJobStore(DynamoDbClient dynamo, String table, Duration jobTtl) {
+        this.dynamo = dynamo;
+        this.table = table;
+        this.jobTtl = jobTtl;
+    }
+
+    static String jobPk(JobKey key) {
+        return "JOB#" + key.projectId() + "#" + key.jobId();
+    }
+
+    @Override
+    public ApplyOutcome apply(JobEvent event, String pool, Instant now) {
+        JobStatus status = event.status();
+        Map<String, String> names = new HashMap<>();
+        Map<String, AttributeValue> values = new HashMap<>();
+        List<String> sets = new ArrayList<>();
+        List<String> removes = new ArrayList<>();
+        names.put("#status", "status");
+        set(sets, values, "#status", ":status", s(status.wireName()));
+        set(sets, values, "statusRank", ":rank", n(status.rank()));
+        set(sets, values, "projectId", ":projectId", n(event.key().projectId()));
+        set(sets, values, "jobId", ":jobId", n(event.key().jobId()));
+        set(sets, values, "updatedAt", ":now", s(now.toString()));
+        if (pool != null) {
+            names.put("#pool", "pool");
+            set(sets, values, "#pool", ":pool", s(pool));
+        }
+        if (event.tags() != null) {
+            set(sets, values, "tags", ":tags", AttributeValue.fromL(event.tags().stream().map(DynamoJobStore::s).toList()));
+        }
+        optional(sets, values, "pipelineId", event.pipelineId());
+        if (event.name() != null) {
+            names.put("#name", "name");
+            set(sets, values, "#name", ":name", s(event.name()));
+        }
+        optional(sets, values, "stage", event.stage());
+        optional(sets, values, "createdAt", event.createdAt());
+        optional(sets, values, "startedAt", event.startedAt());
+        optional(sets, values, "finishedAt", event.finishedAt());
+        optional(sets, values, "runnerId", event.runnerId());
+        optional(sets, values, "failureReason", event.failureReason());
+        String instanceId = event.instanceId();
+        optional(sets, values, "instanceId", instanceId);
+        if (status == JobStatus.PENDING) {
+            sets.add("pendingAt = if_not_exists(pendingAt, :now)");
+        }
+        if (status.isLive() && pool != null) {
+            String bucket = status == JobStatus.PENDING ? "pending" : "running";
+            set(sets, values, LIVE_PK, ":livePk", s("POOL#" + pool + "#" + bucket));
+            set(sets, values, LIVE_SK, ":liveSk", s(jobPk(event.key())));
+        } else {
+            removes.add(LIVE_PK);
+            removes.add(LIVE_SK);
+        }
+        if (status.isTerminal()) {
+            set(sets, values, EXPIRES_AT, ":expires", n(now.plus(jobTtl).getEpochSecond()));
+        }
+        String expression = "SET " + String.join(", ", sets) + (removes.isEmpty() ? "" : " REMOVE " + String.join(", ", removes));
+        String condition = "attribute_not_exists(" + PK + ") OR statusRank < :rank";
+        Map<String, AttributeValue> key = Map.of(PK, s(jobPk(event.key())));
+
+        if (status.isTerminal() && instanceId != null) {
+            return applyWithInstanceUse(event, pool, now, key, expression, condition, names, values, instanceId);
+        }
+        try {
+            UpdateItemResponse response = dynamo.updateItem(UpdateItemRequest.builder()
+                    .tableName(table).key(key)
+                    .updateExpression(expression).conditionExpression(condition)
+                    .expressionAttributeNames(names).expressionAttributeValues(values)
+                    .returnValues(ReturnValue.ALL_OLD)
+                    .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)
+                    .build());
+            JobStatus previous = response.hasAttributes() && response.attributes().containsKey("status")
+                    ? JobStatus.fromWire(response.attributes().get("status").s()).orElse(null) : null;
+            return new ApplyOutcome.Applied(previous, toJob(merged(response.attributes(), values, event, pool)));
+        } catch (ConditionalCheckFailedException e) {
+            return new ApplyOutcome.Stale(statusOf(e.item()));
+        }
+    }
+
+    /** A finished job counts a use of its instance; both in one transaction so a duplicate counts nothing. */
+    private ApplyOutcome applyWithInstanceUse(JobEvent event, String pool, Instant now, Map<String, AttributeValue> key,
+                                              String expression, String condition, Map<String, String> names,
+                                              Map<String, AttributeValue> values, String instanceId) {
+        Instant finished = event.finishedAt() != null ? event.finishedAt() : now;
+        Map<String, AttributeValue> instanceValues = new HashMap<>();
+        instanceValues.put(":one", n(1));
+        instanceValues.put(":finished", s(finished.toString()));
+        StringBuilder instanceUpdate = new StringBuilder("ADD useCount :one SET lastJobFinishedAt = :finished");
+        Map<String, String> instanceNames = new HashMap<>();
+        if (pool != null) {
+            instanceNames.put("#pool", "pool");
+            instanceValues.put(":pool", s(pool));
+            instanceValues.put(":livePk", s("POOL#" + pool + "#instances"));
+            instanceValues.put(":liveSk", s(instanceId));
+            instanceUpdate.append(", #pool = if_not_exists(#pool, :pool), ")
+                    .append(LIVE_PK).append(" = if_not_exists(").append(LIVE_PK).append(", :livePk), ")
+                    .append(LIVE_SK).append(" = if_not_exists(").append(LIVE_SK).append(", :liveSk)");
+        }
+        try {
+            dynamo.transactWriteItems(t -> t.transactItems(
+                    TransactWriteItem.builder().update(Update.builder().tableName(table).key(key)
+                            .updateExpression(expression).conditionExpression(condition)
+                            .expressionAttributeNames(names).expressionAttributeValues(values)
+                            .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)
+                            .build()).build(),
+                    TransactWriteItem.builder().update(Update.builder().tableName(table)
+                            .key(Map.of(PK, s("INST#" + instanceId)))
+                            .updateExpression(instanceUpdate.toString())
+                            .expressionAttributeNames(instanceNames.isEmpty() ? null : instanceNames)
+                            .expressionAttributeValues(instanceValues).build()).build()));
+            return new ApplyOutcome.Applied(null, toJob(merged(null, values, event, pool)));
+        } catch (TransactionCanceledException e) {
+            List<CancellationReason> reasons = e.cancellationReasons();
+            if (!reasons.isEmpty() && "ConditionalCheckFailed".equals(reasons.getFirst().code())) {
+                return new ApplyOutcome.Stale(statusOf(reasons.getFirst().item()));
+            }
+            throw e;
+        }
+    }
+
+    private static Map<String, AttributeValue> merged(Map<String, AttributeValue> old, Map<String, AttributeValue> values,
+                                                      JobEvent event, String pool) {
+        Map<String, AttributeValue> item = new HashMap<>(old == null ? Map.of() : old);
+        item.put("projectId", n(event.key().projectId()));
+        item.put("jobId", n(event.key().jobId()));
+        item.put("status", values.get(":status"));
+        item.put("updatedAt", values.get(":now"));
+        if (pool != null) {
+            item.put("pool", s(pool));
+        }
+        if (event.tags() != null) {
+            item.put("tags", values.get(":tags"));
+        }
+        for (String field : List.of("pipelineId", "stage", "createdAt", "startedAt", "finishedAt", "runnerId", "instanceId")) {
+            AttributeValue value = values.get(":" + field);
+            if (value != null) {
+                item.put(field, value);
+            }
+        }
+        if (values.containsKey(":name")) {
+            item.put("name", values.get(":name"));
+        }
+        if (event.status() == JobStatus.PENDING && !item.containsKey("pendingAt")) {
+            item.put("pendingAt", values.get(":now"));
+        }
+        return item;
+    }
+
+    @Override
+    public Optional<JobRecord> find(JobKey key) {
+        GetItemResponse response = dynamo.getItem(r -> r.tableName(table).key(Map.of(PK, s(jobPk(key)))));
+        return response.hasItem() && !response.item().isEmpty() ? Optional.of(toJob(response.item())) : Optional.empty();
+    }
+
+    @Override
+    public boolean claimDelivery(String deliveryId, Instant now) {
+        try {
+            dynamo.putItem(r -> r.tableName(table)
+                    .item(Map.of(PK, s("DELIVERY#" + deliveryId), EXPIRES_AT, n(now.plus(DELIVERY_TTL).getEpochSecond()),
+                            "receivedAt", s(now.toString())))
+                    .conditionExpression("attribute_not_exists(" + PK + ")"));
+            return true;
+        } catch (ConditionalCheckFailedException duplicate) {
+            return false;
+        }
+    }
+
+    @Override
+    public void releaseDelivery(String deliveryId) {
+        dynamo.deleteItem(r -> r.tableName(table).key(Map.of(PK, s("DELIVERY#" + deliveryId))));
+    }
+
+    @Override
+    public List<JobRecord> liveJobs(String pool) {
+        List<JobRecord> jobs = new ArrayList<>();
+        for (String bucket : List.of("pending", "running")) {
+            queryLive("POOL#" + pool + "#" + bucket, item -> jobs.add(toJob(item)));
+        }
+        return jobs;
+    }
+
+    @Override
+    public List<InstanceRecord> instances(String pool) {
+        List<InstanceRecord> instances = new ArrayList<>();
+        queryLive("POOL#" + pool + "#instances", item -> instances.add(new InstanceRecord(
+                item.get(LIVE_SK).s(), pool, instant(item.get("launchedAt")),
+                item.containsKey("useCount") ? Integer.parseInt(item.get("useCount").n()) : 0,
+                instant(item.get("lastJobFinishedAt")))));
+        return instances;
+    }
+
+    @Override
+    public void recordInstance(String pool, String instanceId, Instant launchedAt) {
+        dynamo.updateItem(r -> r.tableName(table).key(Map.of(PK, s("INST#" + instanceId)))
+                .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+                        + "launchedAt = if_not_exists(launchedAt, :launched)")
+                .expressionAttributeNames(Map.of("#pool", "pool"))
+                .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
+                        ":id", s(instanceId), ":launched", s(launchedAt.toString()))));
+    }
+
+    @Override
+    public void forgetInstance(String instanceId) {
+        dynamo.deleteItem(r -> r.tableName(table).key(Map.of(PK, s("INST#" + instanceId))));
+    }
+
+    private void queryLive(String partition, java.util.function.Consumer<Map<String, AttributeValue>> sink) {
+        Map<String, AttributeValue> start = null;
+        do {
+            QueryResponse page = dynamo.query(QueryRequest.builder().tableName(table).indexName(LIVE_INDEX)
+                    .keyConditionExpression(LIVE_PK + " = :p")
+                    .expressionAttributeValues(Map.of(":p", s(partition)))
+                    .exclusiveStartKey(start).build());
+            page.items().forEach(sink);
+            start = page.hasLastEvaluatedKey() && !page.lastEvaluatedKey().isEmpty() ? page.lastEvaluatedKey() : null;
+        } while (start != null);
+    }
+
+    private static JobRecord toJob(Map<String, AttributeValue> item) {
+        List<String> tags = item.containsKey("tags") ? item.get("tags").l().stream().map(AttributeValue::s).toList() : null;
+        return new JobRecord(
+                new JobKey(Long.parseLong(item.get("projectId").n()), Long.parseLong(item.get("jobId").n())),
+                JobStatus.fromWire(item.get("status").s()).orElseThrow(),
+                text(item.get("pool")),
+                tags,
+                number(item.get("pipelineId")),
+                text(item.get("name")),
+                instant(item.get("createdAt")),
+                instant(item.get("pendingAt")),
+                instant(item.get("startedAt")),
+                instant(item.get("finishedAt")),
+                number(item.get("runnerId")),
+                text(item.get("instanceId")),
+                instant(item.get("updatedAt")));
+    }
+
+    private static JobStatus statusOf(Map<String, AttributeValue> item) {
+        if (item == null || !item.containsKey("status")) {
+            return null;
+        }
+        return JobStatus.fromWire(item.get("status").s()).orElse(null);
+    }
+
+    private static void set(List<String> sets, Map<String, AttributeValue> values, String attribute, String placeholder,
+                            AttributeValue value) {
+        sets.add(attribute + " = " + placeholder);
+        values.put(placeholder, value);
+    }
+
+    private static void optional(List<String> sets, Map<String, AttributeValue> values, String attribute, Object value) {
+        if (value == null) {
+            return;
+        }
+        AttributeValue attributeValue = value instanceof Number number ? n(number) : s(value.toString());
+        set(sets, values, attribute, ":" + attribute, attributeValue);
+    }
+
+    private static AttributeValue s(String value) {
+        return AttributeValue.fromS(value);
+    }
+
+    private static AttributeValue n(Number value) {
+        return AttributeValue.fromN(value.toString());
+    }
+
+    private static String text(AttributeValue value) {
+        return value == null ? null : value.s();
+    }
+
+    private static Long number(AttributeValue value) {
+        return value == null || value.n() == null ? null : Long.parseLong(value.n());
+    }
+
+    private static Instant instant(AttributeValue value) {
+        return value == null || value.s() == null ? null : Instant.parse(value.s());
+    }
+}

@@ -1,0 +1,106 @@
+package io.runnerscale.store;
+
+import io.runnerscale.job.JobEvent;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobRecord;
+import io.runnerscale.job.JobStatus;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The job store in memory, with the same rules as {@link DynamoJobStore}: the simulator replays a
+ * month of jobs through it in seconds. Not for production: nothing survives a restart.
+ */
+public final class InMemoryJobStore implements JobStore {
+    private final Map<JobKey, JobRecord> jobs = new HashMap<>();
+    private final Map<String, Map<JobKey, JobRecord>> liveByPool = new HashMap<>();
+    private final Map<String, InstanceRecord> instances = new LinkedHashMap<>();
+    private final Set<String> deliveries = new HashSet<>();
+
+    @Override
+    public synchronized ApplyOutcome apply(JobEvent event, String pool, Instant now) {
+        JobRecord old = jobs.get(event.key());
+        if (old != null && !old.status().canAdvanceTo(event.status())) {
+            return new ApplyOutcome.Stale(old.status());
+        }
+        String newPool = pool != null ? pool : old == null ? null : old.pool();
+        JobRecord record = new JobRecord(event.key(), event.status(), newPool,
+                event.tags() != null ? event.tags() : old == null ? null : old.tags(),
+                first(event.pipelineId(), old == null ? null : old.pipelineId()),
+                first(event.name(), old == null ? null : old.name()),
+                first(event.createdAt(), old == null ? null : old.createdAt()),
+                old != null && old.pendingAt() != null ? old.pendingAt() : event.status() == JobStatus.PENDING ? now : null,
+                first(event.startedAt(), old == null ? null : old.startedAt()),
+                first(event.finishedAt(), old == null ? null : old.finishedAt()),
+                first(event.runnerId(), old == null ? null : old.runnerId()),
+                first(event.instanceId(), old == null ? null : old.instanceId()),
+                now);
+        jobs.put(event.key(), record);
+        if (old != null && old.pool() != null) {
+            liveByPool.getOrDefault(old.pool(), Map.of()).remove(event.key());
+        }
+        if (record.status().isLive() && record.pool() != null) {
+            liveByPool.computeIfAbsent(record.pool(), p -> new LinkedHashMap<>()).put(event.key(), record);
+        }
+        if (event.status().isTerminal() && event.instanceId() != null) {
+            InstanceRecord instance = instances.get(event.instanceId());
+            Instant finished = event.finishedAt() != null ? event.finishedAt() : now;
+            instances.put(event.instanceId(), new InstanceRecord(event.instanceId(),
+                    instance != null ? instance.pool() : newPool,
+                    instance == null ? null : instance.launchedAt(),
+                    instance == null ? 1 : instance.useCount() + 1, finished));
+        }
+        return new ApplyOutcome.Applied(old == null ? null : old.status(), record);
+    }
+
+    @Override
+    public synchronized Optional<JobRecord> find(JobKey key) {
+        return Optional.ofNullable(jobs.get(key));
+    }
+
+    @Override
+    public synchronized boolean claimDelivery(String deliveryId, Instant now) {
+        return deliveries.add(deliveryId);
+    }
+
+    @Override
+    public synchronized void releaseDelivery(String deliveryId) {
+        deliveries.remove(deliveryId);
+    }
+
+    @Override
+    public synchronized List<JobRecord> liveJobs(String pool) {
+        return new ArrayList<>(liveByPool.getOrDefault(pool, Map.of()).values());
+    }
+
+    @Override
+    public synchronized List<InstanceRecord> instances(String pool) {
+        return instances.values().stream().filter(i -> pool.equals(i.pool())).toList();
+    }
+
+    @Override
+    public synchronized void recordInstance(String pool, String instanceId, Instant launchedAt) {
+        InstanceRecord old = instances.get(instanceId);
+        instances.put(instanceId, old == null
+                ? new InstanceRecord(instanceId, pool, launchedAt, 0, null)
+                : new InstanceRecord(instanceId, pool, old.launchedAt() != null ? old.launchedAt() : launchedAt,
+                old.useCount(), old.lastJobFinishedAt()));
+    }
+
+    @Override
+    public synchronized void forgetInstance(String instanceId) {
+        instances.remove(instanceId);
+    }
+
+    private static <T> T first(T preferred, T fallback) {
+        return preferred != null ? preferred : fallback;
+    }
+}

@@ -1,0 +1,52 @@
+package io.runnerscale.store;
+
+import io.runnerscale.job.JobEvent;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobRecord;
+import io.runnerscale.job.JobStatus;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/** Job, instance and delivery state (one DynamoDB table in AWS). */
+public interface JobStore {
+
+    /**
+     * Records the event if it moves the job forward (one conditional write). A finished job on one
+     * of runnerscale's instances also counts a use of that instance, in the same write.
+     *
+     * @param pool the job's pool, or null when no pool takes it
+     */
+    ApplyOutcome apply(JobEvent event, String pool, Instant now);
+
+    Optional<JobRecord> find(JobKey key);
+
+    /** Marks a delivery as seen; false when it was seen before (a duplicate). */
+    boolean claimDelivery(String deliveryId, Instant now);
+
+    /** Undoes {@link #claimDelivery} when the delivery could not be stored, so a resend is processed. */
+    void releaseDelivery(String deliveryId);
+
+    /** Pending and running jobs of a pool. */
+    List<JobRecord> liveJobs(String pool);
+
+    /** Instances runnerscale has seen in a pool. */
+    List<InstanceRecord> instances(String pool);
+
+    /** Remembers an instance the first time it is seen (no-op when already known). */
+    void recordInstance(String pool, String instanceId, Instant launchedAt);
+
+    /** Forgets an instance that left its group. */
+    void forgetInstance(String instanceId);
+
+    sealed interface ApplyOutcome {
+        /** The job moved from {@code previous} (null when new) to the event's status. */
+        record Applied(JobStatus previous, JobRecord record) implements ApplyOutcome {
+        }
+
+        /** The record is already at {@code current}, as far or further than the event: nothing written. */
+        record Stale(JobStatus current) implements ApplyOutcome {
+        }
+    }
+}
