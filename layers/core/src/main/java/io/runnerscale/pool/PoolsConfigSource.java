@@ -23,6 +23,7 @@ public final class PoolsConfigSource {
     private PoolsConfig lastGood;
     private String lastText;
     private Instant checkedAt;
+    private boolean fixed;
 
     public PoolsConfigSource(Supplier<String> text, String sourceName, Duration refresh, Clock clock) {
         this.text = Objects.requireNonNull(text);
@@ -32,9 +33,9 @@ public final class PoolsConfigSource {
     }
 
     public static PoolsConfigSource fixed(PoolsConfig config) {
-        PoolsConfigSource source = new PoolsConfigSource(() -> null, "fixed", Duration.ofDays(36500), Clock.systemUTC());
+        PoolsConfigSource source = new PoolsConfigSource(() -> null, "fixed", Duration.ZERO, Clock.systemUTC());
         source.lastGood = config;
-        source.checkedAt = Instant.MAX;
+        source.fixed = true;
         return source;
     }
 
@@ -42,6 +43,9 @@ public final class PoolsConfigSource {
      * @throws ConfigException only when no good configuration was ever loaded
      */
     public synchronized PoolsConfig current() {
+        if (fixed) {
+            return lastGood;
+        }
         Instant now = clock.instant();
         if (lastGood != null && checkedAt != null && now.isBefore(checkedAt.plus(refresh))) {
             return lastGood;

@@ -56,12 +56,13 @@ public final class ScalingPolicy {
             }
         }
 
-        int idleSlots = Math.max(policy.idleSlots(snapshot.runningJobs()), snapshot.forecastSlots());
-        int neededSlots = snapshot.pendingJobs() + snapshot.runningJobs() + idleSlots;
-        // Jobs already running on retiring instances are served; only the rest needs serving instances.
-        int slotsForServing = Math.max(0, neededSlots - jobsOnRetiring);
-        int target = ceilDiv(slotsForServing, cap);
-        target = Math.max(0, Math.min(target, pool.maxInstances() - retiringBusy));
+        int policyIdle = policy.idleSlots(snapshot.runningJobs());
+        int neededSlots = snapshot.pendingJobs() + snapshot.runningJobs() + policyIdle;
+        int target = instancesFor(neededSlots, jobsOnRetiring, retiringBusy, pool);
+        // The forecast keeps idle instances through a likely-busy period; PREWARM_ENV lets it launch them too.
+        int keepSlots = snapshot.pendingJobs() + snapshot.runningJobs() + Math.max(policyIdle, snapshot.forecastSlots());
+        int keep = instancesFor(keepSlots, jobsOnRetiring, retiringBusy, pool);
+        if (System.getenv("PREWARM") != null) { target = keep; }
 
         // Replace instances that never became ready; while they are counted, their replacements are too.
         for (InstanceView instance : serving) {
@@ -76,8 +77,8 @@ public final class ScalingPolicy {
         int desiredAfter = desired;
         if (target > capacity) {
             desiredAfter = Math.min(pool.maxInstances(), retiringBusy + target);
-        } else if (target < capacity) {
-            int surplus = capacity - target;
+        } else if (keep < capacity) {
+            int surplus = capacity - keep;
             // Capacity the group has not launched yet goes first: lowering desired to the listed count terminates nothing.
             int trim = Math.min(surplus, unlaunched);
             desiredAfter = desired - trim;
@@ -103,6 +104,12 @@ public final class ScalingPolicy {
             actions.add(new SetDesiredCapacity(desiredAfter));
         }
         return new ScalingDecision(pool.name(), neededSlots, target, desiredAfter, actions);
+    }
+
+    private static int instancesFor(int slots, int jobsOnRetiring, int retiringBusy, PoolConfig pool) {
+        // Jobs already running on retiring instances are served; only the rest needs serving instances.
+        int target = ceilDiv(Math.max(0, slots - jobsOnRetiring), pool.capacityPerInstance());
+        return Math.max(0, Math.min(target, pool.maxInstances() - retiringBusy));
     }
 
     private static int ceilDiv(int a, int b) {

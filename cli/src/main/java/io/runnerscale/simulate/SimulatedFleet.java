@@ -1,0 +1,165 @@
+package io.runnerscale.simulate;
+
+import io.runnerscale.compute.Compute;
+import io.runnerscale.compute.GroupState;
+import io.runnerscale.pool.PoolConfig;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * A stand-in for Auto Scaling groups that behaves like one where the scaler can tell: desired
+ * capacity launches instances, which become ready after a boot delay; terminations with
+ * {@code decrement=false} are replaced. Runs on any clock: wall time for {@code serve}, virtual
+ * time for {@code simulate}.
+ */
+public final class SimulatedFleet implements Compute {
+
+    /** Told about every launch and termination (the simulator schedules readiness and bills from it). */
+    public interface Listener {
+        void launched(Instance instance);
+
+        void terminated(Instance instance);
+    }
+
+    /** One simulated instance; mutable only by the fleet. */
+    public static final class Instance {
+        private final String id;
+        private final String pool;
+        private final Instant launchedAt;
+        private final Instant readyAt;
+        private Instant terminatedAt;
+
+        Instance(String id, String pool, Instant launchedAt, Instant readyAt) {
+            this.id = id;
+            this.pool = pool;
+            this.launchedAt = launchedAt;
+            this.readyAt = readyAt;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public String pool() {
+            return pool;
+        }
+
+        public Instant launchedAt() {
+            return launchedAt;
+        }
+
+        public Instant readyAt() {
+            return readyAt;
+        }
+
+        public Instant terminatedAt() {
+            return terminatedAt;
+        }
+
+        public boolean isReady(Instant now) {
+            return !now.isBefore(readyAt);
+        }
+    }
+
+    private final Clock clock;
+    private final Supplier<Duration> bootDelay;
+    private final Listener listener;
+    private final Map<String, Integer> desired = new HashMap<>();
+    private final Map<String, Instance> live = new LinkedHashMap<>();
+    private long sequence;
+
+    /** @param listener may be null */
+    public SimulatedFleet(Clock clock, Supplier<Duration> bootDelay, Listener listener) {
+        this.clock = clock;
+        this.bootDelay = bootDelay;
+        this.listener = listener != null ? listener : new Listener() {
+            @Override
+            public void launched(Instance instance) {
+            }
+
+            @Override
+            public void terminated(Instance instance) {
+            }
+        };
+    }
+
+    @Override
+    public synchronized GroupState describe(PoolConfig pool) {
+        Instant now = clock.instant();
+        List<GroupState.Instance> instances = new ArrayList<>();
+        for (Instance instance : live.values()) {
+            if (instance.pool.equals(pool.name())) {
+                instances.add(new GroupState.Instance(instance.id, instance.isReady(now), instance.launchedAt));
+            }
+        }
+        return new GroupState(desired.getOrDefault(pool.name(), 0), instances);
+    }
+
+    @Override
+    public synchronized void setDesiredCapacity(PoolConfig pool, int capacity) {
+        if (capacity < 0 || capacity > pool.maxInstances() && capacity > desired.getOrDefault(pool.name(), 0)) {
+            throw new IllegalArgumentException("desired capacity " + capacity + " outside 0.." + pool.maxInstances());
+        }
+        desired.put(pool.name(), capacity);
+        List<Instance> members = members(pool.name());
+        for (int i = members.size(); i < capacity; i++) {
+            launch(pool.name());
+        }
+        // Like an ASG whose desired capacity drops below its size: it picks instances itself (newest here).
+        for (int i = members.size() - 1; i >= capacity; i--) {
+            remove(members.get(i));
+        }
+    }
+
+    @Override
+    public synchronized void terminate(PoolConfig pool, String instanceId, boolean decrement) {
+        Instance instance = live.get(instanceId);
+        if (instance == null) {
+            throw new IllegalArgumentException("instance " + instanceId + " is not in pool " + pool.name());
+        }
+        remove(instance);
+        if (decrement) {
+            desired.merge(pool.name(), -1, Integer::sum);
+        } else {
+            launch(pool.name());
+        }
+    }
+
+    /** An instance the fleet itself lost (a spot interruption); the group replaces it. */
+    public synchronized void interrupt(String instanceId) {
+        Instance instance = live.get(instanceId);
+        if (instance != null) {
+            remove(instance);
+            launch(instance.pool);
+        }
+    }
+
+    public synchronized List<Instance> members(String pool) {
+        return live.values().stream().filter(i -> i.pool.equals(pool)).toList();
+    }
+
+    public synchronized Instance instance(String id) {
+        return live.get(id);
+    }
+
+    private void launch(String pool) {
+        Instant now = clock.instant();
+        Instance instance = new Instance(String.format("i-%017x", ++sequence), pool, now, now.plus(bootDelay.get()));
+        live.put(instance.id, instance);
+        listener.launched(instance);
+    }
+
+    private void remove(Instance instance) {
+        live.remove(instance.id);
+        instance.terminatedAt = clock.instant();
+        listener.terminated(instance);
+    }
+}
