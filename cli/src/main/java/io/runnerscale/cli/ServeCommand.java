@@ -16,7 +16,7 @@ import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.DemandForecast;
 import io.runnerscale.scaling.InMemoryDemandHistory;
 import io.runnerscale.scaling.ScalerService;
-import io.runnerscale.scaling.WeeklyForecast;
+import io.runnerscale.scaling.DemandHistoryForecast;
 import io.runnerscale.simulate.SimulatedFleet;
 import io.runnerscale.store.DynamoJobStore;
 import io.runnerscale.webhook.PoolResolver;
@@ -93,7 +93,7 @@ final class ServeCommand {
         PoolsConfigSource pools = new PoolsConfigSource(() -> PoolsFiles.text(configPath), configName,
                 Duration.ofSeconds(5), clock);
         InMemoryDemandHistory history = new InMemoryDemandHistory();
-        DemandForecast forecast = new WeeklyForecast(history);
+        DemandForecast forecast = new DemandHistoryForecast(history);
         ScalerService scaler = new ScalerService(pools, store, compute, forecast, clock);
         LocalScaleRequests scaleRequests = new LocalScaleRequests(scaler);
         GitLab gitlab = gitlab(args.get("gitlab-url", null), json);

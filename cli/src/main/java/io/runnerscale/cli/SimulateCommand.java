@@ -36,7 +36,7 @@ final class SimulateCommand {
                                         [--price USD_PER_INSTANCE_HOUR] [--spot-rate PER_INSTANCE_HOUR] [--boot-jitter 0.1]
                                         [--seed N] [--no-progress]
               --trace      job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines
-              --config     pools file (default: the built-in pool, one job per instance, idle_time 5m)
+              --config     pools file (default: the built-in pool, one job per instance, idle_time 2m)
               --boot       mean time from launch until an instance's runner takes jobs (default 50s)
               --json       print one JSON object instead of the table
               --report     also write a self-contained HTML report with charts
@@ -140,8 +140,7 @@ final class SimulateCommand {
 
     static PoolsConfig withForecast(PoolsConfig config, boolean enabled) {
         return new PoolsConfig(config.pools().stream().map(p -> {
-            ForecastConfig f = p.forecast();
-            ForecastConfig changed = new ForecastConfig(enabled, f.weeks(), f.lead(), f.quantile(), f.maxIdle());
+            ForecastConfig changed = p.forecast().withEnabled(enabled);
             return new PoolConfig(p.name(), p.match(), p.backend(), p.capacityPerInstance(), p.maxInstances(),
                     p.maxUseCount(), p.bootTimeout(), p.policy(), changed);
         }).toList());

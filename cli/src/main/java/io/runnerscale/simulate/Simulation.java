@@ -9,7 +9,7 @@ import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.pool.PolicyEntry;
 import io.runnerscale.scaling.InMemoryDemandHistory;
 import io.runnerscale.scaling.ScalerService;
-import io.runnerscale.scaling.WeeklyForecast;
+import io.runnerscale.scaling.DemandHistoryForecast;
 import io.runnerscale.store.InMemoryJobStore;
 
 import java.time.Duration;
@@ -75,7 +75,7 @@ public final class Simulation {
         this.random = new Random(options.seed());
         this.clock = new VirtualClock(trace.getFirst().requestedAt().minus(options.tickInterval()));
         this.fleet = new SimulatedFleet(clock, this::bootDelay, new FleetListener());
-        this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, new WeeklyForecast(history), clock);
+        this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, new DemandHistoryForecast(history), clock);
     }
 
     public SimulationResult run() {

@@ -26,7 +26,7 @@ public final class PoolsConfigParser {
             "max_instances", "max_use_count", "boot_timeout", "policy", "forecast");
     private static final Set<String> POLICY_FIELDS = Set.of("periods", "timezone", "idle_count", "idle_time",
             "scale_factor", "scale_factor_limit");
-    private static final Set<String> FORECAST_FIELDS = Set.of("enabled", "weeks", "lead", "quantile", "max_idle");
+    private static final Set<String> FORECAST_FIELDS = Set.of("enabled", "window", "weeks", "lead", "quantile", "max_idle");
 
     private PoolsConfigParser() {
     }
@@ -200,27 +200,24 @@ public final class PoolsConfigParser {
             return ForecastConfig.OFF;
         }
         if (node.isBoolean()) {
-            return node.asBoolean() ? withEnabled(ForecastConfig.OFF) : ForecastConfig.OFF;
+            return ForecastConfig.OFF.withEnabled(node.asBoolean());
         }
         if (!node.isObject()) {
-            f.problem("forecast", "must be true/false or a mapping {enabled, weeks, lead, quantile, max_idle}");
+            f.problem("forecast", "must be true/false or a mapping {enabled, window, weeks, lead, quantile, max_idle}");
             return ForecastConfig.OFF;
         }
         f.unknownFields(node, FORECAST_FIELDS, "forecast.");
         ForecastConfig d = ForecastConfig.OFF;
         boolean enabled = f.bool(node, "enabled", "forecast.", true);
-        int weeks = f.integer(node, "forecast.", "weeks", d.weeks(), 1);
+        Duration window = f.duration(node, "forecast.", "window", d.window());
+        int weeks = f.integer(node, "forecast.", "weeks", d.weeks(), 0);
         Duration lead = f.duration(node, "forecast.", "lead", d.lead());
         double quantile = f.number(node, "forecast.quantile", d.quantile());
         if (quantile < 0 || quantile > 1) {
             f.problem("forecast.quantile", "must be between 0 and 1, got " + quantile);
         }
         int maxIdle = f.integer(node, "forecast.", "max_idle", d.maxIdle(), 0);
-        return new ForecastConfig(enabled, weeks, lead, quantile, maxIdle);
-    }
-
-    private static ForecastConfig withEnabled(ForecastConfig c) {
-        return new ForecastConfig(true, c.weeks(), c.lead(), c.quantile(), c.maxIdle());
+        return new ForecastConfig(enabled, window, weeks, lead, quantile, maxIdle);
     }
 
     /** Reads typed fields of one pool, collecting problems instead of failing on the first. */

@@ -9,11 +9,12 @@ import java.util.List;
  * Everything one scaling decision looks at, read at {@code now}.
  *
  * @param desiredCapacity the group's desired capacity now (may run ahead of the listed instances)
- * @param forecastSlots   idle slots the forecast asks for (0 when forecasting is off)
+ * @param forecast        idle slots the demand forecast asks for ({@link DemandForecast.Slots#NONE} when off)
  */
 public record PoolSnapshot(PoolConfig pool, Instant now, int pendingJobs, int runningJobs,
-                           List<InstanceView> instances, int desiredCapacity, int forecastSlots) {
+                           List<InstanceView> instances, int desiredCapacity, DemandForecast.Slots forecast) {
     public PoolSnapshot {
         instances = List.copyOf(instances);
+        forecast = forecast == null ? DemandForecast.Slots.NONE : forecast;
     }
 }

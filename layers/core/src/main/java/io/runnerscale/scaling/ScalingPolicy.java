@@ -16,10 +16,11 @@ import java.util.List;
  * server and the simulator all call it.
  *
  * <ul>
- *   <li>need = pending + running + idle slots, idle from the active policy entry (and the forecast);</li>
+ *   <li>need = pending + running + idle slots, idle from the active policy entry (or the forecast's
+ *       pre-warm, if larger);</li>
  *   <li>instances = min(max_instances, ceil(need / capacity_per_instance));</li>
  *   <li>scale-out raises desired capacity; scale-in terminates chosen instances: idle longer than
- *       idle_time, oldest first, never one with a running job;</li>
+ *       idle_time, oldest first, never one with a running job, never below what the forecast keeps;</li>
  *   <li>instances past max_use_count give no slots and retire once idle; instances not ready within
  *       boot_timeout are replaced.</li>
  * </ul>
@@ -33,7 +34,6 @@ public final class ScalingPolicy {
         PoolConfig pool = snapshot.pool();
         Instant now = snapshot.now();
         PolicyEntry policy = pool.activePolicy(now);
-        int cap = pool.capacityPerInstance();
 
         List<ScalingAction> actions = new ArrayList<>();
         List<InstanceView> serving = new ArrayList<>();
@@ -56,13 +56,11 @@ public final class ScalingPolicy {
             }
         }
 
+        int live = snapshot.pendingJobs() + snapshot.runningJobs();
         int policyIdle = policy.idleSlots(snapshot.runningJobs());
-        int neededSlots = snapshot.pendingJobs() + snapshot.runningJobs() + policyIdle;
+        int neededSlots = live + Math.max(policyIdle, snapshot.forecast().prewarm());
         int target = instancesFor(neededSlots, jobsOnRetiring, retiringBusy, pool);
-        // The forecast keeps idle instances through a likely-busy period; PREWARM_ENV lets it launch them too.
-        int keepSlots = snapshot.pendingJobs() + snapshot.runningJobs() + Math.max(policyIdle, snapshot.forecastSlots());
-        int keep = instancesFor(keepSlots, jobsOnRetiring, retiringBusy, pool);
-        if (System.getenv("PREWARM") != null) { target = keep; }
+        int keep = Math.max(target, instancesFor(live + snapshot.forecast().keep(), jobsOnRetiring, retiringBusy, pool));
 
         // Replace instances that never became ready; while they are counted, their replacements are too.
         for (InstanceView instance : serving) {
@@ -81,8 +79,8 @@ public final class ScalingPolicy {
             int surplus = capacity - keep;
             // Capacity the group has not launched yet goes first: lowering desired to the listed count terminates nothing.
             int trim = Math.min(surplus, unlaunched);
-            desiredAfter = desired - trim;
             surplus -= trim;
+            desiredAfter = desired - trim;
             List<InstanceView> idle = serving.stream()
                     .filter(i -> i.ready() && !i.busy())
                     .filter(i -> i.idleFor(now).compareTo(policy.idleTime()) >= 0)
@@ -92,13 +90,13 @@ public final class ScalingPolicy {
                     .toList();
             for (InstanceView instance : idle) {
                 actions.add(new TerminateInstance(instance.id(), Reason.IDLE, true));
-                desiredAfter--;
             }
-            // Terminations already lowered desired capacity one by one; only an unlaunched trim needs a call.
             if (trim > 0) {
-                actions.add(new SetDesiredCapacity(desiredAfter));
+                // Terminations lower desired capacity themselves, one by one; this also trims the unlaunched part.
+                actions.add(new SetDesiredCapacity(desiredAfter - idle.size()));
             }
-            return new ScalingDecision(pool.name(), neededSlots, target, Math.max(desiredAfter, 0), actions);
+            desiredAfter -= idle.size();
+            return new ScalingDecision(pool.name(), neededSlots, target, desiredAfter, actions);
         }
         if (desiredAfter != desired) {
             actions.add(new SetDesiredCapacity(desiredAfter));
@@ -106,10 +104,10 @@ public final class ScalingPolicy {
         return new ScalingDecision(pool.name(), neededSlots, target, desiredAfter, actions);
     }
 
+    /** Serving instances for {@code slots}; jobs already on retiring instances are served there. */
     private static int instancesFor(int slots, int jobsOnRetiring, int retiringBusy, PoolConfig pool) {
-        // Jobs already running on retiring instances are served; only the rest needs serving instances.
-        int target = ceilDiv(Math.max(0, slots - jobsOnRetiring), pool.capacityPerInstance());
-        return Math.max(0, Math.min(target, pool.maxInstances() - retiringBusy));
+        int instances = ceilDiv(Math.max(0, slots - jobsOnRetiring), pool.capacityPerInstance());
+        return Math.max(0, Math.min(instances, pool.maxInstances() - retiringBusy));
     }
 
     private static int ceilDiv(int a, int b) {
