@@ -99,7 +99,7 @@ final class ServeCommand {
         GitLab gitlab = gitlab(args.get("gitlab-url", null), json);
         String webhookToken = token;
         WebhookService webhook = new WebhookService(new WebhookAuthenticator(() -> webhookToken), pools, store,
-                new PoolResolver(gitlab, store, 10_000), scaleRequests, json, clock);
+                new PoolResolver(gitlab, store, 10_000), scaleRequests, json, clock, history);
         LocalServer server = new LocalServer(new InetSocketAddress(args.get("bind", "127.0.0.1"), port), webhook,
                 store, compute, pools, json);
         server.start();

@@ -11,6 +11,7 @@ import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.Settings;
 import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.store.DynamoDemandHistory;
 import io.runnerscale.store.DynamoJobStore;
 import org.crac.Core;
 import org.slf4j.LoggerFactory;
@@ -64,7 +65,8 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
         this.scaler = new ScalerService(pools, new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl()),
-                new AsgCompute(autoScaling), DemandForecast.NONE, clock);
+                new AsgCompute(autoScaling), new DemandHistoryForecast(new DynamoDemandHistory(dynamo,
+                        settings.tableName(), Duration.ofDays(57))), clock);
         this.queue = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
         this.clock = clock;
     }

@@ -12,6 +12,7 @@ import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.SqsScaleRequests;
+import io.runnerscale.store.DynamoDemandHistory;
 import io.runnerscale.store.DynamoJobStore;
 import org.crac.Core;
 import org.crac.Resource;
@@ -34,6 +35,8 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     private static final Map<String, String> JSON_HEADERS = Map.of("content-type", "application/json");
     private static final Duration SECRET_MAX_AGE = Duration.ofMinutes(5);
     private static final Duration POOLS_MAX_AGE = Duration.ofMinutes(1);
+    /** Long enough for a weekly forecast over 8 weeks. */
+    static final Duration DEMAND_RETENTION = Duration.ofDays(57);
 
     private final WebhookService service;
     private final DynamoDbClient dynamo;
@@ -65,7 +68,7 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, Clock.systemUTC());
         this.service = new WebhookService(new WebhookAuthenticator(webhookSecret), pools, store,
                 new PoolResolver(gitlab, store, 10_000), new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
-                json, Clock.systemUTC());
+                json, Clock.systemUTC(), new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION));
         this.dynamo = dynamo;
         this.table = settings.tableName();
     }

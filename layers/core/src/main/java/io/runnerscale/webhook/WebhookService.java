@@ -7,6 +7,7 @@ import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.scaling.DemandHistory;
 import io.runnerscale.scaling.ScaleRequests;
 import io.runnerscale.store.JobStore;
 import io.runnerscale.store.JobStore.ApplyOutcome;
@@ -48,9 +49,18 @@ public final class WebhookService {
     private final GitLabHookParser parser;
     private final ObjectMapper json;
     private final Clock clock;
+    private final DemandHistory demand;
 
     public WebhookService(WebhookAuthenticator authenticator, PoolsConfigSource pools, JobStore store,
                           PoolResolver resolver, ScaleRequests scaleRequests, ObjectMapper json, Clock clock) {
+        this(authenticator, pools, store, resolver, scaleRequests, json, clock, null);
+    }
+
+    /** @param demand where new pending jobs of pools with forecasting on are counted; null for none */
+    public WebhookService(WebhookAuthenticator authenticator, PoolsConfigSource pools, JobStore store,
+                          PoolResolver resolver, ScaleRequests scaleRequests, ObjectMapper json, Clock clock,
+                          DemandHistory demand) {
+        this.demand = demand;
         this.authenticator = authenticator;
         this.pools = pools;
         this.store = store;
@@ -133,6 +143,7 @@ public final class WebhookService {
                 result.put("result", "applied");
                 if (event.status() == JobStatus.PENDING && resolution.pool() != null) {
                     poolsWithNewPending.add(resolution.pool());
+                    recordDemand(config, resolution.pool(), now);
                 }
             } else if (outcome instanceof ApplyOutcome.Stale stale) {
                 result.put("result", "stale").put("current", stale.current().wireName());
@@ -155,6 +166,18 @@ public final class WebhookService {
             }
         }
         return body;
+    }
+
+    private void recordDemand(PoolsConfig config, String pool, Instant now) {
+        if (demand == null || config.pool(pool).map(p -> !p.forecast().enabled()).orElse(true)) {
+            return;
+        }
+        try {
+            demand.record(pool, now);
+        } catch (RuntimeException e) {
+            // a missed count only weakens the forecast a little; the job itself is stored
+            LOG.warn("demand history for pool {} not recorded: {}", pool, e.toString());
+        }
     }
 
     /** Tag look-ups go to GitLab's API; a Pipeline Hook listing many new jobs looks them up in parallel. */
