@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.runnerscale.compute.AsgCompute;
 import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
+import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.store.DynamoDemandHistory;
@@ -21,6 +22,7 @@ import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
 import software.amazon.lambda.powertools.logging.PowertoolsLogging;
+import software.amazon.lambda.powertools.metrics.model.MetricUnit;
 import software.amazon.lambda.powertools.parameters.ssm.SSMProvider;
 
 import java.io.IOException;
@@ -47,6 +49,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
     private final ScalerService scaler;
     private final ScaleRequests queue;
     private final ObjectMapper json = new ObjectMapper();
+    private final LambdaMetrics metrics = LambdaMetrics.create();
     private final Clock clock;
 
     public ScalerHandler() {
@@ -108,10 +111,14 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         response.putArray("batchItemFailures");
         batch.messageIdsByPool().forEach((pool, messageIds) -> {
             try {
-                scaler.scale(pool).ifPresent(d -> decided.addObject().put("pool", pool)
-                        .put("desired", d.desiredAfter()).put("actions", d.actions().size()));
+                scaler.scale(pool).ifPresent(d -> {
+                    decided.addObject().put("pool", pool).put("desired", d.desiredAfter()).put("actions", d.actions().size());
+                    metrics.put("DesiredInstances", d.desiredAfter(), MetricUnit.COUNT, "Pool", pool);
+                    metrics.put("NeededSlots", d.neededSlots(), MetricUnit.COUNT, "Pool", pool);
+                });
             } catch (RuntimeException e) {
                 LoggerFactory.getLogger(ScalerHandler.class).error("pool {}: decision failed", pool, e);
+                metrics.count("DecisionFailures", "Pool", pool);
             }
         });
         return response;

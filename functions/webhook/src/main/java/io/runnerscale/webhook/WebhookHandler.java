@@ -7,6 +7,7 @@ import com.amazonaws.services.lambda.runtime.events.APIGatewayV2HTTPResponse;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
+import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
@@ -39,6 +40,7 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     static final Duration DEMAND_RETENTION = Duration.ofDays(57);
 
     private final WebhookService service;
+    private final LambdaMetrics metrics = LambdaMetrics.create();
     private final DynamoDbClient dynamo;
     private final String table;
 
@@ -86,6 +88,7 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
         WebhookRequest request = new WebhookRequest(event.getHeaders(), body,
                 body.getBytes(StandardCharsets.UTF_8).length);
         WebhookResponse response = service.handle(request);
+        metrics.count("WebhookDeliveries", "Status", Integer.toString(response.status()));
         return APIGatewayV2HTTPResponse.builder().withStatusCode(response.status()).withHeaders(JSON_HEADERS)
                 .withBody(response.body()).build();
     }

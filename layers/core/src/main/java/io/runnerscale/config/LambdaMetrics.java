@@ -1,0 +1,39 @@
+package io.runnerscale.config;
+
+import software.amazon.lambda.powertools.metrics.Metrics;
+import software.amazon.lambda.powertools.metrics.MetricsFactory;
+import software.amazon.lambda.powertools.metrics.model.DimensionSet;
+import software.amazon.lambda.powertools.metrics.model.MetricUnit;
+
+/**
+ * CloudWatch metrics through Powertools (embedded metric format in the function's log). Only
+ * inside Lambda: elsewhere (tests, the local server) the EMF library would probe for an EC2 or
+ * ECS environment over the network, so outside Lambda this does nothing.
+ */
+public final class LambdaMetrics {
+    private final Metrics metrics;
+
+    private LambdaMetrics(Metrics metrics) {
+        this.metrics = metrics;
+    }
+
+    public static LambdaMetrics create() {
+        return new LambdaMetrics(System.getenv("AWS_LAMBDA_FUNCTION_NAME") != null
+                ? MetricsFactory.getMetricsInstance() : null);
+    }
+
+    /** One data point with its own dimension, flushed at once (e.g. per pool). */
+    public void put(String name, double value, MetricUnit unit, String dimension, String dimensionValue) {
+        if (metrics != null) {
+            try {
+                metrics.flushSingleMetric(name, value, unit, null, DimensionSet.of(dimension, dimensionValue));
+            } catch (RuntimeException ignored) {
+                // metrics never fail a request
+            }
+        }
+    }
+
+    public void count(String name, String dimension, String dimensionValue) {
+        put(name, 1, MetricUnit.COUNT, dimension, dimensionValue);
+    }
+}
