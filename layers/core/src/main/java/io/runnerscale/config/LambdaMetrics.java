@@ -11,6 +11,8 @@ import software.amazon.lambda.powertools.metrics.model.MetricUnit;
  * ECS environment over the network, so outside Lambda this does nothing.
  */
 public final class LambdaMetrics {
+    private static final String NAMESPACE = System.getenv().getOrDefault("POWERTOOLS_METRICS_NAMESPACE", "runnerscale");
+
     private final Metrics metrics;
 
     private LambdaMetrics(Metrics metrics) {
@@ -26,7 +28,7 @@ public final class LambdaMetrics {
     public void put(String name, double value, MetricUnit unit, String dimension, String dimensionValue) {
         if (metrics != null) {
             try {
-                metrics.flushSingleMetric(name, value, unit, null, DimensionSet.of(dimension, dimensionValue));
+                metrics.flushSingleMetric(name, value, unit, NAMESPACE, DimensionSet.of(dimension, dimensionValue));
             } catch (RuntimeException ignored) {
                 // metrics never fail a request
             }
