@@ -101,13 +101,19 @@ public final class CronPeriod {
             if (from < min || to > max) {
                 throw new IllegalArgumentException(what + " '" + part + "' is outside " + min + "-" + max);
             }
+            // Day of week wraps around a 7-day cycle (7 is Sunday again): sun(7)-tue is 0-2, fri-mon/2 is fri,sun.
+            int top = max;
+            if (names == DAYS && from > to) {
+                top = 6;
+                from %= 7;
+            }
             if (from <= to) {
                 for (int value = from; value <= to; value += step) {
                     bits.set(value);
                 }
             } else { // wrap-around such as fri-mon or 22-6
-                int span = max - min + 1;
-                int length = (max - from) + (to - min) + 2;
+                int span = top - min + 1;
+                int length = (top - from) + (to - min) + 2;
                 for (int offset = 0; offset < length; offset += step) {
                     bits.set(min + (from - min + offset) % span);
                 }

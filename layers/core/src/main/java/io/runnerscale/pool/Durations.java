@@ -41,12 +41,17 @@ public final class Durations {
         return Duration.ofMillis(millis);
     }
 
-    /** The shortest Go-style form: {@code 1h30m}, {@code 45s}, {@code 0s}. */
+    /** The shortest Go-style form: {@code 1h30m}, {@code 45s}, {@code 1.5s}, {@code 500ms}, {@code 0s}. */
     public static String format(Duration duration) {
-        long seconds = duration.toSeconds();
-        if (seconds == 0) {
+        long millis = duration.toMillis();
+        if (millis == 0) {
             return "0s";
         }
+        if (millis < 1000) {
+            return millis + "ms";
+        }
+        long seconds = millis / 1000;
+        long fraction = millis % 1000;
         StringBuilder out = new StringBuilder();
         if (seconds >= 3600) {
             out.append(seconds / 3600).append('h');
@@ -56,8 +61,12 @@ public final class Durations {
             out.append(seconds / 60).append('m');
             seconds %= 60;
         }
-        if (seconds > 0) {
-            out.append(seconds).append('s');
+        if (seconds > 0 || fraction > 0) {
+            out.append(seconds);
+            if (fraction > 0) {
+                out.append('.').append(String.format("%03d", fraction).replaceFirst("0+$", ""));
+            }
+            out.append('s');
         }
         return out.toString();
     }

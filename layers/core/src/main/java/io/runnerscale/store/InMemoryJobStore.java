@@ -44,8 +44,8 @@ public final class InMemoryJobStore implements JobStore {
                 first(event.instanceId(), old == null ? null : old.instanceId()),
                 now);
         jobs.put(event.key(), record);
-        if (old != null && old.pool() != null) {
-            liveByPool.getOrDefault(old.pool(), Map.of()).remove(event.key());
+        if (old != null && old.pool() != null && liveByPool.containsKey(old.pool())) {
+            liveByPool.get(old.pool()).remove(event.key());
         }
         if (record.status().isLive() && record.pool() != null) {
             liveByPool.computeIfAbsent(record.pool(), p -> new LinkedHashMap<>()).put(event.key(), record);

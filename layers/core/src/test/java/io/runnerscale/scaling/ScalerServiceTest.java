@@ -1,0 +1,267 @@
+package io.runnerscale.scaling;
+
+import io.runnerscale.compute.Compute;
+import io.runnerscale.compute.GroupState;
+import io.runnerscale.job.JobEvent;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobStatus;
+import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.pool.PoolsConfig;
+import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.scaling.ScalingAction.Reason;
+import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
+import io.runnerscale.scaling.ScalingAction.TerminateInstance;
+import io.runnerscale.store.InMemoryJobStore;
+import io.runnerscale.store.InstanceRecord;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import static io.runnerscale.pool.TestPools.always;
+import static io.runnerscale.pool.TestPools.asg;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ScalerServiceTest {
+    static final Instant NOW = Instant.parse("2026-01-07T12:00:00Z");
+    static final PoolConfig DOCKER = asg("docker", 1, 10, 0, Duration.ofMinutes(5),
+            always(0, Duration.ofMinutes(10), 0, 0));
+    static final PoolConfig FARGATE = asg("fargate", 1, 10, 0, null, always(0, Duration.ofMinutes(10), 0, 0));
+    static final String IA = "i-0aaaaaaaaaaaaaaa1";
+    static final String IB = "i-0bbbbbbbbbbbbbbb2";
+    static final String IC = "i-0ccccccccccccccc3";
+
+    /** A compute backend that answers from a fixed group state and records what it is asked. */
+    static final class RecordingCompute implements Compute {
+        GroupState group = new GroupState(0, List.of());
+        final List<String> calls = new ArrayList<>();
+        final Set<String> failing = new HashSet<>();
+        int describes;
+
+        @Override
+        public GroupState describe(PoolConfig pool) {
+            describes++;
+            return group;
+        }
+
+        @Override
+        public void setDesiredCapacity(PoolConfig pool, int desired) {
+            calls.add(pool.name() + ": desired " + desired);
+            if (failing.contains("desired")) {
+                throw new IllegalStateException("throttled");
+            }
+        }
+
+        @Override
+        public void terminate(PoolConfig pool, String instanceId, boolean decrement) {
+            calls.add(pool.name() + ": terminate " + instanceId + (decrement ? " decrement" : " replace"));
+            if (failing.contains(instanceId)) {
+                throw new IllegalStateException("instance " + instanceId + " is not in the group");
+            }
+        }
+    }
+
+    final InMemoryJobStore store = new InMemoryJobStore();
+    final RecordingCompute compute = new RecordingCompute();
+    DemandForecast forecast = DemandForecast.NONE;
+
+    ScalerService service() {
+        return new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))), store, compute,
+                (pool, now) -> forecast.slots(pool, now), Clock.fixed(NOW, ZoneOffset.UTC));
+    }
+
+    static GroupState.Instance ready(String id, Duration launchedAgo) {
+        return new GroupState.Instance(id, true, launchedAgo == null ? null : NOW.minus(launchedAgo));
+    }
+
+    static Duration min(long m) {
+        return Duration.ofMinutes(m);
+    }
+
+    void job(long id, JobStatus status, String instance, String pool) {
+        store.apply(new JobEvent(new JobKey(7, id), status, null, null, null, null, null,
+                status.isTerminal() ? NOW.minus(min(3)) : null, null, instance == null ? null : 1L, instance, null, null),
+                pool, NOW.minus(min(5)));
+    }
+
+    Map<String, InstanceRecord> recorded(String pool) {
+        return store.instances(pool).stream().collect(Collectors.toMap(InstanceRecord::instanceId, Function.identity()));
+    }
+
+    Map<String, InstanceView> views(PoolSnapshot snapshot) {
+        return snapshot.instances().stream().collect(Collectors.toMap(InstanceView::id, Function.identity()));
+    }
+
+    // ---- the snapshot --------------------------------------------------------------------------------
+
+    @Test
+    void newInstancesAreRecordedWithTheirLaunchTimeOrNow() {
+        compute.group = new GroupState(2, List.of(ready(IA, min(30)), new GroupState.Instance(IB, false, null)));
+        PoolSnapshot snapshot = service().snapshot(DOCKER, NOW);
+
+        Map<String, InstanceRecord> recorded = recorded("docker");
+        assertEquals(Set.of(IA, IB), recorded.keySet());
+        assertEquals(NOW.minus(min(30)), recorded.get(IA).launchedAt());
+        assertEquals(NOW, recorded.get(IB).launchedAt(), "first seen now");
+        assertEquals(0, recorded.get(IA).useCount());
+        assertEquals(NOW, views(snapshot).get(IB).launchedAt());
+        assertEquals(false, views(snapshot).get(IB).ready());
+        assertEquals(2, snapshot.desiredCapacity());
+    }
+
+    @Test
+    void aRecordedLaunchTimeIsUsedWhenTheGroupDoesNotSay() {
+        store.recordInstance("docker", IA, NOW.minus(Duration.ofHours(2)));
+        compute.group = new GroupState(1, List.of(ready(IA, null)));
+        assertEquals(NOW.minus(Duration.ofHours(2)), views(service().snapshot(DOCKER, NOW)).get(IA).launchedAt());
+    }
+
+    @Test
+    void departedInstancesAreForgotten() {
+        store.recordInstance("docker", IA, NOW.minus(min(60)));
+        store.recordInstance("docker", IB, NOW.minus(min(60)));
+        store.recordInstance("fargate", IC, NOW.minus(min(60)));
+        compute.group = new GroupState(1, List.of(ready(IA, min(60))));
+
+        service().snapshot(DOCKER, NOW);
+
+        assertEquals(Set.of(IA), recorded("docker").keySet());
+        assertEquals(Set.of(IC), recorded("fargate").keySet(), "other pools' instances are not this group's business");
+    }
+
+    @Test
+    void jobsAreCountedPerInstanceFromTheJobRecords() {
+        job(1, JobStatus.RUNNING, IA, "docker");
+        job(2, JobStatus.RUNNING, IA, "docker");
+        job(3, JobStatus.RUNNING, IB, "docker");
+        job(4, JobStatus.PENDING, null, "docker");
+        job(5, JobStatus.PENDING, null, "docker");
+        job(6, JobStatus.RUNNING, "shared-runner-7", "docker");  // not on one of ours
+        job(7, JobStatus.RUNNING, IC, "fargate");                // another pool
+        job(8, JobStatus.SUCCESS, IC, "docker");                 // finished: counts a use of IC
+        compute.group = new GroupState(3, List.of(ready(IA, min(60)), ready(IB, min(60)), ready(IC, min(60))));
+
+        PoolSnapshot snapshot = service().snapshot(DOCKER, NOW);
+
+        assertEquals(2, snapshot.pendingJobs());
+        assertEquals(4, snapshot.runningJobs());
+        Map<String, InstanceView> views = views(snapshot);
+        assertEquals(2, views.get(IA).runningJobs());
+        assertEquals(1, views.get(IB).runningJobs());
+        assertEquals(0, views.get(IC).runningJobs());
+        assertEquals(1, views.get(IC).useCount());
+        assertEquals(NOW.minus(min(3)), views.get(IC).lastJobFinishedAt());
+        assertNull(views.get(IA).lastJobFinishedAt());
+    }
+
+    @Test
+    void theForecastIsAskedForThePoolAtNow() {
+        List<String> asked = new ArrayList<>();
+        forecast = (pool, now) -> {
+            asked.add(pool.name() + "@" + now);
+            return new DemandForecast.Slots(1, 2);
+        };
+        assertEquals(new DemandForecast.Slots(2, 2), service().snapshot(DOCKER, NOW).forecast());
+        assertEquals(List.of("docker@" + NOW), asked);
+    }
+
+    // ---- deciding and applying -----------------------------------------------------------------------
+
+    @Test
+    void pendingJobsScaleOut() {
+        job(1, JobStatus.PENDING, null, "docker");
+        job(2, JobStatus.PENDING, null, "docker");
+        Optional<ScalingDecision> decision = service().scale("docker");
+        assertEquals(List.of(new SetDesiredCapacity(2)), decision.orElseThrow().actions());
+        assertEquals(List.of("docker: desired 2"), compute.calls);
+    }
+
+    @Test
+    void prewarmFromTheForecastScalesOut() {
+        forecast = (pool, now) -> new DemandForecast.Slots(0, 3);
+        service().scale("docker");
+        assertEquals(List.of("docker: desired 3"), compute.calls);
+    }
+
+    @Test
+    void actionsAreAppliedInTheDecisionsOrder() {
+        // desired 4, three listed: two idle long enough, one fresh; nothing needed
+        compute.group = new GroupState(4, List.of(ready(IC, min(1)), ready(IB, Duration.ofHours(2)),
+                ready(IA, Duration.ofHours(3))));
+        ScalingDecision decision = service().scale("docker").orElseThrow();
+
+        assertEquals(List.of(new TerminateInstance(IA, Reason.IDLE, true), new TerminateInstance(IB, Reason.IDLE, true),
+                new SetDesiredCapacity(1)), decision.actions());
+        assertEquals(List.of("docker: terminate " + IA + " decrement", "docker: terminate " + IB + " decrement",
+                "docker: desired 1"), compute.calls);
+    }
+
+    @Test
+    void oneFailingActionDoesNotStopTheOthers() {
+        compute.group = new GroupState(4, List.of(ready(IA, Duration.ofHours(3)), ready(IB, Duration.ofHours(2)),
+                ready(IC, min(1))));
+        compute.failing.add(IA);
+        ScalingDecision decision = service().scale("docker").orElseThrow();
+
+        assertEquals(3, decision.actions().size());
+        assertEquals(List.of("docker: terminate " + IA + " decrement", "docker: terminate " + IB + " decrement",
+                "docker: desired 1"), compute.calls);
+    }
+
+    @Test
+    void aFailingCapacityChangeIsSurvivedToo() {
+        job(1, JobStatus.PENDING, null, "docker");
+        compute.failing.add("desired");
+        assertTrue(service().scale("docker").isPresent());
+        assertEquals(List.of("docker: desired 1"), compute.calls);
+    }
+
+    @Test
+    void bootTimeoutsAreReplacedThroughCompute() {
+        job(1, JobStatus.PENDING, null, "docker");
+        compute.group = new GroupState(1, List.of(new GroupState.Instance(IA, false, NOW.minus(min(6)))));
+        service().scale("docker");
+        assertEquals(List.of("docker: terminate " + IA + " replace"), compute.calls);
+    }
+
+    @Test
+    void aBusyInstanceIsLeftAlone() {
+        job(1, JobStatus.RUNNING, IA, "docker");
+        compute.group = new GroupState(2, List.of(ready(IA, Duration.ofHours(3)), ready(IB, Duration.ofHours(2))));
+        service().scale("docker");
+        assertEquals(List.of("docker: terminate " + IB + " decrement"), compute.calls);
+    }
+
+    @Test
+    void nothingToDoCallsNothing() {
+        compute.group = new GroupState(1, List.of(ready(IA, min(2))));
+        job(1, JobStatus.RUNNING, IA, "docker");
+        ScalingDecision decision = service().scale("docker").orElseThrow();
+        assertTrue(decision.changesNothing());
+        assertEquals(List.of(), compute.calls);
+    }
+
+    @Test
+    void anUnknownPoolIsIgnored() {
+        assertEquals(Optional.empty(), service().scale("gpu"));
+        assertEquals(0, compute.describes);
+        assertEquals(List.of(), compute.calls);
+    }
+
+    @Test
+    void poolNamesFollowTheConfiguration() {
+        assertEquals(List.of("docker", "fargate"), service().poolNames());
+    }
+}
