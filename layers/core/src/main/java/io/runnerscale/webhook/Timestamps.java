@@ -25,7 +25,8 @@ public final class Timestamps {
     public static Instant parse(String text) {
         String value = text.trim();
         try {
-            if (value.indexOf('T') > 0) {
+            // ISO-8601 has its 'T' right after the date; the spaced form's "UTC" has one too, further on.
+            if (value.length() > 10 && (value.charAt(10) == 'T' || value.charAt(10) == 't')) {
                 return OffsetDateTime.parse(value).toInstant();
             }
             return OffsetDateTime.parse(value, SPACED).toInstant();
