@@ -1,0 +1,314 @@
+package io.runnerscale.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.runnerscale.job.JobStatus;
+import io.runnerscale.scaling.ScalerHandler;
+import io.runnerscale.store.InstanceRecord;
+import io.runnerscale.store.JobStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import software.amazon.awssdk.services.sqs.model.Message;
+import software.amazon.awssdk.services.sqs.model.MessageSystemAttributeName;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The scaler function on real parts: jobs in DynamoDB Local through the real store, one real Auto
+ * Scaling group per pool in moto, the FIFO scale queue in moto.
+ */
+@ExtendWith(MotoServer.ResetBetweenTests.class)
+class ScalerHandlerIntegrationTest {
+    static final Instant T0 = Instant.parse("2026-03-02T10:00:00Z");
+
+    TestStack stack;
+
+    @AfterEach
+    void tearDown() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    static final String RULE_POOLS = """
+            pools:
+              - name: docker          # 5 pending + 2 running + idle_count 1 = 8 slots, 2 per instance -> 4
+                match: {tags: [docker], run_untagged: true}
+                backend: {type: ec2-asg, asg: rs-@ID@-docker}
+                capacity_per_instance: 2
+                max_instances: 10
+                policy:
+                  - {idle_count: 1, idle_time: 10m}
+              - name: gpu             # 6 pending, 1 per instance -> 6, capped at 3
+                match: {tags: [gpu]}
+                backend: {type: ec2-asg, asg: rs-@ID@-gpu}
+                capacity_per_instance: 1
+                max_instances: 3
+              - name: arm             # 4 running + ceil(0.5 x 4) = 2 idle -> 6
+                match: {tags: [arm]}
+                backend: {type: ec2-asg, asg: rs-@ID@-arm}
+                capacity_per_instance: 1
+                max_instances: 10
+                policy:
+                  - {idle_count: 0, idle_time: 10m, scale_factor: 0.5, scale_factor_limit: 10}
+              - name: quiet           # nothing to do -> stays 0
+                match: {tags: [quiet]}
+                backend: {type: ec2-asg, asg: rs-@ID@-quiet}
+                max_instances: 5
+            """;
+
+    @Test
+    void desiredCapacityFollowsTheRuleAndTheCap() {
+        stack = TestStack.create(RULE_POOLS);
+        Map<String, Integer> max = Map.of("docker", 10, "gpu", 3, "arm", 10, "quiet", 5);
+        max.forEach(stack::createAsg);
+        long job = 1;
+        for (int i = 0; i < 5; i++) {
+            apply(stack.store, 100, job++, JobStatus.PENDING, null, "docker", T0);
+        }
+        for (int i = 0; i < 2; i++) {
+            apply(stack.store, 100, job++, JobStatus.RUNNING, null, "docker", T0);   // a runner not ours
+        }
+        for (int i = 0; i < 6; i++) {
+            apply(stack.store, 200, job++, JobStatus.PENDING, null, "gpu", T0);
+        }
+        for (int i = 0; i < 4; i++) {
+            apply(stack.store, 300, job++, JobStatus.RUNNING, null, "arm", T0);
+        }
+        apply(stack.store, 400, job++, JobStatus.SUCCESS, null, "quiet", T0);        // finished: not live
+
+        ScalerHandler scaler = stack.scalerHandler(new MutableClock(T0));
+        JsonNode answer = TestStack.invoke(scaler, stack.sqsEventForPools("docker", "gpu", "arm", "quiet"));
+
+        Map<String, Integer> expected = Map.of("docker", 4, "gpu", 3, "arm", 6, "quiet", 0);
+        assertEquals(expected, decided(answer), answer.toString());
+        expected.forEach((pool, desired) -> {
+            assertEquals(desired, stack.desired(pool), pool + " desired capacity");
+            assertEquals(desired, stack.instances(pool).size(), pool + " instances (moto launches at once)");
+        });
+        assertEquals(0, answer.path("batchItemFailures").size());
+
+        // the same state decided again changes nothing
+        JsonNode again = TestStack.invoke(scaler, stack.sqsEventForPools("docker", "gpu", "arm", "quiet"));
+        assertEquals(expected, decided(again));
+        again.path("decided").forEach(d -> assertEquals(0, d.path("actions").asInt(), again.toString()));
+        expected.forEach((pool, desired) -> assertEquals(desired, stack.desired(pool)));
+    }
+
+    static final String TWO_POOLS = """
+            pools:
+              - name: linux
+                match: {tags: [linux], run_untagged: true}
+                backend: {type: ec2-asg, asg: rs-@ID@-linux}
+                max_instances: 5
+              - name: windows
+                match: {tags: [windows]}
+                backend: {type: ec2-asg, asg: rs-@ID@-windows}
+                max_instances: 5
+            """;
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"aws/scheduled-event.aws-lambda-java-libs.json",
+            "aws/eventbridge-scheduler-event.aws-lambda-java-libs.json"})
+    void scheduleFansOutOneRequestPerPool(String fixture) {
+        stack = TestStack.create(TWO_POOLS);
+        stack.createAsg("linux", 5);
+        stack.createAsg("windows", 5);
+        apply(stack.store, 1, 1, JobStatus.PENDING, null, "linux", T0);
+        apply(stack.store, 1, 2, JobStatus.PENDING, null, "windows", T0);
+        apply(stack.store, 1, 3, JobStatus.PENDING, null, "windows", T0);
+        ScalerHandler scaler = stack.scalerHandler(new MutableClock(T0));
+
+        JsonNode ticked = TestStack.invoke(scaler, Fixtures.json(fixture));
+        assertEquals("[\"linux\",\"windows\"]", ticked.path("ticked").toString(), ticked.toString());
+        assertEquals(0, stack.desired("linux"), "the tick itself decides nothing");
+        assertEquals(2, stack.queueDepth());
+        // the same minute's tick again (a retried invocation) is deduplicated by the FIFO queue
+        // (moto dedupes only against messages still queued, so this is checked before receiving)
+        TestStack.invoke(scaler, Fixtures.json(fixture));
+        assertEquals(2, stack.queueDepth(), "same minute, same deduplication ids");
+
+        List<Message> messages = stack.drain();
+        Map<String, String> bodyPoolByGroup = new HashMap<>();
+        for (Message message : messages) {
+            bodyPoolByGroup.put(message.attributes().get(MessageSystemAttributeName.MESSAGE_GROUP_ID),
+                    readTree(message.body()).path("pool").asText());
+        }
+        assertEquals(Map.of("linux", "linux", "windows", "windows"), bodyPoolByGroup);
+
+        // the queue hands the ticks back to the scaler: one decision per pool
+        JsonNode decided = TestStack.invoke(scaler, stack.sqsEvent(messages));
+        assertEquals(Map.of("linux", 1, "windows", 2), decided(decided));
+        assertEquals(1, stack.desired("linux"));
+        assertEquals(2, stack.desired("windows"));
+    }
+
+    @Test
+    void aPoolWhoseGroupIsMissingDoesNotHoldUpTheOthers() {
+        stack = TestStack.create(TWO_POOLS);
+        stack.createAsg("linux", 5);                               // windows' group was never created
+        apply(stack.store, 1, 1, JobStatus.PENDING, null, "linux", T0);
+        apply(stack.store, 1, 2, JobStatus.PENDING, null, "windows", T0);
+        ScalerHandler scaler = stack.scalerHandler(new MutableClock(T0));
+
+        JsonNode answer = TestStack.invoke(scaler, stack.sqsEventForPools("windows", "linux", "removed-pool"));
+        assertEquals(Map.of("linux", 1), decided(answer), answer.toString());
+        assertEquals(0, answer.path("batchItemFailures").size(), "failed decisions are not retried: the tick redoes them");
+        assertEquals(1, stack.desired("linux"));
+
+        // an operator's direct invocation
+        JsonNode direct = TestStack.invoke(scaler, Fixtures.JSON.createObjectNode().put("pool", "linux"));
+        assertTrue(direct.path("decision").asText().contains("desiredAfter=1"), direct.toString());
+        assertEquals("unknown pool", TestStack.invoke(scaler, Fixtures.JSON.createObjectNode().put("pool", "nope"))
+                .path("decision").asText());
+    }
+
+    static final String SCALE_IN_POOL = """
+            pools:
+              - name: docker
+                match: {tags: [docker], run_untagged: true}
+                backend: {type: ec2-asg, asg: rs-@ID@-docker}
+                capacity_per_instance: 1
+                max_instances: 5
+                policy:
+                  - {idle_count: 0, idle_time: 10m}
+            """;
+
+    @Test
+    void scaleInRemovesOnlyInstancesIdlePastIdleTimeAndNeverOneWithARunningJob() {
+        stack = TestStack.create(SCALE_IN_POOL);
+        stack.createAsg("docker", 5);
+        MutableClock clock = new MutableClock(T0);
+        ScalerHandler scaler = stack.scalerHandler(clock);
+        for (long job = 1; job <= 3; job++) {
+            apply(stack.store, 500, job, JobStatus.PENDING, null, "docker", T0);
+        }
+
+        decide(scaler, 3);
+        List<String> all = stack.instances("docker");
+        assertEquals(3, all.size());
+        clock.set(T0.plus(Duration.ofMinutes(1)));
+        decide(scaler, 3);                                        // the tick that first sees the instances
+        assertEquals(Set.copyOf(all), Set.copyOf(instanceIds(stack.store.instances("docker"))));
+
+        String a = all.get(0);
+        String b = all.get(1);
+        String c = all.get(2);
+        // jobs 1 and 2 start on a and b; job 3 is cancelled: pending drops to 0
+        apply(stack.store, 500, 1, JobStatus.RUNNING, a, "docker", T0.plus(Duration.ofMinutes(2)));
+        apply(stack.store, 500, 2, JobStatus.RUNNING, b, "docker", T0.plus(Duration.ofMinutes(2)));
+        apply(stack.store, 500, 3, JobStatus.CANCELED, null, "docker", T0.plus(Duration.ofMinutes(2)));
+
+        clock.set(T0.plus(Duration.ofMinutes(5)));                // c idle 4 min < 10 min: kept
+        decide(scaler, 3);
+        assertEquals(all, stack.instances("docker"));
+
+        clock.set(T0.plus(Duration.ofMinutes(12)));               // c idle 11 min: goes; a and b run jobs
+        decide(scaler, 2);
+        assertEquals(sorted(a, b), stack.instances("docker"));
+
+        apply(stack.store, 500, 2, JobStatus.SUCCESS, b, "docker", T0.plus(Duration.ofMinutes(20)),
+                T0.plus(Duration.ofMinutes(20)));
+        clock.set(T0.plus(Duration.ofMinutes(25)));               // b idle 5 min since its job: kept
+        decide(scaler, 2);
+        assertEquals(sorted(a, b), stack.instances("docker"));
+
+        clock.set(T0.plus(Duration.ofMinutes(31)));               // b idle 11 min: goes
+        decide(scaler, 1);
+        assertEquals(List.of(a), stack.instances("docker"));
+
+        clock.set(T0.plus(Duration.ofMinutes(90)));               // a's long job still runs: a stays
+        decide(scaler, 1);
+        assertEquals(List.of(a), stack.instances("docker"));
+
+        apply(stack.store, 500, 1, JobStatus.SUCCESS, a, "docker", T0.plus(Duration.ofMinutes(91)),
+                T0.plus(Duration.ofMinutes(91)));
+        clock.set(T0.plus(Duration.ofMinutes(95)));
+        decide(scaler, 1);
+        assertEquals(List.of(a), stack.instances("docker"));
+        clock.set(T0.plus(Duration.ofMinutes(102)));
+        decide(scaler, 0);
+        assertEquals(List.of(), stack.instances("docker"));
+        decide(scaler, 0);
+        assertEquals(List.of(), stack.store.instances("docker"), "instances that left the group are forgotten");
+    }
+
+    @Test
+    void newPendingJobsScaleOutPastBusyInstancesWithoutTouchingThem() {
+        stack = TestStack.create(SCALE_IN_POOL);
+        stack.createAsg("docker", 5);
+        MutableClock clock = new MutableClock(T0);
+        ScalerHandler scaler = stack.scalerHandler(clock);
+        apply(stack.store, 600, 1, JobStatus.PENDING, null, "docker", T0);
+        apply(stack.store, 600, 2, JobStatus.PENDING, null, "docker", T0);
+        decide(scaler, 2);
+        clock.set(T0.plus(Duration.ofMinutes(1)));
+        decide(scaler, 2);
+        List<String> first = stack.instances("docker");
+        apply(stack.store, 600, 1, JobStatus.RUNNING, first.get(0), "docker", T0.plus(Duration.ofMinutes(2)));
+        apply(stack.store, 600, 2, JobStatus.RUNNING, first.get(1), "docker", T0.plus(Duration.ofMinutes(2)));
+        for (long job = 3; job <= 9; job++) {                    // 7 more pending: 9 slots wanted, max 5
+            apply(stack.store, 600, job, JobStatus.PENDING, null, "docker", T0.plus(Duration.ofMinutes(3)));
+        }
+        clock.set(T0.plus(Duration.ofMinutes(30)));
+        decide(scaler, 5);
+        List<String> now = stack.instances("docker");
+        assertEquals(5, now.size());
+        assertTrue(now.containsAll(first), "busy instances untouched: " + first + " in " + now);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void decide(ScalerHandler scaler, int expectedDesired) {
+        JsonNode answer = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(Map.of("docker", expectedDesired), decided(answer), answer.toString());
+        assertEquals(expectedDesired, stack.desired("docker"), "desired capacity in the group");
+    }
+
+    static Map<String, Integer> decided(JsonNode answer) {
+        Map<String, Integer> out = new HashMap<>();
+        answer.path("decided").forEach(d -> out.put(d.path("pool").asText(), d.path("desired").asInt()));
+        return out;
+    }
+
+    static void apply(JobStore store, long project, long job, JobStatus status, String instanceId, String pool,
+                      Instant now) {
+        apply(store, project, job, status, instanceId, pool, now, null);
+    }
+
+    static void apply(JobStore store, long project, long job, JobStatus status, String instanceId, String pool,
+                      Instant now, Instant finishedAt) {
+        JobStore.ApplyOutcome outcome = store.apply(TestStack.jobEvent(project, job, status, instanceId, finishedAt),
+                pool, now);
+        assertInstanceOf(JobStore.ApplyOutcome.Applied.class, outcome, project + "/" + job + " " + status);
+    }
+
+    private static List<String> instanceIds(List<InstanceRecord> records) {
+        return records.stream().map(InstanceRecord::instanceId).toList();
+    }
+
+    private static List<String> sorted(String... ids) {
+        return new ArrayList<>(new TreeSet<>(List.of(ids)));
+    }
+
+    private static JsonNode readTree(String json) {
+        try {
+            return Fixtures.JSON.readTree(json);
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
