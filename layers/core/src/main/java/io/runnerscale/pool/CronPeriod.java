@@ -35,8 +35,9 @@ public final class CronPeriod {
             dow.set(0); // 7 is Sunday too
         }
         this.daysOfWeek = dow;
-        this.domRestricted = !fields[2].equals("*");
-        this.dowRestricted = !fields[4].equals("*");
+        // Vixie cron: a field starting with '*' (even "*/2") does not restrict the day.
+        this.domRestricted = !fields[2].startsWith("*");
+        this.dowRestricted = !fields[4].startsWith("*");
     }
 
     public static CronPeriod parse(String expression) {

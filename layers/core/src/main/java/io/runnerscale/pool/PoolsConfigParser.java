@@ -43,6 +43,11 @@ public final class PoolsConfigParser {
             throw new ConfigException(source, List.of("pools: a list of pools is required at the top level"));
         }
         List<String> problems = new ArrayList<>();
+        root.fieldNames().forEachRemaining(field -> {
+            if (!field.equals("pools")) {
+                problems.add(field + ": unknown top-level field (the file holds only 'pools')");
+            }
+        });
         List<PoolConfig> pools = new ArrayList<>();
         Set<String> names = new HashSet<>();
         int index = 0;
