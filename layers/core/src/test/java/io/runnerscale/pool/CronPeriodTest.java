@@ -161,4 +161,15 @@ class CronPeriodTest {
     void keepsItsExpressionTrimmed() {
         assertEquals("* 8-18 * * mon-fri", CronPeriod.parse("  * 8-18 * * mon-fri ").expression());
     }
+
+    @Test
+    void aStarredDayOfMonthWithAStepDoesNotWidenTheDayOfWeek() {
+        CronPeriod oddMondays = CronPeriod.parse("* * */2 * mon");
+        // 2026-01-05 is a Monday (odd day): both fields match
+        assertEquals(true, oddMondays.contains(java.time.ZonedDateTime.parse("2026-01-05T10:00:00Z")));
+        // 2026-01-12 is a Monday on an even day: "*/2" keeps restricting with AND, as in Vixie cron
+        assertEquals(false, oddMondays.contains(java.time.ZonedDateTime.parse("2026-01-12T10:00:00Z")));
+        // 2026-01-07 is an odd Wednesday: no OR widening to every odd day
+        assertEquals(false, oddMondays.contains(java.time.ZonedDateTime.parse("2026-01-07T10:00:00Z")));
+    }
 }

@@ -353,4 +353,14 @@ class PoolsConfigParserTest {
     static ForecastConfig parseForecast(String line) {
         return PoolsConfigParser.parse(pool(line), "t").pools().getFirst().forecast();
     }
+
+    @Test
+    void unknownTopLevelFieldsAreNamed() {
+        assertProblem("""
+                pool:
+                  - {name: a, backend: {type: ec2-asg, asg: g}}
+                pools:
+                  - {name: a, backend: {type: ec2-asg, asg: g}}
+                """, "pool: unknown top-level field (the file holds only 'pools')");
+    }
 }
