@@ -25,7 +25,8 @@ public final class Timestamps {
     public static Instant parse(String text) {
         String value = text.trim();
         try {
-            if (value.indexOf('T') > 0) {
+            // ISO form: a 'T' between date and time (not the T of a trailing "UTC")
+            if (value.length() > 10 && value.charAt(10) == 'T') {
                 return OffsetDateTime.parse(value).toInstant();
             }
             return OffsetDateTime.parse(value, SPACED).toInstant();
