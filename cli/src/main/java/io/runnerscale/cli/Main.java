@@ -8,7 +8,7 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
 
-/** {@code runnerscale serve | simulate | import-config}. */
+/** {@code runnerscale serve | simulate | import-config | bench-webhook}. */
 public final class Main {
     static final String USAGE = """
             runnerscale: event-driven autoscaling of GitLab CI runners on AWS
@@ -17,6 +17,7 @@ public final class Main {
               serve          run the webhook and the scaler locally (embedded DynamoDB Local, simulated fleet)
               simulate       replay a CI workload: wait time and cost under runnerscale and the baselines
               import-config  convert a GitLab Runner config.toml into a runnerscale pools file
+              bench-webhook  measure webhook latency in-process against DynamoDB Local
 
             runnerscale <command> --help shows a command's options.
             """;
@@ -42,6 +43,7 @@ public final class Main {
             case "serve" -> ServeCommand.USAGE;
             case "simulate" -> SimulateCommand.USAGE;
             case "import-config" -> ImportConfigCommand.USAGE;
+            case "bench-webhook" -> BenchWebhookCommand.USAGE;
             default -> null;
         };
         if (usage == null) {
@@ -60,6 +62,11 @@ public final class Main {
                     // thousands of decisions a second: only warnings belong on the terminal
                     Configurator.setLevel("io.runnerscale", Level.WARN);
                     yield SimulateCommand.run(rest, out, err);
+                }
+                case "bench-webhook" -> {
+                    // a decision per timed job: only warnings belong on the terminal
+                    Configurator.setLevel("io.runnerscale", Level.WARN);
+                    yield BenchWebhookCommand.run(rest, out, err);
                 }
                 default -> ImportConfigCommand.run(rest, out, err);
             };

@@ -54,7 +54,7 @@ public final class Simulation {
     private long nextJobId = 1;
     private int outstanding;
     private int requestsLeft;
-    private int started;
+    private int completed;
     private int peak;
     private int interruptions;
     private int unmatched;
@@ -109,7 +109,7 @@ public final class Simulation {
         double[] waitArray = waits.stream().mapToDouble(Double::doubleValue).toArray();
         double hours = billedSeconds / 3600.0;
         Double cost = options.pricePerInstanceHour() > 0 ? hours * options.pricePerInstanceHour() : null;
-        return new SimulationResult(name, started, waitArray, hours, idleSeconds / 3600.0, peak, cost, interruptions,
+        return new SimulationResult(name, completed, waitArray, hours, idleSeconds / 3600.0, peak, cost, interruptions,
                 timeline);
     }
 
@@ -195,7 +195,6 @@ public final class Simulation {
                     && (pool.maxUseCount() == 0 || machine.uses + machine.running.size() < pool.maxUseCount())) {
                 Waiting job = queue.poll();
                 waits.add(Duration.between(job.requestedAt, now).toMillis() / 1000.0);
-                started++;
                 if (machine.running.isEmpty() && machine.idleFrom != null) {
                     idleSeconds += Duration.between(machine.idleFrom, now).toMillis() / 1000.0;
                     machine.idleFrom = null;
@@ -216,6 +215,7 @@ public final class Simulation {
         machine.jobs.remove(finish.key);
         machine.uses++;
         outstanding--;
+        completed++; // a job retried after a spot interruption counts once, when it finally completes
         Instant now = clock.instant();
         store.apply(event(finish.key, JobStatus.SUCCESS, machine.id, now), machine.pool, now);
         if (machine.running.isEmpty()) {

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * What one policy did with one workload.
  *
- * @param waitSeconds every job's wait from asking for a runner to starting, sorted
+ * @param jobs        jobs of the workload that ran to completion (a job retried after a spot interruption counts once)
+ * @param waitSeconds every start's wait from asking for a runner to starting, sorted (a retried job waits again)
  * @param costUsd     null when no price was given
  */
 public record SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,

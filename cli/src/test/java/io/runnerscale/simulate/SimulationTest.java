@@ -1,0 +1,234 @@
+package io.runnerscale.simulate;
+
+import io.runnerscale.pool.PoolsConfig;
+import io.runnerscale.pool.PoolsConfigParser;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The simulator on hand-made traces small enough to work out by hand. */
+class SimulationTest {
+    private static final Instant T0 = Instant.parse("2024-03-04T10:00:00Z");
+    private static final double EPS = 1e-9;
+
+    // -- helpers ---------------------------------------------------------------------------------
+
+    private static TraceJob job(long id, long atSeconds, long durationSeconds, String... tags) {
+        return new TraceJob(id, T0.plusSeconds(atSeconds), Duration.ofSeconds(durationSeconds), List.of(tags));
+    }
+
+    /** No jitter, a fixed decision delay, so waits can be worked out exactly. */
+    private static SimulationOptions options(long bootSeconds, long decisionSeconds, Duration tick) {
+        return new SimulationOptions(Duration.ofSeconds(bootSeconds), 0, Duration.ofSeconds(decisionSeconds),
+                Duration.ofSeconds(decisionSeconds), tick, 0, 0, 1, Duration.ofMinutes(15));
+    }
+
+    private static SimulationOptions options(long bootSeconds) {
+        return options(bootSeconds, 1, Duration.ofMinutes(1));
+    }
+
+    private static PoolsConfig pool(String extra) {
+        return PoolsConfigParser.parse("""
+                pools:
+                  - name: default
+                    match: {run_untagged: true, tags: [docker]}
+                    backend: {type: ec2-asg, asg: runners}
+                """ + extra.indent(4), "test");
+    }
+
+    private static SimulationResult run(List<TraceJob> trace, PoolsConfig config, SimulationOptions options) {
+        return new Simulation("runnerscale", trace, config, options, done -> { }).run();
+    }
+
+    // -- waits and billing -----------------------------------------------------------------------
+
+    @Test
+    void singleJobWaitsForOneBootPlusAtMostTheDecisionDelay() {
+        SimulationResult r = run(List.of(job(1, 0, 120)), pool("policy: [{idle_count: 0, idle_time: 2m}]"), options(50, 2, Duration.ofMinutes(1)));
+
+        assertEquals(1, r.jobs());
+        double wait = r.waitPercentile(100);
+        assertTrue(wait >= 50 && wait <= 52, "wait " + wait + "s should be boot (50s) + decision delay (<= 2s)");
+        assertEquals(1, r.peakInstances());
+        // launched ~T0, ready +50s, job runs 120s, idle 2m, removed at the next tick: well over the minimum
+        double seconds = r.instanceHours() * 3600;
+        assertTrue(seconds >= 50 + 120 + 120 && seconds <= 50 + 120 + 120 + 60 + 2 + EPS, "billed " + seconds + "s");
+        assertTrue(r.idleInstanceHours() * 3600 >= 120 - EPS, "idle " + r.idleInstanceHours() * 3600 + "s");
+    }
+
+    @Test
+    void shortLivedInstanceIsBilledTheSixtySecondMinimum() {
+        // boot 5s, job 5s, idle_time 0, ticks every 10s: the instance lives ~20s but EC2 bills 60s
+        SimulationResult r = run(List.of(job(1, 0, 5)), pool("policy: [{idle_count: 0, idle_time: 0s}]"),
+                options(5, 1, Duration.ofSeconds(10)));
+
+        assertEquals(1, r.jobs());
+        assertEquals(1, r.peakInstances());
+        assertEquals(60.0 / 3600, r.instanceHours(), EPS);
+    }
+
+    @Test
+    void secondJobAMinuteLaterReusesTheIdleInstance() {
+        List<TraceJob> trace = List.of(job(1, 0, 5), job(2, 60, 5));
+        SimulationResult r = run(trace, pool("policy: [{idle_count: 0, idle_time: 5m}]"), options(30));
+
+        assertEquals(2, r.jobs());
+        assertEquals(1, r.peakInstances(), "one instance serves both jobs");
+        double[] waits = r.waitSeconds();
+        assertEquals(0.0, waits[0], EPS, "the second job starts at once on the idle instance");
+        assertTrue(waits[1] >= 30, "the first job waits for the boot: " + waits[1]);
+    }
+
+    @Test
+    void withoutIdleTimeLeftTheSecondJobWaitsForANewInstance() {
+        // control for the test above: idle_time 0 -> the instance is gone by the time the second job comes
+        List<TraceJob> trace = List.of(job(1, 0, 5), job(2, 300, 5));
+        SimulationResult r = run(trace, pool("policy: [{idle_count: 0, idle_time: 0s}]"), options(30));
+
+        assertEquals(1, r.peakInstances(), "the first instance is gone before the second is launched");
+        double[] waits = r.waitSeconds();
+        assertTrue(waits[0] >= 30, "both jobs wait for a boot: " + Arrays.toString(waits));
+        // two instances, each billed at least the 60 s minimum
+        assertTrue(r.instanceHours() * 3600 >= 120 - EPS, "billed " + r.instanceHours() * 3600 + "s");
+    }
+
+    @Test
+    void idleCountKeepsAWarmSlotForTheFirstJobOfALaterBurst() {
+        List<TraceJob> trace = new ArrayList<>();
+        trace.add(job(1, 0, 30));
+        for (int i = 0; i < 3; i++) {
+            trace.add(job(10 + i, 3600, 30)); // a burst an hour later
+        }
+        SimulationResult warm = run(trace, pool("policy: [{idle_count: 1, idle_time: 2m}]"), options(40));
+        SimulationResult cold = run(trace, pool("policy: [{idle_count: 0, idle_time: 2m}]"), options(40));
+
+        // the warm slot exists before the first job (first tick) and again an hour later: two jobs start at once
+        double[] warmWaits = warm.waitSeconds();
+        assertEquals(0.0, warmWaits[0], EPS);
+        assertEquals(0.0, warmWaits[1], EPS, "the burst's first job finds the warm slot: " + Arrays.toString(warmWaits));
+        // without idle_count everything waits for a boot
+        assertTrue(cold.waitPercentile(1) >= 40, Arrays.toString(cold.waitSeconds()));
+        assertTrue(warm.instanceHours() > cold.instanceHours(), "the warm slot costs instance-hours");
+    }
+
+    @Test
+    void maxInstancesCapsThePeakAndTheRestQueue() {
+        List<TraceJob> trace = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            trace.add(job(i + 1, 0, 120));
+        }
+        SimulationResult r = run(trace, pool("max_instances: 3\npolicy: [{idle_count: 0, idle_time: 2m}]"), options(30));
+
+        assertEquals(3, r.peakInstances());
+        assertEquals(10, r.jobs());
+        // 3 run at a time: the last of 10 jobs starts after 3 rounds of 120s
+        assertTrue(r.maxWait() >= 30 + 3 * 120, "max wait " + r.maxWait());
+    }
+
+    @Test
+    void capacityPerInstanceTwoPacksTwoJobsPerInstance() {
+        List<TraceJob> trace = List.of(job(1, 0, 600), job(2, 0, 600), job(3, 0, 600), job(4, 0, 600));
+        SimulationResult packed = run(trace, pool("capacity_per_instance: 2\npolicy: [{idle_count: 0, idle_time: 2m}]"), options(30));
+        SimulationResult single = run(trace, pool("policy: [{idle_count: 0, idle_time: 2m}]"), options(30));
+
+        assertEquals(2, packed.peakInstances());
+        assertEquals(4, single.peakInstances());
+        assertEquals(4, packed.jobs());
+        assertTrue(packed.maxWait() <= 30 + 1 + EPS, "all four start once two instances boot: " + packed.maxWait());
+        assertEquals(single.instanceHours() / 2, packed.instanceHours(), 1.0 / 3600 * 2);
+    }
+
+    // -- baselines -------------------------------------------------------------------------------
+
+    @Test
+    void oracleBillsEachJobBootPlusDurationWithTheSixtySecondMinimum() {
+        List<TraceJob> trace = List.of(job(1, 0, 10), job(2, 5, 100), job(3, 3000, 3600));
+        SimulationResult oracle = Baselines.oracle(trace, options(30).withPrice(0.5));
+
+        double expectedSeconds = Math.max(60, 30 + 10) + Math.max(60, 30 + 100) + Math.max(60, 30 + 3600);
+        assertEquals(expectedSeconds / 3600, oracle.instanceHours(), 1e-12);
+        assertEquals(expectedSeconds / 3600 * 0.5, oracle.costUsd(), 1e-12);
+        assertEquals(3, oracle.jobs());
+        assertEquals(0.0, oracle.maxWait());
+        assertEquals(0.0, oracle.idleInstanceHours());
+        assertEquals(2, oracle.peakInstances(), "jobs 1 and 2 overlap (each with its boot lead); job 3 is alone");
+    }
+
+    @Test
+    void alwaysOnIsSizedForPeakConcurrencyOverTheWholeSpan() {
+        // three jobs overlap between 100s and 150s; the span is 0s .. 1000s
+        List<TraceJob> trace = List.of(job(1, 0, 200), job(2, 50, 100), job(3, 100, 900), job(4, 400, 100));
+        SimulationResult one = Baselines.alwaysOn(trace, 1, options(30));
+        SimulationResult two = Baselines.alwaysOn(trace, 2, options(30));
+
+        assertEquals(3, one.peakInstances());
+        assertEquals(2, two.peakInstances());
+        assertEquals(3 * 1000.0 / 3600, one.instanceHours(), 1e-12);
+        assertEquals(2 * 1000.0 / 3600, two.instanceHours(), 1e-12);
+        double busy = (200 + 100 + 900 + 100) / 3600.0;
+        assertEquals(one.instanceHours() - busy, one.idleInstanceHours(), 1e-12);
+        assertEquals(0.0, one.maxWait());
+        assertNull(one.costUsd(), "no price, no cost");
+    }
+
+    // -- spot, determinism -----------------------------------------------------------------------
+
+    @Test
+    void spotInterruptionsRetryJobsAndEveryJobCompletes() {
+        List<TraceJob> trace = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            trace.add(job(i + 1, i * 30L, 300));
+        }
+        SimulationOptions spot = options(30).withSpotRate(6); // mean instance life 10 min, jobs 5 min
+        SimulationResult r = run(trace, pool("policy: [{idle_count: 0, idle_time: 2m}]"), spot);
+
+        assertTrue(r.interruptions() > 0, "a high rate interrupts some instances");
+        assertEquals(trace.size(), r.jobs(), "each trace job counted once, however often it was retried");
+    }
+
+    @Test
+    void sameSeedSameResultOtherSeedOtherBootTimes() {
+        List<TraceJob> trace = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            trace.add(job(i + 1, i * 45L, 60 + (i * 37L) % 400));
+        }
+        PoolsConfig config = pool("policy: [{idle_count: 0, idle_time: 2m}]");
+        SimulationOptions jittered = SimulationOptions.runnerscale(Duration.ofSeconds(50)).withSpotRate(1);
+        SimulationResult a = run(trace, config, jittered);
+        SimulationResult b = run(trace, config, jittered);
+
+        assertArrayEquals(a.waitSeconds(), b.waitSeconds());
+        assertEquals(a.instanceHours(), b.instanceHours());
+        assertEquals(a.idleInstanceHours(), b.idleInstanceHours());
+        assertEquals(a.peakInstances(), b.peakInstances());
+        assertEquals(a.interruptions(), b.interruptions());
+        assertEquals(a.timeline(), b.timeline());
+
+        SimulationOptions otherSeed = new SimulationOptions(jittered.bootMean(), jittered.bootJitter(),
+                jittered.decisionDelayMin(), jittered.decisionDelayMax(), jittered.tickInterval(),
+                jittered.spotInterruptionsPerInstanceHour(), 0, 2, jittered.sampleInterval());
+        SimulationResult c = run(trace, config, otherSeed);
+        assertTrue(!Arrays.equals(a.waitSeconds(), c.waitSeconds()) || a.instanceHours() != c.instanceHours(),
+                "another seed draws other boot times");
+    }
+
+    @Test
+    void jobsNoPoolTakesAreCountedNotSimulated() {
+        List<TraceJob> trace = List.of(job(1, 0, 60), job(2, 10, 60, "gpu"));
+        Simulation simulation = new Simulation("runnerscale", trace, pool("policy: [{idle_count: 0, idle_time: 2m}]"),
+                options(30), done -> { });
+        SimulationResult r = simulation.run();
+
+        assertEquals(1, r.jobs());
+        assertEquals(1, simulation.unmatched());
+    }
+}
