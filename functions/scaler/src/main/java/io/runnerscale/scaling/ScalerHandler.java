@@ -32,6 +32,7 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The scaler function, with two triggers:
@@ -111,7 +112,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         response.putArray("batchItemFailures");
         batch.messageIdsByPool().forEach((pool, messageIds) -> {
             try {
-                scaler.scale(pool).ifPresent(d -> {
+                scaler.scale(pool, batch.jobsByPool().getOrDefault(pool, Set.of())).ifPresent(d -> {
                     decided.addObject().put("pool", pool).put("desired", d.desiredAfter()).put("actions", d.actions().size());
                     metrics.put("DesiredInstances", d.desiredAfter(), MetricUnit.COUNT, "Pool", pool);
                     metrics.put("NeededSlots", d.neededSlots(), MetricUnit.COUNT, "Pool", pool);

@@ -4,7 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
+import io.runnerscale.job.JobKey;
+
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,8 +17,12 @@ import java.util.Map;
 /** What woke the scaler, read from the raw event. */
 sealed interface ScalerTrigger {
 
-    /** SQS messages, grouped by the pool they ask about (message group id, or the body's pool). */
-    record QueueBatch(Map<String, List<String>> messageIdsByPool) implements ScalerTrigger {
+    /**
+     * SQS messages, grouped by the pool they ask about (message group id, or the body's pool),
+     * with the jobs the messages name.
+     */
+    record QueueBatch(Map<String, List<String>> messageIdsByPool, Map<String, Set<JobKey>> jobsByPool)
+            implements ScalerTrigger {
     }
 
     /** The EventBridge schedule. */
@@ -29,14 +38,20 @@ sealed interface ScalerTrigger {
     static ScalerTrigger from(JsonNode event) {
         if (event.has("Records")) {
             Map<String, List<String>> byPool = new LinkedHashMap<>();
+            Map<String, Set<JobKey>> jobs = new LinkedHashMap<>();
             for (JsonNode record : event.get("Records")) {
+                JsonNode body = body(record.path("body").asText(""));
                 String pool = record.path("attributes").path("MessageGroupId").asText("");
                 if (pool.isEmpty()) {
-                    pool = bodyPool(record.path("body").asText(""));
+                    pool = body.path("pool").asText("");
                 }
                 byPool.computeIfAbsent(pool, p -> new ArrayList<>()).add(record.path("messageId").asText());
+                Set<JobKey> poolJobs = jobs.computeIfAbsent(pool, p -> new LinkedHashSet<>());
+                for (JsonNode job : body.path("jobs")) {
+                    jobKey(job.asText()).ifPresent(poolJobs::add);
+                }
             }
-            return new QueueBatch(byPool);
+            return new QueueBatch(byPool, jobs);
         }
         if ("Scheduled Event".equals(event.path("detail-type").asText()) || event.has("source")
                 && event.path("source").asText().startsWith("aws.")) {
@@ -48,11 +63,21 @@ sealed interface ScalerTrigger {
         throw new IllegalArgumentException("unknown scaler event: expected SQS records, a scheduled event or {\"pool\": ...}");
     }
 
-    private static String bodyPool(String body) {
+    private static JsonNode body(String body) {
         try {
-            return JSON.readTree(body).path("pool").asText("");
+            JsonNode node = JSON.readTree(body);
+            return node == null ? JSON.createObjectNode() : node;
         } catch (IOException e) {
-            return "";
+            return JSON.createObjectNode();
         }
+    }
+
+    /** {@code "380/1977"}, as {@link JobKey#toString()} writes it. */
+    private static Optional<JobKey> jobKey(String text) {
+        String[] parts = text.split("/");
+        if (parts.length == 2 && parts[0].matches("\\d{1,18}") && parts[1].matches("\\d{1,18}")) {
+            return Optional.of(new JobKey(Long.parseLong(parts[0]), Long.parseLong(parts[1])));
+        }
+        return Optional.empty();
     }
 }

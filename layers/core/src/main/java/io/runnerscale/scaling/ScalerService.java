@@ -2,6 +2,7 @@ package io.runnerscale.scaling;
 
 import io.runnerscale.compute.Compute;
 import io.runnerscale.compute.GroupState;
+import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolConfig;
@@ -16,6 +17,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -51,6 +53,14 @@ public final class ScalerService {
 
     /** @return the decision, or empty when the pool is not (or no longer) configured */
     public Optional<ScalingDecision> scale(String poolName) {
+        return scale(poolName, List.of());
+    }
+
+    /**
+     * @param hints jobs that prompted this decision: read directly when the live index does not
+     *              list them yet (it is eventually consistent in DynamoDB)
+     */
+    public Optional<ScalingDecision> scale(String poolName, Collection<JobKey> hints) {
         Optional<PoolConfig> configured = pools.current().pool(poolName);
         if (configured.isEmpty()) {
             LOG.warn("scale request for unknown pool '{}' ignored", poolName);
@@ -58,7 +68,7 @@ public final class ScalerService {
         }
         PoolConfig pool = configured.get();
         Instant now = clock.instant();
-        PoolSnapshot snapshot = snapshot(pool, now);
+        PoolSnapshot snapshot = snapshot(pool, now, hints);
         ScalingDecision decision = ScalingPolicy.decide(snapshot);
         apply(pool, decision);
         if (!decision.changesNothing()) {
@@ -70,8 +80,22 @@ public final class ScalerService {
     }
 
     PoolSnapshot snapshot(PoolConfig pool, Instant now) {
+        return snapshot(pool, now, List.of());
+    }
+
+    PoolSnapshot snapshot(PoolConfig pool, Instant now, Collection<JobKey> hints) {
         GroupState group = compute.describe(pool);
-        List<JobRecord> live = store.liveJobs(pool.name());
+        List<JobRecord> live = new ArrayList<>(store.liveJobs(pool.name()));
+        if (!hints.isEmpty()) {
+            Set<JobKey> listed = new HashSet<>();
+            live.forEach(job -> listed.add(job.key()));
+            for (JobKey hint : hints) {
+                if (!listed.contains(hint)) {
+                    store.find(hint).filter(job -> job.status().isLive() && pool.name().equals(job.pool()))
+                            .ifPresent(live::add);
+                }
+            }
+        }
         int pending = 0;
         int running = 0;
         Map<String, Integer> runningByInstance = new HashMap<>();

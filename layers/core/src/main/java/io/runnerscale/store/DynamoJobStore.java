@@ -201,7 +201,7 @@ public final class DynamoJobStore implements JobStore {
 
     @Override
     public Optional<JobRecord> find(JobKey key) {
-        GetItemResponse response = dynamo.getItem(r -> r.tableName(table).key(Map.of(PK, s(jobPk(key)))));
+        GetItemResponse response = dynamo.getItem(r -> r.tableName(table).key(Map.of(PK, s(jobPk(key)))).consistentRead(true));
         return response.hasItem() && !response.item().isEmpty() ? Optional.of(toJob(response.item())) : Optional.empty();
     }
 

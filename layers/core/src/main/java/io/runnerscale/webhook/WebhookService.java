@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.runnerscale.job.JobEvent;
+import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
@@ -21,9 +22,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -127,7 +128,7 @@ public final class WebhookService {
         List<PoolResolver.Resolution> resolutions = resolveAll(updates.events(), config);
         ObjectNode body = json.createObjectNode().put("event", updates.kind());
         ArrayNode results = body.putArray("jobs");
-        Set<String> poolsWithNewPending = new LinkedHashSet<>();
+        Map<String, List<JobKey>> newPendingByPool = new LinkedHashMap<>();
         int applied = 0;
         for (int i = 0; i < updates.events().size(); i++) {
             JobEvent event = updates.events().get(i);
@@ -142,7 +143,7 @@ public final class WebhookService {
                 applied++;
                 result.put("result", "applied");
                 if (event.status() == JobStatus.PENDING && resolution.pool() != null) {
-                    poolsWithNewPending.add(resolution.pool());
+                    newPendingByPool.computeIfAbsent(resolution.pool(), p -> new ArrayList<>()).add(event.key());
                     recordDemand(config, resolution.pool(), now);
                 }
             } else if (outcome instanceof ApplyOutcome.Stale stale) {
@@ -157,9 +158,10 @@ public final class WebhookService {
             ArrayNode skipped = body.putArray("skipped");
             updates.skipped().forEach(skipped::add);
         }
-        for (String pool : poolsWithNewPending) {
+        for (Map.Entry<String, List<JobKey>> entry : newPendingByPool.entrySet()) {
+            String pool = entry.getKey();
             try {
-                scaleRequests.request(pool, "job-pending", "pending-" + pool + "-" + now.toEpochMilli());
+                scaleRequests.request(pool, "job-pending", "pending-" + pool + "-" + now.toEpochMilli(), entry.getValue());
             } catch (RuntimeException e) {
                 // Stored is what matters: the scheduled tick picks the job up within a minute.
                 LOG.warn("fast-path scale request for pool {} failed: {}", pool, e.toString());

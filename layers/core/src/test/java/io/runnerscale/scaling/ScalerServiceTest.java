@@ -264,4 +264,34 @@ class ScalerServiceTest {
     void poolNamesFollowTheConfiguration() {
         assertEquals(List.of("docker", "fargate"), service().poolNames());
     }
+
+    // ---- a lagging live index ----------------------------------------------------------------------
+
+    @Test
+    void jobsNamedByTheRequestCountEvenBeforeTheLiveIndexListsThem() {
+        job(1, JobStatus.PENDING, null, "docker");
+        job(2, JobStatus.PENDING, null, "docker");
+        job(3, JobStatus.PENDING, null, "fargate"); // named, but another pool's: not counted
+        job(4, JobStatus.SUCCESS, null, "docker");  // named, but finished: not counted
+        // the index has not caught up with any write yet, as DynamoDB's GSIs may lag
+        var lagging = new io.runnerscale.store.JobStore() {
+            @Override public ApplyOutcome apply(JobEvent e, String p, Instant n) { return store.apply(e, p, n); }
+            @Override public Optional<io.runnerscale.job.JobRecord> find(JobKey k) { return store.find(k); }
+            @Override public boolean claimDelivery(String id, Instant n) { return true; }
+            @Override public void releaseDelivery(String id) { }
+            @Override public List<io.runnerscale.job.JobRecord> liveJobs(String p) { return List.of(); }
+            @Override public List<InstanceRecord> instances(String p) { return store.instances(p); }
+            @Override public void recordInstance(String p, String id, Instant at) { store.recordInstance(p, id, at); }
+            @Override public void forgetInstance(String id) { store.forgetInstance(id); }
+        };
+        ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
+                lagging, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
+
+        List<JobKey> named = List.of(new JobKey(7, 1), new JobKey(7, 2), new JobKey(7, 3), new JobKey(7, 4));
+        ScalingDecision decision = scaler.scale("docker", named).orElseThrow();
+
+        assertEquals(2, decision.targetInstances());
+        assertEquals(List.of("docker: desired 2"), compute.calls);
+        assertEquals(0, scaler.scale("docker").orElseThrow().targetInstances(), "without the names the index decides");
+    }
 }
