@@ -68,6 +68,9 @@ public final class DynamoJobStore implements JobStore {
         List<String> sets = new ArrayList<>();
         List<String> removes = new ArrayList<>();
         names.put("#status", "status");
+        // Right-hand sides read the item before the update: previousStatus is the status being replaced.
+        sets.add("previousStatus = if_not_exists(#status, :none)");
+        values.put(":none", s(""));
         set(sets, values, "#status", ":status", s(status.wireName()));
         set(sets, values, "statusRank", ":rank", n(status.rank()));
         set(sets, values, "projectId", ":projectId", n(event.key().projectId()));
@@ -119,12 +122,10 @@ public final class DynamoJobStore implements JobStore {
                     .tableName(table).key(key)
                     .updateExpression(expression).conditionExpression(condition)
                     .expressionAttributeNames(names).expressionAttributeValues(values)
-                    .returnValues(ReturnValue.ALL_OLD)
+                    .returnValues(ReturnValue.ALL_NEW)
                     .returnValuesOnConditionCheckFailure(ReturnValuesOnConditionCheckFailure.ALL_OLD)
                     .build());
-            JobStatus previous = response.hasAttributes() && response.attributes().containsKey("status")
-                    ? JobStatus.fromWire(response.attributes().get("status").s()).orElse(null) : null;
-            return new ApplyOutcome.Applied(previous, toJob(merged(response.attributes(), values, event, pool)));
+            return applied(response.attributes());
         } catch (ConditionalCheckFailedException e) {
             return new ApplyOutcome.Stale(statusOf(e.item()));
         }
@@ -161,7 +162,8 @@ public final class DynamoJobStore implements JobStore {
                             .updateExpression(instanceUpdate.toString())
                             .expressionAttributeNames(instanceNames.isEmpty() ? null : instanceNames)
                             .expressionAttributeValues(instanceValues).build()).build()));
-            return new ApplyOutcome.Applied(null, toJob(merged(null, values, event, pool)));
+            // A transaction returns no item: read the job back (consistently) for the outcome.
+            return applied(dynamo.getItem(r -> r.tableName(table).key(key).consistentRead(true)).item());
         } catch (TransactionCanceledException e) {
             List<CancellationReason> reasons = e.cancellationReasons();
             if (!reasons.isEmpty() && "ConditionalCheckFailed".equals(reasons.getFirst().code())) {
@@ -171,32 +173,9 @@ public final class DynamoJobStore implements JobStore {
         }
     }
 
-    private static Map<String, AttributeValue> merged(Map<String, AttributeValue> old, Map<String, AttributeValue> values,
-                                                      JobEvent event, String pool) {
-        Map<String, AttributeValue> item = new HashMap<>(old == null ? Map.of() : old);
-        item.put("projectId", n(event.key().projectId()));
-        item.put("jobId", n(event.key().jobId()));
-        item.put("status", values.get(":status"));
-        item.put("updatedAt", values.get(":now"));
-        if (pool != null) {
-            item.put("pool", s(pool));
-        }
-        if (event.tags() != null) {
-            item.put("tags", values.get(":tags"));
-        }
-        for (String field : List.of("pipelineId", "stage", "createdAt", "startedAt", "finishedAt", "runnerId", "instanceId")) {
-            AttributeValue value = values.get(":" + field);
-            if (value != null) {
-                item.put(field, value);
-            }
-        }
-        if (values.containsKey(":name")) {
-            item.put("name", values.get(":name"));
-        }
-        if (event.status() == JobStatus.PENDING && !item.containsKey("pendingAt")) {
-            item.put("pendingAt", values.get(":now"));
-        }
-        return item;
+    private static ApplyOutcome applied(Map<String, AttributeValue> item) {
+        JobStatus previous = JobStatus.fromWire(text(item.get("previousStatus"))).orElse(null);
+        return new ApplyOutcome.Applied(previous, toJob(item));
     }
 
     @Override
