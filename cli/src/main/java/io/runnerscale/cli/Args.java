@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /** {@code --name value}, {@code --name=value} and {@code --flag} options plus positional arguments, checked against what a command accepts. */
 final class Args {
@@ -61,34 +62,28 @@ final class Args {
     }
 
     int integer(String name, int fallback) {
-        String value = options.get(name);
-        try {
-            return value == null ? fallback : Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + ": '" + value + "' is not a whole number");
-        }
+        return parsed(name, fallback, Integer::parseInt, "is not a whole number");
     }
 
     double number(String name, double fallback) {
-        String value = options.get(name);
-        try {
-            return value == null ? fallback : Double.parseDouble(value);
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + ": '" + value + "' is not a number");
-        }
+        return parsed(name, fallback, Double::parseDouble, "is not a number");
     }
 
     Duration duration(String name, Duration fallback) {
-        String value = options.get(name);
-        try {
-            return value == null ? fallback : Durations.parse(value);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--" + name + ": " + e.getMessage());
-        }
+        return parsed(name, fallback, Durations::parse, "is not a duration (use e.g. 90s, 10m, 1h30m)");
     }
 
-    String raw(String name) {
-        return options.get(name);
+    /** The option's value read by {@code parser}, or a usage error naming the option and the value. */
+    private <T> T parsed(String name, T fallback, Function<String, T> parser, String problem) {
+        String value = options.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return parser.apply(value);
+        } catch (IllegalArgumentException e) { // NumberFormatException is one
+            throw new UsageException("--" + name + ": '" + value + "' " + problem);
+        }
     }
 
     List<String> positional() {

@@ -64,12 +64,8 @@ final class SimulateCommand {
         SimulationOptions options = SimulationOptions.runnerscale(boot)
                 .withBootJitter(args.number("boot-jitter", 0.1))
                 .withPrice(args.number("price", 0))
-                .withSpotRate(args.number("spot-rate", 0));
-        if (args.raw("seed") != null) {
-            options = new SimulationOptions(options.bootMean(), options.bootJitter(), options.decisionDelayMin(),
-                    options.decisionDelayMax(), options.tickInterval(), options.spotInterruptionsPerInstanceHour(),
-                    options.pricePerInstanceHour(), args.integer("seed", 1), options.sampleInterval());
-        }
+                .withSpotRate(args.number("spot-rate", 0))
+                .withSeed(args.integer("seed", 1));
 
         TraceReader.Trace trace = new TraceReader().read(traceFile);
         trace.problems().forEach(p -> err.println("warning: " + p));

@@ -146,10 +146,6 @@ public final class SimulatedFleet implements Compute {
         return live.values().stream().filter(i -> i.pool.equals(pool)).toList();
     }
 
-    public synchronized Instance instance(String id) {
-        return live.get(id);
-    }
-
     private void launch(String pool) {
         Instant now = clock.instant();
         Instance instance = new Instance(String.format("i-%017x", ++sequence), pool, now, now.plus(bootDelay.get()));

@@ -47,6 +47,11 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
                 spotInterruptionsPerInstanceHour, price, seed, sampleInterval);
     }
 
+    public SimulationOptions withSeed(long newSeed) {
+        return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, newSeed, sampleInterval);
+    }
+
     public SimulationOptions withBootJitter(double jitter) {
         return new SimulationOptions(bootMean, jitter, decisionDelayMin, decisionDelayMax, tickInterval,
                 spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval);
