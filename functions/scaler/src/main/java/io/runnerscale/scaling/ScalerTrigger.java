@@ -74,10 +74,6 @@ sealed interface ScalerTrigger {
 
     /** {@code "380/1977"}, as {@link JobKey#toString()} writes it. */
     private static Optional<JobKey> jobKey(String text) {
-        String[] parts = text.split("/");
-        if (parts.length == 2 && parts[0].matches("\\d{1,18}") && parts[1].matches("\\d{1,18}")) {
-            return Optional.of(new JobKey(Long.parseLong(parts[0]), Long.parseLong(parts[1])));
-        }
-        return Optional.empty();
+        return JobKey.parse(text);
     }
 }
