@@ -79,17 +79,30 @@ public final class WebhookBenchmark {
      * @param concurrency clients of the throughput run (1: only the sequential run)
      * @param scaleJobs   pending jobs whose fast-path scale-out is timed
      */
-    public record Settings(int deliveries, int warmup, int concurrency, int scaleJobs, long seed) {
-        public static Settings defaults() {
-            return new Settings(5_000, 2_000, 8, 200, 42);
+    public record Settings(int deliveries, int warmup, int concurrency, int scaleJobs, long seed,
+                           List<Integer> pipelineSizes, int pipelineDeliveries) {
+        public Settings {
+            pipelineSizes = List.copyOf(pipelineSizes);
         }
+
+        public static Settings defaults() {
+            return new Settings(5_000, 2_000, 8, 200, 42, List.of(500, 5_000), 5);
+        }
+    }
+
+    /**
+     * Answer times of Pipeline Hooks listing many builds (sorted, ms), and how long after the
+     * answer every listed job was stored.
+     */
+    public record PipelineHookTimes(int builds, int bodyBytes, double[] answerMs, double[] allStoredMs,
+                                    Map<Integer, Integer> statusCounts, int missingJobs) {
     }
 
     /** What one run measured; latencies in milliseconds. */
     public record Report(int deliveries, int duplicates, int duplicatesDetected, Map<Integer, Integer> statusCounts,
                          double[] latencyMs, double sequentialPerSecond, double concurrentPerSecond, int concurrency,
                          double[] scaleOutMs, double[] scaleOutWebhookMs, int scaleOutTimeouts,
-                         double[] inMemoryLatencyMs) {
+                         double[] inMemoryLatencyMs, List<PipelineHookTimes> pipelineHooks) {
     }
 
     private final Settings settings;
@@ -155,8 +168,13 @@ public final class WebhookBenchmark {
             measure(inMemory, deliveries(settings.warmup(), null), new TreeMap<>(), new int[1]);
             double[] ownCode = measure(inMemory, deliveries(settings.deliveries(), null), new TreeMap<>(), new int[1]);
 
+            List<PipelineHookTimes> pipelineHooks = new ArrayList<>();
+            for (int size : settings.pipelineSizes()) {
+                pipelineHooks.add(pipelineHooks(webhook, store, size));
+            }
+
             Report report = new Report(measured.size(), duplicates[0], detected[0], statuses, latency, sequential, concurrent,
-                    settings.concurrency(), scale.millis, scale.answered, scale.timeouts, ownCode);
+                    settings.concurrency(), scale.millis, scale.answered, scale.timeouts, ownCode, pipelineHooks);
             print(report, out);
             return report;
         }
@@ -328,6 +346,97 @@ public final class WebhookBenchmark {
         return perSecond;
     }
 
+    /**
+     * {@code pipelineDeliveries} Pipeline Hooks of a new pipeline listing {@code builds} builds each
+     * (a big pipeline that just started: a fifth pending, a tenth running, a fifth finished, the rest
+     * created), one after the other; then waits until every listed job is stored.
+     */
+    private PipelineHookTimes pipelineHooks(WebhookService webhook, io.runnerscale.store.JobStore store, int builds)
+            throws InterruptedException {
+        double[] answers = new double[settings.pipelineDeliveries()];
+        double[] stored = new double[settings.pipelineDeliveries()];
+        Map<Integer, Integer> statuses = new TreeMap<>();
+        int bodyBytes = 0;
+        int missing = 0;
+        for (int d = 0; d < settings.pipelineDeliveries(); d++) {
+            long projectId = 5000 + d;
+            long firstJob = nextJobId;
+            nextJobId += builds;
+            String body = pipelineHook(projectId, firstJob, builds);
+            bodyBytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            WebhookRequest request = pipelineRequest(body);
+            long before = System.nanoTime();
+            WebhookResponse response = webhook.handle(request);
+            long answered = System.nanoTime();
+            answers[d] = (answered - before) / 1e6;
+            statuses.merge(response.status(), 1, Integer::sum);
+            if (response.status() / 100 != 2) {
+                stored[d] = Double.NaN;
+                continue;
+            }
+            // stored: a sample of the listed jobs polled (every 100th and the last), then all checked untimed
+            long deadline = answered + TimeUnit.SECONDS.toNanos(120);
+            for (long job = firstJob + builds - 1; job >= firstJob; job -= 100) {
+                while (store.find(new JobKey(projectId, job)).isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(2);
+                }
+            }
+            long sampled = System.nanoTime();
+            Thread.sleep(200);
+            for (long job = firstJob; job < firstJob + builds; job++) {
+                if (store.find(new JobKey(projectId, job)).isEmpty()) {
+                    missing++;
+                }
+            }
+            stored[d] = sampled < deadline ? (sampled - before) / 1e6 : Double.NaN;
+        }
+        Arrays.sort(answers);
+        Arrays.sort(stored);
+        return new PipelineHookTimes(builds, bodyBytes, answers, stored, statuses, missing);
+    }
+
+    /** A Pipeline Hook in GitLab's documented shape, each build trimmed to the fields GitLab always sends. */
+    private String pipelineHook(long projectId, long firstJob, int builds) {
+        ObjectNode hook = json.createObjectNode().put("object_kind", "pipeline");
+        hook.putObject("object_attributes").put("id", firstJob / 10).put("iid", 3).put("ref", "main")
+                .put("tag", false).put("sha", "bcbb5ec396a2c0f828686f14fac9b80b780504f2")
+                .put("source", "push").put("status", "running").put("created_at", "2024-05-06 08:00:00 UTC");
+        hook.putObject("project").put("id", projectId).put("name", "monorepo")
+                .put("path_with_namespace", "acme/monorepo").put("default_branch", "main");
+        var list = hook.putArray("builds");
+        String[] stages = {"build", "test", "deploy"};
+        for (int i = 0; i < builds; i++) {
+            long jobId = firstJob + i;
+            tagsByJob.put(new JobKey(projectId, jobId), i % 10 == 0 ? List.of("gpu") : List.of("docker"));
+            int kind = i % 20;
+            String status = kind < 4 ? "pending" : kind < 6 ? "running" : kind < 10 ? "success" : "created";
+            ObjectNode build = list.addObject().put("id", jobId).put("stage", stages[i % 3])
+                    .put("name", "test " + i).put("status", status).put("created_at", "2024-05-06 08:00:00 UTC");
+            if (status.equals("running") || status.equals("success")) {
+                build.put("started_at", "2024-05-06 08:00:40 UTC");
+            } else {
+                build.putNull("started_at");
+            }
+            if (status.equals("success")) {
+                build.put("finished_at", "2024-05-06 08:05:40 UTC");
+            } else {
+                build.putNull("finished_at");
+            }
+            build.put("allow_failure", false).putNull("runner");
+        }
+        return hook.toString();
+    }
+
+    private WebhookRequest pipelineRequest(String body) {
+        Map<String, String> headers = Map.of(
+                "Content-Type", "application/json",
+                "X-Gitlab-Event", "Pipeline Hook",
+                "X-Gitlab-Token", TOKEN,
+                "X-Gitlab-Event-UUID", UUID.randomUUID().toString(),
+                "Idempotency-Key", UUID.randomUUID().toString());
+        return new WebhookRequest(headers, body, body.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+    }
+
     /** @param millis pending webhook called -> launch; answered: the webhook's own part of it */
     private record ScaleOut(double[] millis, double[] answered, int timeouts) {
     }
@@ -421,6 +530,14 @@ public final class WebhookBenchmark {
         out.printf(Locale.ROOT, "    of which the webhook's answer: p50 %.2f ms   p99 %.2f ms; the rest is the decision (it reads "
                 + "every live job and instance of the pool: here a backlog growing to %d pending jobs)%n",
                 percentile(w, 50), percentile(w, 99), settings.scaleJobs() + Math.min(50, settings.scaleJobs()));
+        for (PipelineHookTimes p : r.pipelineHooks()) {
+            double[] a = p.answerMs();
+            double[] all = p.allStoredMs();
+            out.printf(Locale.ROOT, "  Pipeline Hook with %,d builds (%,d bytes), %d deliveries: answered p50 %.0f ms   p99 %.0f ms"
+                    + "   max %.0f ms;%n    stored (sampled jobs) after p50 %.0f ms   max %.0f ms; answers %s; jobs missing: %d%n",
+                    p.builds(), p.bodyBytes(), a.length, percentile(a, 50), percentile(a, 99), a[a.length - 1],
+                    percentile(all, 50), all[all.length - 1], p.statusCounts(), p.missingJobs());
+        }
         out.flush();
     }
 }
