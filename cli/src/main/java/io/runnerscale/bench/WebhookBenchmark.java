@@ -7,7 +7,10 @@ import io.runnerscale.gitlab.GitLab;
 import io.runnerscale.gitlab.GitLabUnavailableException;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.local.EmbeddedDynamo;
+import io.runnerscale.local.LocalJobUpdateQueue;
 import io.runnerscale.local.LocalScaleRequests;
+import io.runnerscale.webhook.DeferredJobUpdatesCodec;
+import io.runnerscale.webhook.JobUpdateService;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigParser;
 import io.runnerscale.pool.PoolsConfigSource;
@@ -51,7 +54,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link DynamoJobStore} against DynamoDB Local in this JVM, with GitLab's jobs API answered from
  * memory (so GitLab's latency is not measured) and no scale queue. Then the local fast path: from
  * a pending webhook to the {@link SimulatedFleet}'s desired-capacity change through
- * {@link LocalScaleRequests} and the real {@link ScalerService}.
+ * {@link LocalScaleRequests} and the real {@link ScalerService}. Last, Pipeline Hooks listing
+ * hundreds and thousands of builds: answered once handed to the deferred-update queue, and how
+ * long until every listed job is stored.
  *
  * <p>DynamoDB Local is not DynamoDB: absolute numbers say what our code plus an in-process store
  * costs, not what API Gateway + Lambda + DynamoDB will answer in. Run it with
@@ -168,9 +173,23 @@ public final class WebhookBenchmark {
             measure(inMemory, deliveries(settings.warmup(), null), new TreeMap<>(), new int[1]);
             double[] ownCode = measure(inMemory, deliveries(settings.deliveries(), null), new TreeMap<>(), new int[1]);
 
+            // big Pipeline Hooks: handed to the deferred-update queue (spooled to disk, as serve does) and answered
             List<PipelineHookTimes> pipelineHooks = new ArrayList<>();
-            for (int size : settings.pipelineSizes()) {
-                pipelineHooks.add(pipelineHooks(webhook, store, size));
+            java.nio.file.Path spool = java.nio.file.Files.createTempDirectory("runnerscale-bench-spool");
+            JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000), none, null);
+            try (LocalJobUpdateQueue deferred = new LocalJobUpdateQueue(updates, new DeferredJobUpdatesCodec(json), spool)) {
+                WebhookService bigDeliveries = new WebhookService(new WebhookAuthenticator(() -> TOKEN), store, updates,
+                        deferred, json, Clock.systemUTC());
+                for (int size : settings.pipelineSizes()) {
+                    pipelineHooks.add(pipelineHooks(bigDeliveries, store, size));
+                }
+            } finally {
+                try (var left = java.nio.file.Files.list(spool)) {
+                    for (java.nio.file.Path file : left.toList()) {
+                        java.nio.file.Files.deleteIfExists(file);
+                    }
+                }
+                java.nio.file.Files.deleteIfExists(spool);
             }
 
             Report report = new Report(measured.size(), duplicates[0], detected[0], statuses, latency, sequential, concurrent,

@@ -104,7 +104,7 @@ public final class TestStack implements AutoCloseable {
     }
 
     public ScalerHandler scalerHandler(Clock clock) {
-        return new ScalerHandler(settings, dynamo, autoScaling, ssm, sqs, clock);
+        return new ScalerHandler(settings, dynamo, autoScaling, ssm, sqs, secretsManager, clock);
     }
 
     /** Delivers through the handler's Lambda entry point (Powertools logging included). */

@@ -14,6 +14,17 @@ import io.runnerscale.config.Settings;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.store.DynamoDemandHistory;
 import io.runnerscale.store.DynamoJobStore;
+import io.runnerscale.gitlab.GitLab;
+import io.runnerscale.gitlab.GitLabApiClient;
+import io.runnerscale.gitlab.GitLabCredentials;
+import io.runnerscale.gitlab.GitLabUnavailableException;
+import io.runnerscale.webhook.DeferredJobUpdates;
+import io.runnerscale.webhook.DeferredJobUpdatesCodec;
+import io.runnerscale.webhook.JobUpdateService;
+import io.runnerscale.webhook.PoolResolver;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.lambda.powertools.parameters.secrets.SecretsProvider;
+import java.util.List;
 import org.crac.Core;
 import org.slf4j.LoggerFactory;
 import org.crac.Resource;
@@ -43,13 +54,22 @@ import java.util.Set;
  *       the queue and its per-pool ordering.</li>
  * </ul>
  * A direct invocation with {@code {"pool": "name"}} decides that pool at once (for operators).
+ *
+ * <p>The queue also carries the job updates of deliveries too big for the webhook to store before
+ * answering ({@code {"type": "job-updates"}}, one message group per part): they are applied with
+ * the webhook's own {@link JobUpdateService}, whose scale requests go back through the queue, so
+ * pool decisions keep their per-pool ordering.
  */
 public final class ScalerHandler implements RequestStreamHandler, Resource {
     private static final Duration POOLS_MAX_AGE = Duration.ofMinutes(1);
 
+    private static final Duration SECRET_MAX_AGE = Duration.ofMinutes(5);
+
     private final ScalerService scaler;
     private final ScaleRequests queue;
+    private final JobUpdateService jobUpdates;
     private final ObjectMapper json = new ObjectMapper();
+    private final DeferredJobUpdatesCodec codec = new DeferredJobUpdatesCodec(json);
     private final LambdaMetrics metrics = LambdaMetrics.create();
     private final Clock clock;
 
@@ -59,19 +79,37 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
 
     private ScalerHandler(Settings settings, AwsClients aws) {
         this(settings, aws.build(DynamoDbClient.builder()), aws.build(AutoScalingClient.builder()),
-                aws.build(SsmClient.builder()), aws.build(SqsClient.builder()), Clock.systemUTC());
+                aws.build(SsmClient.builder()), aws.build(SqsClient.builder()), aws.build(SecretsManagerClient.builder()),
+                Clock.systemUTC());
         Core.getGlobalContext().register(this);
     }
 
+    /**
+     * Wires the services from clients; tests pass clients pointed at DynamoDB Local and moto_server.
+     *
+     * @param secretsManager reads the GitLab API secret, for the tags of jobs in deferred job updates
+     */
     public ScalerHandler(Settings settings, DynamoDbClient dynamo, AutoScalingClient autoScaling, SsmClient ssm,
-                         SqsClient sqs, Clock clock) {
+                         SqsClient sqs, SecretsManagerClient secretsManager, Clock clock) {
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
-        this.scaler = new ScalerService(pools, new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl()),
-                new AsgCompute(autoScaling), new DemandHistoryForecast(new DynamoDemandHistory(dynamo,
-                        settings.tableName(), Duration.ofDays(57))), clock);
+        DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
+        DynamoDemandHistory demand = new DynamoDemandHistory(dynamo, settings.tableName(), Duration.ofDays(57));
+        this.scaler = new ScalerService(pools, store, new AsgCompute(autoScaling), new DemandHistoryForecast(demand), clock);
         this.queue = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
+        GitLab gitlab;
+        if (settings.gitlabSecretId().isBlank()) {
+            gitlab = job -> {
+                throw new GitLabUnavailableException("GITLAB_SECRET_ID is not set", null);
+            };
+        } else {
+            var gitlabSecret = CachedParameters.of(SecretsProvider.builder().withClient(secretsManager).build(),
+                    settings.gitlabSecretId(), SECRET_MAX_AGE);
+            gitlab = new GitLabApiClient(GitLabApiClient.defaultHttpClient(),
+                    () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
+        }
+        this.jobUpdates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000), queue, demand);
         this.clock = clock;
     }
 
@@ -109,7 +147,11 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
     private JsonNode decideBatch(ScalerTrigger.QueueBatch batch) {
         ObjectNode response = json.createObjectNode();
         ArrayNode decided = response.putArray("decided");
-        response.putArray("batchItemFailures");
+        ArrayNode failures = response.putArray("batchItemFailures");
+        ArrayNode applied = response.putArray("applied");
+        for (ScalerTrigger.QueuedJobUpdates message : batch.jobUpdates()) {
+            applyDeferred(message, applied, failures);
+        }
         batch.messageIdsByPool().forEach((pool, messageIds) -> {
             try {
                 scaler.scale(pool, batch.jobsByPool().getOrDefault(pool, Set.of())).ifPresent(d -> {
@@ -123,6 +165,34 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
             }
         });
         return response;
+    }
+
+    /**
+     * Applies one message of deferred job updates. A store failure returns the message to the queue
+     * (retried, then the dead-letter queue): these are acknowledged deliveries and must not be lost.
+     * A message that cannot be read is logged and dropped: retrying cannot make it readable.
+     */
+    private void applyDeferred(ScalerTrigger.QueuedJobUpdates message, ArrayNode applied, ArrayNode failures) {
+        DeferredJobUpdates updates;
+        try {
+            updates = codec.decode(message.body());
+        } catch (IllegalArgumentException e) {
+            LoggerFactory.getLogger(ScalerHandler.class).error("deferred job updates message {} dropped: {}",
+                    message.messageId(), e.getMessage());
+            metrics.count("DeferredUpdates", "Result", "unreadable");
+            return;
+        }
+        try {
+            List<JobUpdateService.Outcome> outcomes = jobUpdates.apply(updates.events(), updates.receivedAt());
+            long count = outcomes.stream().filter(JobUpdateService.Outcome::applied).count();
+            applied.addObject().put("delivery", updates.deliveryId()).put("part", updates.part())
+                    .put("events", outcomes.size()).put("applied", count);
+        } catch (RuntimeException e) {
+            LoggerFactory.getLogger(ScalerHandler.class).error("deferred job updates of delivery {} part {}: store failed;"
+                    + " the message is retried", updates.deliveryId(), updates.part(), e);
+            metrics.count("DeferredUpdates", "Result", "failed");
+            failures.addObject().put("itemIdentifier", message.messageId());
+        }
     }
 
     private JsonNode enqueueTicks() {

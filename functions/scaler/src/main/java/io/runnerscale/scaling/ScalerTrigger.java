@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import io.runnerscale.job.JobKey;
+import io.runnerscale.webhook.DeferredJobUpdatesCodec;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -21,8 +22,15 @@ sealed interface ScalerTrigger {
      * SQS messages, grouped by the pool they ask about (message group id, or the body's pool),
      * with the jobs the messages name.
      */
-    record QueueBatch(Map<String, List<String>> messageIdsByPool, Map<String, Set<JobKey>> jobsByPool)
-            implements ScalerTrigger {
+    record QueueBatch(Map<String, List<String>> messageIdsByPool, Map<String, Set<JobKey>> jobsByPool,
+                      List<QueuedJobUpdates> jobUpdates) implements ScalerTrigger {
+        QueueBatch(Map<String, List<String>> messageIdsByPool, Map<String, Set<JobKey>> jobsByPool) {
+            this(messageIdsByPool, jobsByPool, List.of());
+        }
+    }
+
+    /** A message of job updates the webhook deferred (a big delivery), to be applied, not decided. */
+    record QueuedJobUpdates(String messageId, JsonNode body) {
     }
 
     /** The EventBridge schedule. */
@@ -39,8 +47,13 @@ sealed interface ScalerTrigger {
         if (event.has("Records")) {
             Map<String, List<String>> byPool = new LinkedHashMap<>();
             Map<String, Set<JobKey>> jobs = new LinkedHashMap<>();
+            List<QueuedJobUpdates> updates = new ArrayList<>();
             for (JsonNode record : event.get("Records")) {
                 JsonNode body = body(record.path("body").asText(""));
+                if (DeferredJobUpdatesCodec.isDeferredUpdates(body)) {
+                    updates.add(new QueuedJobUpdates(record.path("messageId").asText(), body));
+                    continue;
+                }
                 String pool = record.path("attributes").path("MessageGroupId").asText("");
                 if (pool.isEmpty()) {
                     pool = body.path("pool").asText("");
@@ -51,7 +64,7 @@ sealed interface ScalerTrigger {
                     jobKey(job.asText()).ifPresent(poolJobs::add);
                 }
             }
-            return new QueueBatch(byPool, jobs);
+            return new QueueBatch(byPool, jobs, updates);
         }
         if ("Scheduled Event".equals(event.path("detail-type").asText()) || event.has("source")
                 && event.path("source").asText().startsWith("aws.")) {

@@ -68,9 +68,13 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, Clock.systemUTC());
-        this.service = new WebhookService(new WebhookAuthenticator(webhookSecret), pools, store,
-                new PoolResolver(gitlab, store, 10_000), new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
-                json, Clock.systemUTC(), new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION));
+        JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
+                new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
+                new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION));
+        // big deliveries go to the scale queue, whose consumer (the scaler) applies them with the same service
+        this.service = new WebhookService(new WebhookAuthenticator(webhookSecret), store, updates,
+                new SqsJobUpdateQueue(sqs, settings.scaleQueueUrl(), new DeferredJobUpdatesCodec(json)),
+                json, Clock.systemUTC());
         this.dynamo = dynamo;
         this.table = settings.tableName();
     }

@@ -4,9 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.runnerscale.job.JobEvent;
-import io.runnerscale.job.JobKey;
-import io.runnerscale.job.JobStatus;
-import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.DemandHistory;
 import io.runnerscale.scaling.ScaleRequests;
@@ -20,15 +17,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.UUID;
 
 /**
  * The webhook's whole contract, independent of how the request arrived.
@@ -42,15 +33,20 @@ public final class WebhookService {
     public static final long MAX_BODY_BYTES = 1024 * 1024;
     private static final Logger LOG = LoggerFactory.getLogger(WebhookService.class);
 
+    /**
+     * Deliveries listing more jobs than this are handed to the {@link JobUpdateQueue} and answered
+     * at once; smaller ones are stored before the answer. A Pipeline Hook can list thousands of
+     * builds, each a conditional write and perhaps a GitLab API call: far more than GitLab's 10 s.
+     */
+    public static final int INLINE_LIMIT = 25;
+
     private final WebhookAuthenticator authenticator;
-    private final PoolsConfigSource pools;
     private final JobStore store;
-    private final PoolResolver resolver;
-    private final ScaleRequests scaleRequests;
+    private final JobUpdateService updates;
+    private final JobUpdateQueue deferred;
     private final GitLabHookParser parser;
     private final ObjectMapper json;
     private final Clock clock;
-    private final DemandHistory demand;
 
     public WebhookService(WebhookAuthenticator authenticator, PoolsConfigSource pools, JobStore store,
                           PoolResolver resolver, ScaleRequests scaleRequests, ObjectMapper json, Clock clock) {
@@ -61,12 +57,19 @@ public final class WebhookService {
     public WebhookService(WebhookAuthenticator authenticator, PoolsConfigSource pools, JobStore store,
                           PoolResolver resolver, ScaleRequests scaleRequests, ObjectMapper json, Clock clock,
                           DemandHistory demand) {
-        this.demand = demand;
+        this(authenticator, store, new JobUpdateService(pools, store, resolver, scaleRequests, demand), null, json, clock);
+    }
+
+    /**
+     * @param deferred where deliveries listing more than {@link #INLINE_LIMIT} jobs go; null to store
+     *                 every delivery before answering
+     */
+    public WebhookService(WebhookAuthenticator authenticator, JobStore store, JobUpdateService updates,
+                          JobUpdateQueue deferred, ObjectMapper json, Clock clock) {
         this.authenticator = authenticator;
-        this.pools = pools;
         this.store = store;
-        this.resolver = resolver;
-        this.scaleRequests = scaleRequests;
+        this.updates = updates;
+        this.deferred = deferred;
         this.parser = new GitLabHookParser(json);
         this.json = json;
         this.clock = clock;
@@ -96,7 +99,7 @@ public final class WebhookService {
             ObjectNode body = json.createObjectNode().put("ignored", ignored.reason());
             return new WebhookResponse(200, body.toString());
         }
-        GitLabHook.JobUpdates updates = (GitLabHook.JobUpdates) hook;
+        GitLabHook.JobUpdates jobUpdates = (GitLabHook.JobUpdates) hook;
         String deliveryId = deliveryId(request);
         Instant now = clock.instant();
         try {
@@ -109,9 +112,12 @@ public final class WebhookService {
             return error(503, "job store unavailable; the delivery was not stored", null);
         }
         try {
-            return new WebhookResponse(200, store(updates, now).toString());
+            if (deferred != null && jobUpdates.events().size() > INLINE_LIMIT) {
+                return new WebhookResponse(202, defer(jobUpdates, deliveryId, now).toString());
+            }
+            return new WebhookResponse(200, store(jobUpdates, now).toString());
         } catch (RuntimeException e) {
-            LOG.error("cannot store delivery {} ({})", deliveryId, updates.kind(), e);
+            LOG.error("cannot store delivery {} ({})", deliveryId, jobUpdates.kind(), e);
             if (deliveryId != null) {
                 try {
                     store.releaseDelivery(deliveryId);
@@ -123,85 +129,49 @@ public final class WebhookService {
         }
     }
 
-    private ObjectNode store(GitLabHook.JobUpdates updates, Instant now) {
-        PoolsConfig config = pools.current();
-        List<PoolResolver.Resolution> resolutions = resolveAll(updates.events(), config);
-        ObjectNode body = json.createObjectNode().put("event", updates.kind());
+    private ObjectNode store(GitLabHook.JobUpdates delivery, Instant now) {
+        List<JobUpdateService.Outcome> outcomes = updates.apply(delivery.events(), now);
+        ObjectNode body = json.createObjectNode().put("event", delivery.kind());
         ArrayNode results = body.putArray("jobs");
-        Map<String, List<JobKey>> newPendingByPool = new LinkedHashMap<>();
         int applied = 0;
-        for (int i = 0; i < updates.events().size(); i++) {
-            JobEvent event = updates.events().get(i);
-            PoolResolver.Resolution resolution = resolutions.get(i);
-            JobEvent withTags = resolution.tags() == null ? event : event.withTags(resolution.tags());
-            ApplyOutcome outcome = store.apply(withTags, resolution.pool(), now);
+        for (JobUpdateService.Outcome outcome : outcomes) {
+            JobEvent event = outcome.event();
+            PoolResolver.Resolution resolution = outcome.resolution();
             ObjectNode result = results.addObject()
                     .put("job", event.key().toString())
                     .put("status", event.status().wireName())
                     .put("pool", resolution.pool());
-            if (outcome instanceof ApplyOutcome.Applied) {
+            if (outcome.outcome() instanceof ApplyOutcome.Applied) {
                 applied++;
                 result.put("result", "applied");
-                if (event.status() == JobStatus.PENDING && resolution.pool() != null) {
-                    newPendingByPool.computeIfAbsent(resolution.pool(), p -> new ArrayList<>()).add(event.key());
-                    recordDemand(config, resolution.pool(), now);
-                }
-            } else if (outcome instanceof ApplyOutcome.Stale stale) {
-                result.put("result", "stale").put("current", stale.current().wireName());
+            } else if (outcome.outcome() instanceof ApplyOutcome.Stale stale) {
+                result.put("result", "stale").put("current", stale.current() == null ? null : stale.current().wireName());
             }
             if (resolution.source() == PoolResolver.Source.FALLBACK) {
                 result.put("note", "GitLab API unavailable: pool for untagged jobs used");
             }
         }
         body.put("applied", applied);
-        if (!updates.skipped().isEmpty()) {
-            ArrayNode skipped = body.putArray("skipped");
-            updates.skipped().forEach(skipped::add);
-        }
-        for (Map.Entry<String, List<JobKey>> entry : newPendingByPool.entrySet()) {
-            String pool = entry.getKey();
-            try {
-                scaleRequests.request(pool, "job-pending", "pending-" + pool + "-" + now.toEpochMilli(), entry.getValue());
-            } catch (RuntimeException e) {
-                // Stored is what matters: the scheduled tick picks the job up within a minute.
-                LOG.warn("fast-path scale request for pool {} failed: {}", pool, e.toString());
-            }
-        }
+        putSkipped(body, delivery);
         return body;
     }
 
-    private void recordDemand(PoolsConfig config, String pool, Instant now) {
-        if (demand == null || config.pool(pool).map(p -> !p.forecast().enabled()).orElse(true)) {
-            return;
-        }
-        try {
-            demand.record(pool, now);
-        } catch (RuntimeException e) {
-            // a missed count only weakens the forecast a little; the job itself is stored
-            LOG.warn("demand history for pool {} not recorded: {}", pool, e.toString());
-        }
+    /** Hands a big delivery to the queue; answered 202 once the queue has it. */
+    private ObjectNode defer(GitLabHook.JobUpdates delivery, String deliveryId, Instant now) {
+        // Without a delivery id nothing dedupes a resend anyway; the id only names the queued parts.
+        String id = deliveryId != null ? deliveryId : "undeduplicated:" + UUID.randomUUID();
+        deferred.enqueue(new DeferredJobUpdates(id, delivery.kind(), now, 0, delivery.events()));
+        ObjectNode body = json.createObjectNode().put("event", delivery.kind())
+                .put("queued", delivery.events().size())
+                .put("note", "more than " + INLINE_LIMIT + " jobs: stored shortly after this answer");
+        putSkipped(body, delivery);
+        return body;
     }
 
-    /** Tag look-ups go to GitLab's API; a Pipeline Hook listing many new jobs looks them up in parallel. */
-    private List<PoolResolver.Resolution> resolveAll(List<JobEvent> events, PoolsConfig config) {
-        if (events.size() <= 1) {
-            return events.stream().map(e -> resolver.resolve(e, config)).toList();
-        }
-        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
-            List<Future<PoolResolver.Resolution>> futures = new ArrayList<>();
-            for (JobEvent event : events) {
-                futures.add(executor.submit(() -> resolver.resolve(event, config)));
-            }
-            List<PoolResolver.Resolution> resolutions = new ArrayList<>();
-            for (Future<PoolResolver.Resolution> future : futures) {
-                resolutions.add(future.get());
-            }
-            return resolutions;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while resolving pools", e);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    private static void putSkipped(ObjectNode body, GitLabHook.JobUpdates delivery) {
+        if (!delivery.skipped().isEmpty()) {
+            ArrayNode skipped = body.putArray("skipped");
+            delivery.skipped().forEach(skipped::add);
         }
     }
 

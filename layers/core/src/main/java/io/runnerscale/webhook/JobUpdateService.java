@@ -1,0 +1,156 @@
+package io.runnerscale.webhook;
+
+import io.runnerscale.job.JobEvent;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobStatus;
+import io.runnerscale.pool.PoolsConfig;
+import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.scaling.DemandHistory;
+import io.runnerscale.scaling.ScaleRequests;
+import io.runnerscale.store.JobStore;
+import io.runnerscale.store.JobStore.ApplyOutcome;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Applies job events from GitLab: finds each job's pool, writes each event with the store's
+ * forward-only conditional write, counts demand for forecasting pools, and asks for a scale-out
+ * of every pool with newly pending jobs.
+ *
+ * <p>The webhook calls it for deliveries it answers after storing them; the deferred-update
+ * consumer (the scaler function in AWS, a local worker in {@code serve}) for the big deliveries the
+ * webhook hands over to a {@link JobUpdateQueue}. Events of one call are applied concurrently, at
+ * most {@value #MAX_PARALLEL} at a time (GitLab's API and the store are shared): the writes are
+ * conditional on the status rank, so their order does not matter.
+ */
+public final class JobUpdateService {
+    static final int MAX_PARALLEL = 16;
+    /** Jobs named in one scale request: enough for the decision to see them before the live index does. */
+    static final int MAX_HINTS = 500;
+    private static final Logger LOG = LoggerFactory.getLogger(JobUpdateService.class);
+
+    private final PoolsConfigSource pools;
+    private final JobStore store;
+    private final PoolResolver resolver;
+    private final ScaleRequests scaleRequests;
+    private final DemandHistory demand;
+
+    /** @param demand where new pending jobs of pools with forecasting on are counted; null for none */
+    public JobUpdateService(PoolsConfigSource pools, JobStore store, PoolResolver resolver, ScaleRequests scaleRequests,
+                            DemandHistory demand) {
+        this.pools = pools;
+        this.store = store;
+        this.resolver = resolver;
+        this.scaleRequests = scaleRequests;
+        this.demand = demand;
+    }
+
+    /** One event's pool and what the store did with it. */
+    public record Outcome(JobEvent event, PoolResolver.Resolution resolution, ApplyOutcome outcome) {
+        public boolean applied() {
+            return outcome instanceof ApplyOutcome.Applied;
+        }
+    }
+
+    /**
+     * Applies every event, then requests scale-outs. Times that decisions use are those of
+     * {@code receivedAt}, when the webhook received the delivery, not the consumer's clock.
+     *
+     * @return one outcome per event, in the events' order
+     * @throws RuntimeException when the store fails for any event (the others may be written:
+     *                          applying them again changes nothing)
+     */
+    public List<Outcome> apply(List<JobEvent> events, Instant receivedAt) {
+        PoolsConfig config = pools.current();
+        List<Outcome> outcomes = applyAll(events, config, receivedAt);
+        Map<String, List<JobKey>> newPendingByPool = new LinkedHashMap<>();
+        for (Outcome outcome : outcomes) {
+            String pool = outcome.resolution().pool();
+            if (outcome.applied() && outcome.event().status() == JobStatus.PENDING && pool != null) {
+                newPendingByPool.computeIfAbsent(pool, p -> new ArrayList<>()).add(outcome.event().key());
+                recordDemand(config, pool, receivedAt);
+            }
+        }
+        for (Map.Entry<String, List<JobKey>> entry : newPendingByPool.entrySet()) {
+            String pool = entry.getKey();
+            List<JobKey> jobs = entry.getValue();
+            List<JobKey> hints = jobs.size() > MAX_HINTS ? jobs.subList(0, MAX_HINTS) : jobs;
+            try {
+                // unique per batch of jobs: two batches received in the same millisecond must not collapse
+                scaleRequests.request(pool, "job-pending", "pending-" + pool + "-" + receivedAt.toEpochMilli()
+                        + "-" + jobs.getFirst(), List.copyOf(hints));
+            } catch (RuntimeException e) {
+                // Stored is what matters: the scheduled tick picks the jobs up within a minute.
+                LOG.warn("fast-path scale request for pool {} failed: {}", pool, e.toString());
+            }
+        }
+        return outcomes;
+    }
+
+    private List<Outcome> applyAll(List<JobEvent> events, PoolsConfig config, Instant receivedAt) {
+        if (events.size() <= 1) {
+            return events.stream().map(e -> applyOne(e, config, receivedAt)).toList();
+        }
+        Semaphore permits = new Semaphore(MAX_PARALLEL);
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Outcome>> futures = new ArrayList<>(events.size());
+            for (JobEvent event : events) {
+                futures.add(executor.submit(() -> {
+                    permits.acquire();
+                    try {
+                        return applyOne(event, config, receivedAt);
+                    } finally {
+                        permits.release();
+                    }
+                }));
+            }
+            List<Outcome> outcomes = new ArrayList<>(events.size());
+            RuntimeException failure = null;
+            for (Future<Outcome> future : futures) {
+                try {
+                    outcomes.add(future.get());
+                } catch (ExecutionException e) {
+                    if (failure == null) {
+                        failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+                    }
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            return outcomes;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while applying job events", e);
+        }
+    }
+
+    private Outcome applyOne(JobEvent event, PoolsConfig config, Instant receivedAt) {
+        PoolResolver.Resolution resolution = resolver.resolve(event, config);
+        JobEvent withTags = resolution.tags() == null ? event : event.withTags(resolution.tags());
+        return new Outcome(event, resolution, store.apply(withTags, resolution.pool(), receivedAt));
+    }
+
+    private void recordDemand(PoolsConfig config, String pool, Instant now) {
+        if (demand == null || config.pool(pool).map(p -> !p.forecast().enabled()).orElse(true)) {
+            return;
+        }
+        try {
+            demand.record(pool, now);
+        } catch (RuntimeException e) {
+            // a missed count only weakens the forecast a little; the job itself is stored
+            LOG.warn("demand history for pool {} not recorded: {}", pool, e.toString());
+        }
+    }
+}
