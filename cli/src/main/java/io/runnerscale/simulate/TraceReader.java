@@ -170,7 +170,7 @@ public final class TraceReader {
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? collector.name : collector.name + ":" + at.getLineNr() + ":" + at.getColumnNr();
-            throw new IOException(where + ": not JSON (" + shown(e.getOriginalMessage(), SHOWN_MESSAGE)
+            throw new IOException(where + ": not JSON (" + shown(jacksonProblem(e), SHOWN_MESSAGE)
                     + "); a trace is a JSON array of GitLab jobs or JSON Lines, one job per line", e);
         }
     }
@@ -192,7 +192,7 @@ public final class TraceReader {
             try {
                 node = oneValue.readTree(line);
             } catch (JsonProcessingException e) {
-                collector.notJson(where, "not JSON (" + shown(e.getOriginalMessage(), SHOWN_MESSAGE) + "): "
+                collector.notJson(where, "not JSON (" + shown(jacksonProblem(e), SHOWN_MESSAGE) + "): "
                         + shown(line, SHOWN_TEXT));
                 continue;
             }
@@ -483,6 +483,13 @@ public final class TraceReader {
             throw new IllegalArgumentException("tag_list: " + shown(list.toString(), SHOWN_VALUE) + " is not a list of strings");
         }
         return tags;
+    }
+
+    /** Jackson's message without the list of every kind of JSON value it could have been. */
+    private static String jacksonProblem(JsonProcessingException e) {
+        String message = String.valueOf(e.getOriginalMessage());
+        int boilerplate = message.indexOf(": was expecting (JSON String, Number, Array, Object");
+        return boilerplate > 0 ? message.substring(0, boilerplate) : message;
     }
 
     private static String describe(JsonToken token) {
