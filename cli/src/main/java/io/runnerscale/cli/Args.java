@@ -96,4 +96,73 @@ final class Args {
             super(message);
         }
     }
+
+    /**
+     * A finite number from {@code min} to {@code max}, or a usage error naming the option and the
+     * range. NaN and the infinities are never in range, whatever the bounds.
+     */
+    double numberIn(String name, double fallback, double min, double max, String unit) {
+        String value = options.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        double number;
+        try {
+            number = Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            number = Double.NaN;
+        }
+        if (!(number >= min && number <= max)) { // also false for NaN
+            throw new UsageException("--" + name + ": '" + shownValue(value) + "' is not a number from " + plain(min)
+                    + " to " + plain(max) + " (" + unit + ")");
+        }
+        return number;
+    }
+
+    /** A duration from {@code min} to {@code max}, or a usage error naming the option and the range. */
+    Duration durationIn(String name, Duration fallback, Duration min, Duration max) {
+        String value = options.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        Duration duration = null;
+        try {
+            duration = Durations.parse(value);
+        } catch (IllegalArgumentException e) { // NumberFormatException is one
+            // reported below with the range
+        }
+        if (duration == null || duration.compareTo(min) < 0 || duration.compareTo(max) > 0) {
+            throw new UsageException("--" + name + ": '" + shownValue(value) + "' is not a duration from "
+                    + Durations.format(min) + " to " + Durations.format(max) + " (use e.g. 90s, 10m, 1h30m)");
+        }
+        return duration;
+    }
+
+    /** Any whole number a {@code long} holds, or a usage error naming the option. */
+    long longNumber(String name, long fallback) {
+        String value = options.get(name);
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + ": '" + shownValue(value) + "' is not a whole number from "
+                    + Long.MIN_VALUE + " to " + Long.MAX_VALUE);
+        }
+    }
+
+    /** An option value as a message may show it: at most 40 characters, no control characters. */
+    static String shownValue(String value) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < value.length() && out.length() < 40; i++) {
+            char c = value.charAt(i);
+            out.append(Character.isISOControl(c) || Character.getType(c) == Character.FORMAT ? '?' : c);
+        }
+        return value.length() > 40 ? out + "... (" + value.length() + " chars)" : out.toString();
+    }
+
+    private static String plain(double number) {
+        return java.math.BigDecimal.valueOf(number).stripTrailingZeros().toPlainString();
+    }
 }

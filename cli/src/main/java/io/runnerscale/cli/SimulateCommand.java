@@ -3,6 +3,7 @@ package io.runnerscale.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.runnerscale.pool.Durations;
 import io.runnerscale.pool.ForecastConfig;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
@@ -16,7 +17,9 @@ import io.runnerscale.simulate.TraceReader;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneOffset;
@@ -28,6 +31,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntConsumer;
+import java.util.stream.Collectors;
 
 /** {@code runnerscale simulate}: wait time and cost of a workload under runnerscale and the baselines. */
 final class SimulateCommand {
@@ -35,13 +39,16 @@ final class SimulateCommand {
             usage: runnerscale simulate --trace FILE [--config pools.yaml] [--boot 50s] [--json] [--report report.html]
                                         [--price USD_PER_INSTANCE_HOUR] [--spot-rate PER_INSTANCE_HOUR] [--boot-jitter 0.1]
                                         [--seed N] [--no-progress]
-              --trace      job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines
-              --config     pools file (default: the built-in pool, one job per instance, idle_time 2m)
-              --boot       mean time from launch until an instance's runner takes jobs (default 50s)
-              --json       print one JSON object instead of the table
-              --report     also write a self-contained HTML report with charts
-              --price      instance price in USD per hour, to report cost
-              --spot-rate  spot interruptions per instance-hour (jobs on an interrupted instance are retried)
+              --trace       job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines;
+                            bad records are skipped with a warning naming their line
+              --config      pools file (default: the built-in pool, one job per instance, idle_time 2m)
+              --boot        mean time from launch until an instance's runner takes jobs, 1ms to 1h (default 50s)
+              --boot-jitter spread of boot times, sigma of a log-normal around the mean, 0 to 1 (default 0.1)
+              --json        print one JSON object instead of the table
+              --report      also write a self-contained HTML report with charts
+              --price       instance price in USD per hour, 0 to 1000, to report cost
+              --spot-rate   spot interruptions per instance-hour, 0 to 10 (jobs on an interrupted instance are retried)
+              --seed        seed of the random draws (boot times, decision delays, interruptions); any whole number
             """;
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
 
@@ -55,59 +62,148 @@ final class SimulateCommand {
         if (tracePath == null) {
             throw new Args.UsageException("--trace FILE is required");
         }
-        Path traceFile = Path.of(tracePath);
-        if (!Files.isRegularFile(traceFile)) {
-            throw new Args.UsageException("--trace: " + tracePath + " does not exist");
-        }
+        Path traceFile = readableTrace(tracePath);
+        Path reportFile = args.get("report", null) == null ? null : writableReport(args.get("report", null));
         PoolsConfig config = PoolsFiles.load(args.get("config", null));
-        Duration boot = args.duration("boot", Duration.ofSeconds(50));
+        Duration boot = args.durationIn("boot", Duration.ofSeconds(50), Duration.ofMillis(1), SimulationOptions.MAX_BOOT);
         SimulationOptions options = SimulationOptions.runnerscale(boot)
-                .withBootJitter(args.number("boot-jitter", 0.1))
-                .withPrice(args.number("price", 0))
-                .withSpotRate(args.number("spot-rate", 0))
-                .withSeed(args.integer("seed", 1));
+                .withBootJitter(args.numberIn("boot-jitter", 0.1, 0, SimulationOptions.MAX_BOOT_JITTER,
+                        "sigma of the log-normal boot time"))
+                .withPrice(args.numberIn("price", 0, 0, SimulationOptions.MAX_PRICE_PER_HOUR, "USD per instance-hour"))
+                .withSpotRate(args.numberIn("spot-rate", 0, 0, SimulationOptions.MAX_SPOT_RATE,
+                        "interruptions per instance-hour"))
+                .withSeed(args.longNumber("seed", 1));
 
-        TraceReader.Trace trace = new TraceReader().read(traceFile);
-        trace.problems().forEach(p -> err.println("warning: " + p));
-        List<TraceJob> jobs = trace.jobs();
-        if (jobs.isEmpty()) {
-            err.println("error: " + tracePath + " holds no job that started (" + trace.skipped() + " skipped)");
+        TraceReader.Trace trace;
+        try {
+            trace = new TraceReader().read(traceFile);
+        } catch (FileSystemException e) {
+            err.println("error: cannot read " + tracePath + ": " + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()));
             return 1;
+        } catch (IOException e) {
+            err.println("error: " + e.getMessage());
+            return 1;
+        }
+        trace.problems().forEach(p -> err.println("warning: " + p));
+        if (trace.moreProblems() > 0) {
+            err.println("warning: ... and " + trace.moreProblems() + " more problem(s) like these");
+        }
+        if (trace.jobs().isEmpty()) {
+            err.println("error: " + nothingToReplay(tracePath, trace));
+            return 1;
+        }
+        // jobs no pool takes would only be dropped by each policy: leave them out once, for all of them alike
+        List<TraceJob> jobs = trace.jobs().stream().filter(j -> config.poolFor(j.tags()).isPresent()).toList();
+        int unmatched = trace.jobs().size() - jobs.size();
+        if (jobs.isEmpty()) {
+            err.println("error: no job of " + tracePath + " matches a pool (pools: "
+                    + config.pools().stream().map(PoolConfig::name).collect(Collectors.joining(", "))
+                    + "); check each pool's match tags and run_untagged");
+            return 1;
+        }
+        if (unmatched > 0) {
+            err.println("warning: " + unmatched + " job(s) match no pool's tags and were not simulated");
         }
         boolean progress = !args.flag("no-progress") && System.console() != null;
         Progress bar = new Progress(err, jobs.size(), progress);
 
         boolean forecastConfigured = config.pools().stream().anyMatch(p -> p.forecast().enabled());
+        List<Simulation> simulations = List.of(
+                new Simulation("runnerscale", jobs, config, options, bar.stage("runnerscale")),
+                new Simulation(forecastConfigured ? "runnerscale-no-forecast" : "runnerscale+forecast", jobs,
+                        withForecast(config, !forecastConfigured), options, bar.stage("forecast")),
+                new Simulation("gitlab_taskscaler", jobs, withForecast(config, false),
+                        SimulationOptions.gitlabTaskscaler(options), bar.stage("gitlab_taskscaler")));
         List<SimulationResult> results = new ArrayList<>();
-        Simulation ours = new Simulation("runnerscale", jobs, config, options, bar.stage("runnerscale"));
-        results.add(ours.run());
-        PoolsConfig variant = withForecast(config, !forecastConfigured);
-        results.add(new Simulation(forecastConfigured ? "runnerscale-no-forecast" : "runnerscale+forecast", jobs,
-                variant, options, bar.stage("forecast")).run());
-        results.add(new Simulation("gitlab_taskscaler", jobs, withForecast(config, false),
-                SimulationOptions.gitlabTaskscaler(options), bar.stage("gitlab_taskscaler")).run());
+        for (Simulation simulation : simulations) {
+            results.add(simulation.run());
+        }
         results.add(Baselines.oracle(jobs, options));
         results.add(alwaysOn(jobs, config, options));
         bar.done();
-        if (ours.unmatched() > 0) {
-            err.println("warning: " + ours.unmatched() + " job(s) match no pool's tags and were not simulated");
+        for (int i = 0; i < simulations.size(); i++) {
+            if (simulations.get(i).unfinished() > 0) {
+                err.println("warning: " + results.get(i).policy() + ": " + simulations.get(i).unfinished()
+                        + " job(s) never ran: still waiting " + Simulation.DRAIN_LIMIT.toDays()
+                        + " days after the trace's last job (a pool with max_instances 0, or far too few?); the figures leave them out");
+            }
+        }
+        if (results.getFirst().jobs() == 0) {
+            err.println("error: no job ran under the pools of " + args.get("config", "the built-in pool") + "; nothing to report");
+            return 1;
         }
 
         String source = traceFile.getFileName() + ": " + jobs.size() + " jobs, "
                 + DAY.format(jobs.getFirst().requestedAt()) + " to " + DAY.format(jobs.getLast().requestedAt())
-                + ", boot " + boot.toSeconds() + "s" + (trace.skipped() > 0 ? ", " + trace.skipped() + " skipped" : "");
+                + ", boot " + Durations.format(boot) + (trace.skipped() > 0 ? ", " + trace.skipped() + " skipped" : "")
+                + (unmatched > 0 ? ", " + unmatched + " match no pool" : "");
         if (args.flag("json")) {
             out.println(json(results, source));
         } else {
             out.println("runnerscale simulate  " + source);
             out.print(table(results));
         }
-        String report = args.get("report", null);
-        if (report != null) {
-            HtmlReport.write(Path.of(report), "runnerscale simulation", source, results);
-            err.println("report written to " + Path.of(report).toAbsolutePath());
+        if (reportFile != null) {
+            try {
+                HtmlReport.write(reportFile, "runnerscale simulation", source, results);
+            } catch (IOException e) {
+                err.println("error: cannot write the report to " + reportFile + ": "
+                        + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName()));
+                return 1;
+            }
+            err.println("report written to " + reportFile.toAbsolutePath());
         }
         return 0;
+    }
+
+    /** The trace file, or a usage error saying why it cannot be one (a pipe such as {@code <(zcat ...)} is fine). */
+    private static Path readableTrace(String path) {
+        Path file = path(path, "trace");
+        if (Files.isDirectory(file)) {
+            throw new Args.UsageException("--trace: " + path + " is a directory, not a file of jobs");
+        }
+        if (!Files.exists(file)) {
+            throw new Args.UsageException("--trace: " + path + " does not exist");
+        }
+        if (!Files.isReadable(file)) {
+            throw new Args.UsageException("--trace: " + path + " cannot be read (permissions?)");
+        }
+        return file;
+    }
+
+    /** Checked before simulating, so a long run is not lost to a typo in the report's path. */
+    private static Path writableReport(String path) {
+        Path file = path(path, "report");
+        if (Files.isDirectory(file)) {
+            throw new Args.UsageException("--report: " + path + " is a directory; name the HTML file to write");
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            throw new Args.UsageException("--report: directory " + parent + " does not exist");
+        }
+        if (Files.exists(file) ? !Files.isWritable(file) : !Files.isWritable(parent)) {
+            throw new Args.UsageException("--report: cannot write " + path + " (permissions?)");
+        }
+        return file;
+    }
+
+    private static Path path(String path, String option) {
+        try {
+            return Path.of(path);
+        } catch (InvalidPathException e) {
+            throw new Args.UsageException("--" + option + ": '" + Args.shownValue(path) + "' is not a path");
+        }
+    }
+
+    /** Why a trace gave nothing to replay: empty, or what its records were. */
+    private static String nothingToReplay(String path, TraceReader.Trace trace) {
+        if (trace.records() == 0) {
+            return path + " is empty: no job records";
+        }
+        int problems = trace.records() - trace.notStarted() - trace.duplicates();
+        return path + ": no job to replay among " + trace.records() + " record(s): " + trace.notStarted()
+                + " never started" + (problems > 0 ? ", " + problems + " with a problem (warnings above)" : "")
+                + "; a trace is a JSON array of GitLab jobs (GET /projects/:id/jobs) or JSON Lines, one job per line";
     }
 
     /** A fixed fleet per pool, each sized for its own peak. */

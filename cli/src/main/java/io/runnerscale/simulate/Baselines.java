@@ -32,9 +32,13 @@ public final class Baselines {
      * nothing waits, everything idles the rest of the time.
      */
     public static SimulationResult alwaysOn(List<TraceJob> jobs, int capacityPerInstance, SimulationOptions options) {
+        if (jobs.isEmpty()) {
+            return new SimulationResult("always_on", 0, new double[0], 0, 0, 0, cost(0, options), 0, List.of());
+        }
         int peakJobs = peakConcurrency(jobs, Duration.ZERO);
         int instances = (peakJobs + capacityPerInstance - 1) / capacityPerInstance;
-        Instant first = jobs.getFirst().requestedAt();
+        // the span from the earliest request, whatever order the caller's list is in
+        Instant first = jobs.stream().map(TraceJob::requestedAt).min(Instant::compareTo).orElseThrow();
         Instant last = jobs.stream().map(j -> j.requestedAt().plus(j.duration())).max(Instant::compareTo).orElse(first);
         double spanHours = Duration.between(first, last).toMillis() / 3_600_000.0;
         double busyHours = jobs.stream().mapToDouble(j -> j.duration().toMillis() / 3_600_000.0).sum();

@@ -30,8 +30,19 @@ import java.util.function.IntConsumer;
  * Replays a workload through runnerscale's real scaler ({@link ScalerService} with the real
  * policy, on the in-memory store) against a {@link SimulatedFleet}, on a virtual clock. Runners
  * take a pending job as soon as a slot is free; instances bill per second with EC2's 60 s minimum.
+ *
+ * <p>Every run is bounded whatever its input: the trace may span at most {@link #MAX_SPAN}, the
+ * replay stops {@link #DRAIN_LIMIT} after the last job's end even if jobs are still waiting (a pool
+ * that can launch nothing), and the timeline keeps at most {@link #MAX_TIMELINE_SAMPLES} samples.
  */
 public final class Simulation {
+    /** A year of history (the trace reader's window) plus the longest job it accepts, with room to spare. */
+    public static final Duration MAX_SPAN = Duration.ofDays(400);
+    /** How long after the last job's end the replay goes on for jobs still waiting or instances still idle. */
+    public static final Duration DRAIN_LIMIT = Duration.ofDays(7);
+    /** The timeline is thinned (every other sample kept, interval doubled) when it would grow past this. */
+    public static final int MAX_TIMELINE_SAMPLES = 20_000;
+
     private final String name;
     private final List<TraceJob> trace;
     private final PoolsConfig config;
@@ -61,19 +72,30 @@ public final class Simulation {
     private double billedSeconds;
     private double idleSeconds;
     private Instant end;
+    private final Instant hardStop;
+    private Duration sampleInterval;
 
     public Simulation(String name, List<TraceJob> trace, PoolsConfig config, SimulationOptions options,
                       IntConsumer progress) {
         if (trace.isEmpty()) {
             throw new IllegalArgumentException("the trace has no jobs to simulate");
         }
+        Instant first = trace.stream().map(TraceJob::requestedAt).min(Instant::compareTo).orElseThrow();
+        Instant lastEnd = trace.stream().map(j -> j.requestedAt().plus(j.duration())).max(Instant::compareTo).orElseThrow();
+        Duration span = Duration.between(first, lastEnd);
+        if (span.compareTo(MAX_SPAN) > 0) {
+            throw new IllegalArgumentException("the trace spans " + span.toDays() + " days, from " + first + " to "
+                    + lastEnd + "; the simulator replays at most " + MAX_SPAN.toDays() + " days");
+        }
+        this.hardStop = lastEnd.plus(DRAIN_LIMIT);
+        this.sampleInterval = options.sampleInterval();
         this.name = name;
         this.trace = trace;
         this.config = config;
         this.options = options;
         this.progress = progress;
         this.random = new Random(options.seed());
-        this.clock = new VirtualClock(trace.getFirst().requestedAt().minus(options.tickInterval()));
+        this.clock = new VirtualClock(first.minus(options.tickInterval()));
         this.fleet = new SimulatedFleet(clock, this::bootDelay, new FleetListener());
         this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, new DemandHistoryForecast(history), clock);
     }
@@ -88,7 +110,7 @@ public final class Simulation {
         int reported = 0;
         while (!events.isEmpty()) {
             Event event = events.poll();
-            if (end != null && event.time.isAfter(end)) {
+            if (event.time.isAfter(end == null || end.isAfter(hardStop) ? hardStop : end)) {
                 break;
             }
             clock.advanceTo(event.time);
@@ -103,8 +125,9 @@ public final class Simulation {
             }
         }
         progress.accept(trace.size());
+        Instant until = end == null ? clock.instant() : end.isAfter(hardStop) ? hardStop : end;
         for (Machine machine : new ArrayList<>(machines.values())) {
-            bill(machine, end == null ? clock.instant() : end);
+            bill(machine, until);
         }
         double[] waitArray = waits.stream().mapToDouble(Double::doubleValue).toArray();
         double hours = billedSeconds / 3600.0;
@@ -116,6 +139,14 @@ public final class Simulation {
     /** Jobs whose tags no pool takes; they are not simulated. */
     public int unmatched() {
         return unmatched;
+    }
+
+    /**
+     * Jobs still waiting or running when the replay stopped at {@link #DRAIN_LIMIT} after the
+     * trace's last job: their pool could not run them (no instance allowed, or far too few).
+     */
+    public int unfinished() {
+        return outstanding + requestsLeft;
     }
 
     private void handle(Event event) {
@@ -144,7 +175,10 @@ public final class Simulation {
                 int waiting = pending.values().stream().mapToInt(ArrayDeque::size).sum();
                 int running = machines.values().stream().mapToInt(m -> m.running.size()).sum();
                 timeline.add(new SimulationResult.Sample(clock.instant().getEpochSecond(), waiting, running, machines.size()));
-                push(clock.instant().plus(options.sampleInterval()), new SampleFleet());
+                if (timeline.size() >= MAX_TIMELINE_SAMPLES) {
+                    thinTimeline();
+                }
+                push(clock.instant().plus(sampleInterval), new SampleFleet());
             }
         }
     }
@@ -249,11 +283,28 @@ public final class Simulation {
         return new JobEvent(key, status, null, null, null, null, null, finishedAt, null, null, instanceId, null, List.of());
     }
 
+    /** Every other sample, then twice the spacing: a long trace keeps a chart of its whole span in bounded memory. */
+    private void thinTimeline() {
+        List<SimulationResult.Sample> kept = new ArrayList<>(timeline.size() / 2 + 1);
+        for (int i = (timeline.size() - 1) % 2; i < timeline.size(); i += 2) { // keeps the latest, so spacing stays even
+            kept.add(timeline.get(i));
+        }
+        timeline.clear();
+        timeline.addAll(kept);
+        sampleInterval = sampleInterval.multipliedBy(2);
+    }
+
     private Duration bootDelay() {
-        double mean = options.bootMean().toMillis();
-        double sigma = options.bootJitter();
+        return bootDelay(options.bootMean(), options.bootJitter(), random);
+    }
+
+    /**
+     * The mean times a log-normal factor {@code exp(sigma Z - sigma^2 / 2)}, whose mean is exactly 1:
+     * boot times spread around {@code mean} without moving it.
+     */
+    static Duration bootDelay(Duration mean, double sigma, Random random) {
         double factor = sigma <= 0 ? 1 : Math.exp(sigma * random.nextGaussian() - sigma * sigma / 2);
-        return Duration.ofMillis(Math.round(mean * factor));
+        return Duration.ofMillis(Math.round(mean.toMillis() * factor));
     }
 
     private Duration longestIdleTime() {

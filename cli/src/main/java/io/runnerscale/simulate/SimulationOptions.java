@@ -6,7 +6,7 @@ import java.time.Duration;
  * How the simulated world behaves.
  *
  * @param bootMean            mean time from launch until an instance's runner takes jobs
- * @param bootJitter          spread of boot times (sigma of a log-normal around the mean; 0 = fixed)
+ * @param bootJitter          spread of boot times (sigma of a log-normal around the mean; 0 = fixed, at most 1)
  * @param decisionDelayMin    fastest reaction from a job asking for a runner to a scaling decision
  * @param decisionDelayMax    slowest such reaction (uniform in between)
  * @param tickInterval        the scheduled decision (safety net, and when idle instances are removed)
@@ -18,6 +18,51 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
                                 Duration decisionDelayMax, Duration tickInterval,
                                 double spotInterruptionsPerInstanceHour, double pricePerInstanceHour, long seed,
                                 Duration sampleInterval) {
+
+    /** The most expensive EC2 instance costs about 220 USD an hour on demand; anything above this is a typo. */
+    public static final double MAX_PRICE_PER_HOUR = 1000;
+    /**
+     * Ten interruptions per instance-hour is a mean instance life of six minutes, thousands of times
+     * AWS's worst spot bracket (over 20 % a month, about 0.0003 an hour): enough to stress the retry
+     * path. Beyond it, jobs of an hour almost never finish and the run only burns time.
+     */
+    public static final double MAX_SPOT_RATE = 10;
+    /**
+     * Sigma of the log-normal boot factor. At 1 the factor's variance is e - 1 (about 1.7), so the
+     * mean of a few hundred boots is still close to the configured mean; at larger sigma the mean is
+     * carried by ever rarer huge draws, and a real run of boots comes out far below it (sigma 50 made
+     * every boot instant while the header said 50 s).
+     */
+    public static final double MAX_BOOT_JITTER = 1;
+    /** An instance that needs more than an hour to take jobs is not something an autoscaler can hide. */
+    public static final Duration MAX_BOOT = Duration.ofHours(1);
+
+    public SimulationOptions {
+        if (bootMean == null || bootMean.isNegative() || bootMean.isZero() || bootMean.compareTo(MAX_BOOT) > 0) {
+            throw new IllegalArgumentException("boot time must be more than 0 and at most 1h, got " + bootMean);
+        }
+        requireRange("boot jitter", bootJitter, MAX_BOOT_JITTER);
+        requireRange("spot interruptions per instance-hour", spotInterruptionsPerInstanceHour, MAX_SPOT_RATE);
+        requireRange("price per instance-hour", pricePerInstanceHour, MAX_PRICE_PER_HOUR);
+        if (decisionDelayMin == null || decisionDelayMax == null || decisionDelayMin.isNegative()
+                || decisionDelayMax.compareTo(decisionDelayMin) < 0) {
+            throw new IllegalArgumentException("decision delays must satisfy 0 <= min <= max, got "
+                    + decisionDelayMin + " and " + decisionDelayMax);
+        }
+        // both reschedule themselves: at 0 the event loop would never leave the current instant
+        if (tickInterval == null || tickInterval.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("tick interval must be at least 1s, got " + tickInterval);
+        }
+        if (sampleInterval == null || sampleInterval.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw new IllegalArgumentException("sample interval must be at least 1s, got " + sampleInterval);
+        }
+    }
+
+    private static void requireRange(String what, double value, double max) {
+        if (!(value >= 0 && value <= max)) { // also false for NaN
+            throw new IllegalArgumentException(what + " must be a finite number from 0 to " + max + ", got " + value);
+        }
+    }
 
     /** runnerscale in AWS: webhook to SQS FIFO to the scaler is about a second; the schedule ticks every minute. */
     public static SimulationOptions runnerscale(Duration boot) {

@@ -3,16 +3,19 @@ package io.runnerscale.simulate;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigParser;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The simulator on hand-made traces small enough to work out by hand. */
@@ -230,5 +233,93 @@ class SimulationTest {
 
         assertEquals(1, r.jobs());
         assertEquals(1, simulation.unmatched());
+    }
+
+    // -- bounds (issue 6): no input can hang the simulator or exhaust its memory ------------------
+
+    @Test
+    void aTraceSpanningCenturiesIsRefusedBeforeAnyTimeIsSimulated() {
+        List<TraceJob> trace = List.of(job(1, 0, 60), job(2, 60, 60),
+                new TraceJob(3, Instant.parse("2999-01-01T00:00:00Z"), Duration.ofSeconds(60), List.of()));
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Simulation("runnerscale",
+                trace, pool("policy: [{idle_count: 0, idle_time: 2m}]"), options(30), done -> { }));
+        assertTrue(e.getMessage().contains("days"), e.getMessage());
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aPoolThatCanNeverRunItsJobsStopsAtTheDrainLimit() {
+        List<TraceJob> trace = List.of(job(1, 0, 60), job(2, 30, 60));
+        SimulationResult r = run(trace, pool("max_instances: 0\npolicy: [{idle_count: 0, idle_time: 2m}]"), options(30));
+
+        assertEquals(0, r.jobs(), "no instance, no job ran");
+        assertEquals(0, r.peakInstances());
+    }
+
+    @Test
+    void unfinishedCountsTheJobsLeftWaitingAndIsZeroNormally() {
+        List<TraceJob> trace = List.of(job(1, 0, 60), job(2, 30, 60));
+        Simulation stuck = new Simulation("runnerscale", trace,
+                pool("max_instances: 0\npolicy: [{idle_count: 0, idle_time: 2m}]"), options(30), done -> { });
+        stuck.run();
+        assertEquals(2, stuck.unfinished());
+
+        Simulation normal = new Simulation("runnerscale", trace, pool("policy: [{idle_count: 0, idle_time: 2m}]"),
+                options(30), done -> { });
+        assertEquals(2, normal.run().jobs());
+        assertEquals(0, normal.unfinished());
+    }
+
+    @Test
+    void bootTimesKeepTheirMeanUpToTheJitterBound() {
+        Duration mean = Duration.ofSeconds(50);
+        for (double sigma : new double[] {0, 0.1, 0.5, SimulationOptions.MAX_BOOT_JITTER}) {
+            Random random = new Random(42);
+            int n = 200_000;
+            double sum = 0;
+            for (int i = 0; i < n; i++) {
+                Duration boot = Simulation.bootDelay(mean, sigma, random);
+                assertTrue(!boot.isNegative(), "never negative");
+                sum += boot.toMillis();
+            }
+            // sd of the factor at sigma 1 is sqrt(e - 1) = 1.31: the mean of 200k is within 0.3 % (1 sd)
+            assertEquals(50_000, sum / n, 50_000 * 0.02, "sigma " + sigma);
+        }
+    }
+
+    @Test
+    void theTimelineStaysBoundedOnALongQuietTrace() {
+        // a year between two jobs, sampled every minute: half a million samples unless thinned (hourly ticks keep it quick)
+        List<TraceJob> trace = List.of(job(1, 0, 60), job(2, 365 * 86_400L, 60));
+        SimulationOptions everyMinute = new SimulationOptions(Duration.ofSeconds(30), 0, Duration.ofSeconds(1),
+                Duration.ofSeconds(1), Duration.ofHours(1), 0, 0, 1, Duration.ofMinutes(1));
+        SimulationResult r = run(trace, pool("policy: [{idle_count: 0, idle_time: 2m}]"), everyMinute);
+
+        assertEquals(2, r.jobs());
+        assertTrue(r.timeline().size() <= Simulation.MAX_TIMELINE_SAMPLES, "samples: " + r.timeline().size());
+        assertTrue(r.timeline().size() >= Simulation.MAX_TIMELINE_SAMPLES / 4, "still charts the year: " + r.timeline().size());
+        List<Long> times = r.timeline().stream().map(SimulationResult.Sample::epochSecond).toList();
+        assertEquals(times.stream().sorted().toList(), times, "in time order");
+    }
+
+    @Test
+    void optionsOutsideTheirRangesAreRefused() {
+        SimulationOptions ok = SimulationOptions.runnerscale(Duration.ofSeconds(50));
+        List<Runnable> bad = List.of(
+                () -> ok.withBootJitter(Double.NaN), () -> ok.withBootJitter(-0.1), () -> ok.withBootJitter(50),
+                () -> ok.withPrice(-1), () -> ok.withPrice(Double.NaN), () -> ok.withPrice(Double.POSITIVE_INFINITY),
+                () -> ok.withSpotRate(-1), () -> ok.withSpotRate(Double.NaN), () -> ok.withSpotRate(1e9),
+                () -> SimulationOptions.runnerscale(Duration.ZERO), () -> SimulationOptions.runnerscale(Duration.ofHours(2)),
+                () -> new SimulationOptions(Duration.ofSeconds(50), 0, Duration.ofSeconds(1), Duration.ofSeconds(1),
+                        Duration.ZERO, 0, 0, 1, Duration.ofMinutes(15)),
+                () -> new SimulationOptions(Duration.ofSeconds(50), 0, Duration.ofSeconds(1), Duration.ofSeconds(1),
+                        Duration.ofMinutes(1), 0, 0, 1, Duration.ZERO),
+                () -> new SimulationOptions(Duration.ofSeconds(50), 0, Duration.ofSeconds(5), Duration.ofSeconds(1),
+                        Duration.ofMinutes(1), 0, 0, 1, Duration.ofMinutes(15)));
+        for (int i = 0; i < bad.size(); i++) {
+            int index = i;
+            assertThrows(IllegalArgumentException.class, bad.get(i)::run, "case " + index);
+        }
     }
 }

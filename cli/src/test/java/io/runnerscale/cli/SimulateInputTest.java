@@ -1,0 +1,244 @@
+package io.runnerscale.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code runnerscale simulate} given hostile options and traces: a plain message, the right exit code, no hang. */
+class SimulateInputTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int code, String out, String err) {
+    }
+
+    private static Result main(String... argv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static String job(long id, Instant started, int duration) {
+        return String.format("{\"id\": %d, \"status\": \"success\", \"started_at\": \"%s\", \"duration\": %d.0, "
+                + "\"queued_duration\": 0.5, \"tag_list\": []}", id, started, duration);
+    }
+
+    /** 20 good jobs, a minute apart, then {@code extra} lines. */
+    private Path trace(String... extra) throws IOException {
+        StringBuilder lines = new StringBuilder();
+        Instant start = Instant.parse("2020-05-05T09:00:00Z");
+        for (int i = 0; i < 20; i++) {
+            lines.append(job(i + 1, start.plusSeconds(60L * i), 90)).append('\n');
+        }
+        for (String line : extra) {
+            lines.append(line).append('\n');
+        }
+        return write("trace.jsonl", lines.toString());
+    }
+
+    private Path write(String name, String text) throws IOException {
+        Path path = dir.resolve(name);
+        Files.writeString(path, text, StandardCharsets.UTF_8);
+        return path;
+    }
+
+    private static void assertPlainError(Result r) {
+        assertFalse(r.err.contains("Exception"), "no exception class names: " + r.err);
+        assertFalse(r.err.contains("\tat "), "no stack trace: " + r.err);
+    }
+
+    // -- options ---------------------------------------------------------------------------------
+
+    @Test
+    void outOfRangeOrNonFiniteOptionsExit2NamingTheOptionAndTheRange() throws IOException {
+        String trace = trace().toString();
+        List<List<String>> cases = List.of(
+                List.of("--price", "-1"), List.of("--price", "NaN"), List.of("--price", "Infinity"), List.of("--price", "5000"),
+                List.of("--spot-rate", "-1"), List.of("--spot-rate", "NaN"), List.of("--spot-rate", "11"),
+                List.of("--boot-jitter", "50"), List.of("--boot-jitter", "-0.1"), List.of("--boot-jitter", "-Infinity"),
+                List.of("--boot", "0s"), List.of("--boot", "2h"), List.of("--boot", "99999999999999999h"));
+        for (List<String> option : cases) {
+            Result r = main("simulate", "--trace", trace, "--no-progress", option.get(0), option.get(1));
+
+            assertEquals(2, r.code, option + ": " + r.err);
+            assertTrue(r.err.contains(option.get(0)), option + ": " + r.err);
+            assertTrue(r.err.contains("from") && r.err.contains("to"), "names the range: " + r.err);
+            assertTrue(r.err.contains("usage: runnerscale simulate"), r.err);
+            assertEquals("", r.out, option.toString());
+        }
+    }
+
+    @Test
+    void anOptionValueIsAbbreviatedInTheMessage() throws IOException {
+        Result r = main("simulate", "--trace", trace().toString(), "--price", "9".repeat(5000) + "x");
+
+        assertEquals(2, r.code, r.err);
+        assertTrue(r.err.lines().allMatch(l -> l.length() < 300), r.err);
+    }
+
+    @Test
+    void anyLongIsASeedAndOptionsAtTheirBoundsRun() throws IOException {
+        Result r = main("simulate", "--trace", trace().toString(), "--no-progress", "--seed", "-9223372036854775808",
+                "--boot-jitter", "1", "--boot", "1h", "--price", "1000", "--spot-rate", "0");
+
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.out.contains("20 jobs"), r.out);
+    }
+
+    // -- traces ----------------------------------------------------------------------------------
+
+    @Test
+    void aLineThatIsNotJsonIsAWarningNamingTheLineNotAnAbort() throws IOException {
+        Result r = main("simulate", "--trace", trace("{\"id\": 21, \"started_at\": ", "not json either").toString(),
+                "--no-progress");
+
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.err.contains("trace.jsonl:21: not JSON"), r.err);
+        assertTrue(r.err.contains("trace.jsonl:22: not JSON"), r.err);
+        assertTrue(r.out.contains("20 jobs") && r.out.contains("2 skipped"), r.out);
+    }
+
+    @Test
+    void warningsAreBoundedWithACountOfTheRest() throws IOException {
+        String[] garbage = new String[200];
+        for (int i = 0; i < garbage.length; i++) {
+            garbage[i] = "garbage " + i;
+        }
+        Result r = main("simulate", "--trace", trace(garbage).toString(), "--no-progress");
+
+        assertEquals(0, r.code, r.err);
+        long warnings = r.err.lines().filter(l -> l.startsWith("warning:")).count();
+        assertTrue(warnings <= 12, warnings + " warning lines: " + r.err);
+        assertTrue(r.err.contains("and 190 more"), r.err);
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aJobInTheYear2999IsReportedAndSkipped() throws IOException {
+        Result r = main("simulate", "--trace", trace(job(77, Instant.parse("2999-01-01T00:00:00Z"), 60)).toString(),
+                "--no-progress");
+
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.err.contains("job 77") && r.err.contains("2999"), r.err);
+        assertTrue(r.out.contains("20 jobs") && r.out.contains("1 skipped"), r.out);
+    }
+
+    @Test
+    void invalidDurationsAndDuplicateIdsAreWarningsAndDoNotCount() throws IOException {
+        Instant t = Instant.parse("2020-05-05T09:30:00Z");
+        Result r = main("simulate", "--trace", trace(
+                "{\"id\": 30, \"started_at\": \"" + t + "\", \"duration\": \"abc\"}",
+                job(5, t, 90), job(6, t, 90)).toString(), "--no-progress");
+
+        assertEquals(0, r.code, r.err);
+        assertTrue(r.err.contains("job 30") && r.err.contains("duration"), r.err);
+        assertTrue(r.err.contains("2 duplicate"), r.err);
+        assertTrue(r.out.contains("20 jobs") && r.out.contains("3 skipped"), r.out);
+    }
+
+    @Test
+    void everyJobUnstartedExits1Plainly() throws IOException {
+        Path trace = write("unstarted.jsonl", "{\"id\": 1, \"status\": \"pending\", \"started_at\": null}\n"
+                + "{\"id\": 2, \"status\": \"manual\"}\n");
+        Result r = main("simulate", "--trace", trace.toString(), "--no-progress");
+
+        assertEquals(1, r.code, r.err);
+        assertTrue(r.err.contains("unstarted.jsonl") && r.err.contains("2 never started"), r.err);
+        assertPlainError(r);
+        assertEquals("", r.out);
+    }
+
+    @Test
+    void anEmptyTraceExits1SayingItIsEmpty() throws IOException {
+        Result r = main("simulate", "--trace", write("empty.jsonl", "").toString(), "--no-progress");
+
+        assertEquals(1, r.code, r.err);
+        assertTrue(r.err.contains("empty.jsonl") && r.err.contains("empty"), r.err);
+        assertPlainError(r);
+    }
+
+    @Test
+    void aJsonObjectInsteadOfAnArrayExits1NamingWhatWasExpected() throws IOException {
+        Path single = write("object.json", "{\"jobs\": [" + job(1, Instant.parse("2020-05-05T09:00:00Z"), 60) + "]}");
+        Result r = main("simulate", "--trace", single.toString(), "--no-progress");
+        assertEquals(1, r.code, r.err);
+        assertTrue(r.err.contains("not a GitLab job"), r.err);
+        assertPlainError(r);
+
+        Path pretty = write("pretty.json", "{\n  \"jobs\": [\n    {\"id\": 1}\n  ]\n}\n");
+        Result p = main("simulate", "--trace", pretty.toString(), "--no-progress");
+        assertEquals(1, p.code, p.err);
+        assertTrue(p.err.contains("pretty.json") && p.err.contains("JSON array"), p.err);
+        assertPlainError(p);
+    }
+
+    @Test
+    void aConfigWhosePoolsMatchNoJobExits1() throws IOException {
+        Path config = write("gpu.yaml", """
+                pools:
+                  - name: gpu
+                    match: {tags: [gpu]}
+                    backend: {type: ec2-asg, asg: gpu-runners}
+                """);
+        Result r = main("simulate", "--trace", trace().toString(), "--config", config.toString(), "--no-progress");
+
+        assertEquals(1, r.code, r.err);
+        assertTrue(r.err.contains("no job") && r.err.contains("gpu"), r.err);
+        assertPlainError(r);
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aPoolThatCannotLaunchFinishesAndSaysJobsNeverRan() throws IOException {
+        Path config = write("none.yaml", """
+                pools:
+                  - name: default
+                    match: {run_untagged: true}
+                    backend: {type: ec2-asg, asg: runners}
+                    max_instances: 0
+                """);
+        Result r = main("simulate", "--trace", trace().toString(), "--config", config.toString(), "--no-progress");
+
+        assertEquals(1, r.code, r.err);
+        assertTrue(r.err.contains("20 job(s) never ran"), r.err);
+        assertPlainError(r);
+    }
+
+    @Test
+    void aReportToAnUnwritablePathFailsPlainlyBeforeSimulating() throws IOException {
+        Path report = dir.resolve("no-such-dir").resolve("report.html");
+        Result r = main("simulate", "--trace", trace().toString(), "--report", report.toString(), "--no-progress");
+
+        assertEquals(2, r.code, r.err);
+        assertTrue(r.err.contains("--report") && r.err.contains("no-such-dir"), r.err);
+        assertPlainError(r);
+        assertEquals("", r.out, "nothing simulated");
+
+        Result onDirectory = main("simulate", "--trace", trace().toString(), "--report", dir.toString(), "--no-progress");
+        assertEquals(2, onDirectory.code, onDirectory.err);
+        assertTrue(onDirectory.err.contains("is a directory"), onDirectory.err);
+    }
+
+    @Test
+    void aTraceThatIsADirectoryExits2SayingSo() {
+        Result r = main("simulate", "--trace", dir.toString(), "--no-progress");
+
+        assertEquals(2, r.code, r.err);
+        assertTrue(r.err.contains("is a directory"), r.err);
+    }
+}
