@@ -11,9 +11,17 @@ import java.time.Instant;
  * @param runningJobs  jobs running on it now
  * @param lastJobFinishedAt when its last job finished; null if it never ran one
  * @param useCount     jobs it has finished
+ * @param stateKnown   false while it may run jobs runnerscale has not seen (it was there before
+ *                     runnerscale watched its pool, or the pool went unwatched): never scaled in then
  */
 public record InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs,
-                           Instant lastJobFinishedAt, int useCount) {
+                           Instant lastJobFinishedAt, int useCount, boolean stateKnown) {
+
+    /** An instance whose jobs runnerscale has seen all along. */
+    public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,
+                        int useCount) {
+        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, true);
+    }
 
     public boolean busy() {
         return runningJobs > 0;

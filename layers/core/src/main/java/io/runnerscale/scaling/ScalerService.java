@@ -15,6 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -30,6 +31,11 @@ import java.util.Set;
  * apply. Callers guarantee that two decisions for one pool never run at once.
  */
 public final class ScalerService {
+    /**
+     * Decisions come at least every tick (a minute); a longer gap means the scaler, and in
+     * {@code serve} the webhook with it, was down, so job events may have been missed.
+     */
+    public static final Duration DEFAULT_WATCH_GAP = Duration.ofMinutes(5);
     private static final Logger LOG = LoggerFactory.getLogger(ScalerService.class);
 
     private final PoolsConfigSource pools;
@@ -37,14 +43,22 @@ public final class ScalerService {
     private final Compute compute;
     private final DemandForecast forecast;
     private final Clock clock;
+    private final Duration watchGap;
 
     public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, DemandForecast forecast,
                          Clock clock) {
+        this(pools, store, compute, forecast, clock, DEFAULT_WATCH_GAP);
+    }
+
+    /** @param watchGap the longest time between two decisions of a pool in which no job event is missed */
+    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, DemandForecast forecast,
+                         Clock clock, Duration watchGap) {
         this.pools = pools;
         this.store = store;
         this.compute = compute;
         this.forecast = forecast;
         this.clock = clock;
+        this.watchGap = watchGap;
     }
 
     public List<String> poolNames() {
@@ -113,22 +127,45 @@ public final class ScalerService {
         for (InstanceRecord record : store.instances(pool.name())) {
             known.put(record.instanceId(), record);
         }
+        Optional<Instant> previousLook = store.observePool(pool.name(), now);
+        boolean watchedWithoutGap = previousLook.isPresent()
+                && Duration.between(previousLook.get(), now).compareTo(watchGap) <= 0;
+        if (previousLook.isPresent() && !watchedWithoutGap && !group.instances().isEmpty()) {
+            LOG.warn("pool {}: no decision since {}: job events may have been missed, so its {} instance(s) count as "
+                    + "possibly busy (never scaled in) until a job is seen finishing on each", pool.name(),
+                    previousLook.get(), group.instances().size());
+        }
         Set<String> present = new HashSet<>();
         List<InstanceView> views = new ArrayList<>();
         for (GroupState.Instance instance : group.instances()) {
             present.add(instance.id());
             InstanceRecord record = known.get(instance.id());
             Instant launchedAt = instance.launchedAt();
+            Instant unknownSince = record == null ? null : record.unknownSince();
             if (record == null) {
                 launchedAt = launchedAt != null ? launchedAt : now;
-                store.recordInstance(pool.name(), instance.id(), launchedAt);
-            } else if (launchedAt == null) {
-                launchedAt = record.launchedAt();
+                // Seen for the first time: its history is ours only if the pool was watched all along.
+                unknownSince = watchedWithoutGap ? null : now;
+                if (unknownSince != null) {
+                    LOG.warn("pool {}: instance {} was already there when runnerscale began watching; it may run jobs "
+                            + "runnerscale has not seen, so it is not scaled in until a job is seen finishing on it",
+                            pool.name(), instance.id());
+                }
+                store.recordInstance(pool.name(), instance.id(), launchedAt, unknownSince);
+            } else {
+                if (launchedAt == null) {
+                    launchedAt = record.launchedAt();
+                }
+                if (previousLook.isPresent() && !watchedWithoutGap) {
+                    unknownSince = now;
+                    store.markStateUnknown(instance.id(), now);
+                }
             }
+            InstanceRecord current = new InstanceRecord(instance.id(), pool.name(), launchedAt,
+                    record == null ? 0 : record.useCount(), record == null ? null : record.lastJobFinishedAt(), unknownSince);
             views.add(new InstanceView(instance.id(), instance.ready(), launchedAt,
                     runningByInstance.getOrDefault(instance.id(), 0),
-                    record == null ? null : record.lastJobFinishedAt(),
-                    record == null ? 0 : record.useCount()));
+                    current.lastJobFinishedAt(), current.useCount(), current.stateKnown()));
         }
         for (String gone : known.keySet()) {
             if (!present.contains(gone)) {

@@ -20,7 +20,8 @@ import java.util.List;
  *       pre-warm, if larger);</li>
  *   <li>instances = min(max_instances, ceil(need / capacity_per_instance));</li>
  *   <li>scale-out raises desired capacity; scale-in terminates chosen instances: idle longer than
- *       idle_time, oldest first, never one with a running job, never below what the forecast keeps;</li>
+ *       idle_time, oldest first, never one with a running job, never one whose jobs runnerscale may
+ *       have missed ({@link InstanceView#stateKnown()}), never below what the forecast keeps;</li>
  *   <li>instances past max_use_count give no slots and retire once idle; instances not ready within
  *       boot_timeout are replaced.</li>
  * </ul>
@@ -44,7 +45,8 @@ public final class ScalingPolicy {
 
         for (InstanceView instance : snapshot.instances()) {
             boolean retiring = pool.maxUseCount() > 0 && instance.useCount() >= pool.maxUseCount();
-            if (retiring && instance.busy()) {
+            // an instance whose jobs are unknown may be busy: it retires only once a job is seen finishing on it
+            if (retiring && (instance.busy() || !instance.stateKnown())) {
                 retiringBusy++;
                 jobsOnRetiring += instance.runningJobs();
             } else if (retiring) {
@@ -82,7 +84,7 @@ public final class ScalingPolicy {
             surplus -= trim;
             desiredAfter = desired - trim;
             List<InstanceView> idle = serving.stream()
-                    .filter(i -> i.ready() && !i.busy())
+                    .filter(i -> i.ready() && !i.busy() && i.stateKnown())
                     .filter(i -> i.idleFor(now).compareTo(policy.idleTime()) >= 0)
                     .sorted(Comparator.comparing(InstanceView::launchedAt,
                             Comparator.nullsLast(Comparator.naturalOrder())).thenComparing(InstanceView::id))

@@ -34,7 +34,8 @@ import java.util.Optional;
  *   <li>{@code JOB#<project>#<job>}: one job; indexed under {@code POOL#<pool>#pending|running} (GSI
  *       {@code live}) only while live, so a decision reads only live jobs; terminal jobs expire by TTL;</li>
  *   <li>{@code INST#<id>}: an instance, indexed under {@code POOL#<pool>#instances};</li>
- *   <li>{@code DELIVERY#<id>}: a webhook delivery already processed, expiring by TTL.</li>
+ *   <li>{@code DELIVERY#<id>}: a webhook delivery already processed, expiring by TTL;</li>
+ *   <li>{@code POOLWATCH#<pool>}: when a decision last looked at the pool's instances.</li>
  * </ul>
  * Every job write is conditional on the status rank, so duplicates and late events change nothing.
  */
@@ -135,10 +136,10 @@ public final class DynamoJobStore implements JobStore {
     private ApplyOutcome applyWithInstanceUse(JobEvent event, String pool, Instant now, Map<String, AttributeValue> key,
                                               String expression, String condition, Map<String, String> names,
                                               Map<String, AttributeValue> values, String instanceId) {
-        Instant finished = event.finishedAt() != null ? event.finishedAt() : now;
         Map<String, AttributeValue> instanceValues = new HashMap<>();
         instanceValues.put(":one", n(1));
-        instanceValues.put(":finished", s(finished.toString()));
+        // idle since the event was received (see JobStore#apply), not since the payload's finished_at
+        instanceValues.put(":finished", s(now.toString()));
         StringBuilder instanceUpdate = new StringBuilder("ADD useCount :one SET lastJobFinishedAt = :finished");
         Map<String, String> instanceNames = new HashMap<>();
         if (pool != null) {
@@ -217,18 +218,47 @@ public final class DynamoJobStore implements JobStore {
         queryLive("POOL#" + pool + "#instances", item -> instances.add(new InstanceRecord(
                 item.get(LIVE_SK).s(), pool, instant(item.get("launchedAt")),
                 item.containsKey("useCount") ? Integer.parseInt(item.get("useCount").n()) : 0,
-                instant(item.get("lastJobFinishedAt")))));
+                instant(item.get("lastJobFinishedAt")), instant(item.get("unknownSince")))));
         return instances;
     }
 
     @Override
-    public void recordInstance(String pool, String instanceId, Instant launchedAt) {
+    public void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":pool", s(pool),
+                ":livePk", s("POOL#" + pool + "#instances"), ":id", s(instanceId), ":launched", s(launchedAt.toString())));
+        String expression = "SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+                + "launchedAt = if_not_exists(launchedAt, :launched)";
+        if (unknownSince != null) {
+            values.put(":unknown", s(unknownSince.toString()));
+            expression += ", unknownSince = if_not_exists(unknownSince, :unknown)";
+        }
+        String update = expression;
         dynamo.updateItem(r -> r.tableName(table).key(Map.of(PK, s("INST#" + instanceId)))
-                .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
-                        + "launchedAt = if_not_exists(launchedAt, :launched)")
+                .updateExpression(update)
                 .expressionAttributeNames(Map.of("#pool", "pool"))
-                .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
-                        ":id", s(instanceId), ":launched", s(launchedAt.toString()))));
+                .expressionAttributeValues(values));
+    }
+
+    @Override
+    public void markStateUnknown(String instanceId, Instant since) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(Map.of(PK, s("INST#" + instanceId)))
+                    .updateExpression("SET unknownSince = :since")
+                    .conditionExpression("attribute_exists(" + PK + ")")
+                    .expressionAttributeValues(Map.of(":since", s(since.toString()))));
+        } catch (ConditionalCheckFailedException gone) {
+            // forgotten meanwhile: nothing to mark
+        }
+    }
+
+    @Override
+    public Optional<Instant> observePool(String pool, Instant now) {
+        UpdateItemResponse response = dynamo.updateItem(r -> r.tableName(table)
+                .key(Map.of(PK, s("POOLWATCH#" + pool)))
+                .updateExpression("SET observedAt = :now")
+                .expressionAttributeValues(Map.of(":now", s(now.toString())))
+                .returnValues(ReturnValue.UPDATED_OLD));
+        return Optional.ofNullable(instant(response.attributes().get("observedAt")));
     }
 
     @Override

@@ -24,6 +24,7 @@ public final class InMemoryJobStore implements JobStore {
     private final Map<String, Map<JobKey, JobRecord>> liveByPool = new HashMap<>();
     private final Map<String, InstanceRecord> instances = new LinkedHashMap<>();
     private final Set<String> deliveries = new HashSet<>();
+    private final Map<String, Instant> observed = new HashMap<>();
 
     @Override
     public synchronized ApplyOutcome apply(JobEvent event, String pool, Instant now) {
@@ -52,11 +53,11 @@ public final class InMemoryJobStore implements JobStore {
         }
         if (event.status().isTerminal() && event.instanceId() != null) {
             InstanceRecord instance = instances.get(event.instanceId());
-            Instant finished = event.finishedAt() != null ? event.finishedAt() : now;
             instances.put(event.instanceId(), new InstanceRecord(event.instanceId(),
                     instance != null ? instance.pool() : newPool,
                     instance == null ? null : instance.launchedAt(),
-                    instance == null ? 1 : instance.useCount() + 1, finished));
+                    instance == null ? 1 : instance.useCount() + 1, now,
+                    instance == null ? null : instance.unknownSince()));
         }
         return new ApplyOutcome.Applied(old == null ? null : old.status(), record);
     }
@@ -87,12 +88,26 @@ public final class InMemoryJobStore implements JobStore {
     }
 
     @Override
-    public synchronized void recordInstance(String pool, String instanceId, Instant launchedAt) {
+    public synchronized void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
         InstanceRecord old = instances.get(instanceId);
         instances.put(instanceId, old == null
-                ? new InstanceRecord(instanceId, pool, launchedAt, 0, null)
+                ? new InstanceRecord(instanceId, pool, launchedAt, 0, null, unknownSince)
                 : new InstanceRecord(instanceId, pool, old.launchedAt() != null ? old.launchedAt() : launchedAt,
-                old.useCount(), old.lastJobFinishedAt()));
+                old.useCount(), old.lastJobFinishedAt(), old.unknownSince()));
+    }
+
+    @Override
+    public synchronized void markStateUnknown(String instanceId, Instant since) {
+        InstanceRecord old = instances.get(instanceId);
+        if (old != null) {
+            instances.put(instanceId, new InstanceRecord(instanceId, old.pool(), old.launchedAt(), old.useCount(),
+                    old.lastJobFinishedAt(), since));
+        }
+    }
+
+    @Override
+    public synchronized Optional<Instant> observePool(String pool, Instant now) {
+        return Optional.ofNullable(observed.put(pool, now));
     }
 
     @Override

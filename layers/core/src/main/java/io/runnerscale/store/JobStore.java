@@ -14,7 +14,10 @@ public interface JobStore {
 
     /**
      * Records the event if it moves the job forward (one conditional write). A finished job on one
-     * of runnerscale's instances also counts a use of that instance, in the same write.
+     * of runnerscale's instances also counts a use of that instance, in the same write, and makes
+     * the instance idle since {@code now}: decisions use the time the event was received, never a
+     * time from the payload, which could lie in the future (an instance kept for good) or far in
+     * the past (one terminated at once); the payload's times are stored as sent.
      *
      * @param pool the job's pool, or null when no pool takes it
      */
@@ -35,7 +38,25 @@ public interface JobStore {
     List<InstanceRecord> instances(String pool);
 
     /** Remembers an instance the first time it is seen (no-op when already known). */
-    void recordInstance(String pool, String instanceId, Instant launchedAt);
+    default void recordInstance(String pool, String instanceId, Instant launchedAt) {
+        recordInstance(pool, instanceId, launchedAt, null);
+    }
+
+    /**
+     * Remembers an instance the first time it is seen.
+     *
+     * @param unknownSince non-null when runnerscale may have missed its jobs (see {@link InstanceRecord#unknownSince()})
+     */
+    void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince);
+
+    /** Marks a known instance as possibly busy with jobs runnerscale did not see, from {@code since}. */
+    void markStateUnknown(String instanceId, Instant since);
+
+    /**
+     * Records that a decision for the pool looked at its instances now, and returns when the
+     * previous one did (empty the first time): a long gap means job events may have been missed.
+     */
+    Optional<Instant> observePool(String pool, Instant now);
 
     /** Forgets an instance that left its group. */
     void forgetInstance(String instanceId);

@@ -77,6 +77,13 @@ class ScalerServiceTest {
     final RecordingCompute compute = new RecordingCompute();
     DemandForecast forecast = DemandForecast.NONE;
 
+    /** A decision looked at both pools a minute ago: runnerscale has watched them all along. */
+    @org.junit.jupiter.api.BeforeEach
+    void watchedAllAlong() {
+        store.observePool("docker", NOW.minus(min(1)));
+        store.observePool("fargate", NOW.minus(min(1)));
+    }
+
     ScalerService service() {
         return new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))), store, compute,
                 (pool, now) -> forecast.slots(pool, now), Clock.fixed(NOW, ZoneOffset.UTC));
@@ -162,7 +169,7 @@ class ScalerServiceTest {
         assertEquals(1, views.get(IB).runningJobs());
         assertEquals(0, views.get(IC).runningJobs());
         assertEquals(1, views.get(IC).useCount());
-        assertEquals(NOW.minus(min(3)), views.get(IC).lastJobFinishedAt());
+        assertEquals(NOW.minus(min(5)), views.get(IC).lastJobFinishedAt(), "idle since the finish was received");
         assertNull(views.get(IA).lastJobFinishedAt());
     }
 
@@ -281,7 +288,11 @@ class ScalerServiceTest {
             @Override public void releaseDelivery(String id) { }
             @Override public List<io.runnerscale.job.JobRecord> liveJobs(String p) { return List.of(); }
             @Override public List<InstanceRecord> instances(String p) { return store.instances(p); }
-            @Override public void recordInstance(String p, String id, Instant at) { store.recordInstance(p, id, at); }
+            @Override public void recordInstance(String p, String id, Instant at, Instant unknown) {
+                store.recordInstance(p, id, at, unknown);
+            }
+            @Override public void markStateUnknown(String id, Instant since) { store.markStateUnknown(id, since); }
+            @Override public Optional<Instant> observePool(String p, Instant now) { return store.observePool(p, now); }
             @Override public void forgetInstance(String id) { store.forgetInstance(id); }
         };
         ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),

@@ -207,15 +207,16 @@ class InMemoryJobStoreTest {
         store.apply(finished, "docker", at(6));
         InstanceRecord once = instance("docker", I1);
         assertEquals(1, once.useCount());
-        assertEquals(at(5), once.lastJobFinishedAt(), "the job's own finish time");
+        assertEquals(at(6), once.lastJobFinishedAt(), "idle since the finish was received, not the payload's time");
+        assertEquals(at(5), store.find(a).orElseThrow().finishedAt(), "the payload's time is kept as sent");
         assertEquals(T0, once.launchedAt());
 
         store.apply(finished, "docker", at(7));                      // duplicate
         store.apply(event(a, FAILED, I1), "docker", at(8));          // another terminal status of the same job
         assertEquals(1, instance("docker", I1).useCount());
-        assertEquals(at(5), instance("docker", I1).lastJobFinishedAt());
+        assertEquals(at(6), instance("docker", I1).lastJobFinishedAt());
 
-        store.apply(event(b, FAILED, I1), "docker", at(9));          // another job, no finish time: now
+        store.apply(event(b, FAILED, I1), "docker", at(9));          // another job, no finish time: received at(9)
         assertEquals(2, instance("docker", I1).useCount());
         assertEquals(at(9), instance("docker", I1).lastJobFinishedAt());
     }

@@ -597,8 +597,18 @@ class WebhookServiceTest {
         }
 
         @Override
-        public void recordInstance(String pool, String instanceId, Instant launchedAt) {
-            delegate.recordInstance(pool, instanceId, launchedAt);
+        public void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
+            delegate.recordInstance(pool, instanceId, launchedAt, unknownSince);
+        }
+
+        @Override
+        public void markStateUnknown(String instanceId, Instant since) {
+            delegate.markStateUnknown(instanceId, since);
+        }
+
+        @Override
+        public java.util.Optional<Instant> observePool(String pool, Instant now) {
+            return delegate.observePool(pool, now);
         }
 
         @Override
