@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * message (never another exception, which would be a 500); valid hooks keep exactly their ids,
  * statuses and tags; delivery ids are bounded, stable and distinct.
  */
-class GitLabHookParserProperties {
+class GitLabHookParserPropertyTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final GitLabHookParser PARSER = new GitLabHookParser(JSON);
     static final List<String> FIXTURES = SharedFiles.jsonFixtures("gitlab").stream().map(SharedFiles::read).toList();
@@ -223,7 +223,7 @@ class GitLabHookParserProperties {
                     assertTrue(ignored.reason().length() <= BadRequestException.MAX_MESSAGE_LENGTH, ignored.reason());
             case GitLabHook.JobUpdates updates -> {
                 updates.skipped().forEach(note -> assertTrue(note.length() <= BadRequestException.MAX_MESSAGE_LENGTH, note));
-                updates.events().forEach(GitLabHookParserProperties::assertBounded);
+                updates.events().forEach(GitLabHookParserPropertyTest::assertBounded);
             }
         }
     }
@@ -312,7 +312,7 @@ class GitLabHookParserProperties {
             return array;
         });
         Arbitrary<JsonNode> objects = Combinators.combine(Arbitraries.of(FIELDS), inner).as(Field::new)
-                .list().ofMaxSize(6).map(GitLabHookParserProperties::object);
+                .list().ofMaxSize(6).map(GitLabHookParserPropertyTest::object);
         return Arbitraries.frequencyOf(
                 Tuple.of(4, leaves), Tuple.of(1, arrays), Tuple.of(2, objects));
     }
@@ -331,7 +331,7 @@ class GitLabHookParserProperties {
     Arbitrary<JsonNode> hookLikeObjects() {
         Arbitrary<JsonNode> anyValue = values(3);
         Arbitrary<JsonNode> builds = Combinators.combine(Arbitraries.of(FIELDS), anyValue).as(Field::new)
-                .list().ofMaxSize(8).map(GitLabHookParserProperties::object).map(JsonNode.class::cast)
+                .list().ofMaxSize(8).map(GitLabHookParserPropertyTest::object).map(JsonNode.class::cast)
                 .list().ofMaxSize(4).map(items -> {
                     ArrayNode array = JsonNodeFactory.instance.arrayNode();
                     items.forEach(array::add);
