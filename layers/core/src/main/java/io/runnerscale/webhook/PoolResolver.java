@@ -86,7 +86,8 @@ public final class PoolResolver {
     private static Resolution found(PoolsConfig config, List<String> tags, Source source) {
         String pool = config.poolFor(tags).map(PoolConfig::name).orElse(null);
         if (pool == null) {
-            LOG.warn("no pool takes jobs with tags {}; the job is recorded but nothing scales for it", tags);
+            LOG.warn("no pool takes jobs with tags {}; the job is recorded but nothing scales for it",
+                    BadRequestException.abbreviate(tags.toString()));
         }
         return new Resolution(pool, tags, source);
     }
