@@ -108,23 +108,28 @@ class WebhookHandlerIntegrationTest {
         for (Expected job : expected) {
             JobRecord record = stack.store.find(job.key).orElseThrow(() -> new AssertionError(job.key + " not stored"));
             assertEquals(job.status, record.status(), job.key + " status");
-            // Live jobs get their pool from GitLab's tags; finished or not-yet-pending ones need none.
-            String pool = job.status.isLive() ? poolForTags(FIXTURE_TAGS.getOrDefault(job.key.jobId(), DEFAULT_TAGS)) : null;
+            // Live jobs get their pool from GitLab's tags, and so do jobs first seen finished (their
+            // record and instance belong to a pool); not-yet-pending ones need none.
+            String pool = needsPool(job.status) ? poolForTags(FIXTURE_TAGS.getOrDefault(job.key.jobId(), DEFAULT_TAGS)) : null;
             assertEquals(pool, record.pool(), job.key + " pool");
-            if (job.status.isLive()) {
+            if (needsPool(job.status)) {
                 stack.gitlab.verify(1, getRequestedFor(urlPathEqualTo(
                         "/api/v4/projects/" + job.key.projectId() + "/jobs/" + job.key.jobId()))
                         .withHeader("PRIVATE-TOKEN", equalTo(TestStack.GITLAB_TOKEN)));
             }
         }
-        long lookups = expected.stream().filter(j -> j.status.isLive()).count();
-        assertEquals(lookups, stack.gitlab.getAllServeEvents().size(), "GitLab asked only for live jobs");
+        long lookups = expected.stream().filter(j -> needsPool(j.status)).count();
+        assertEquals(lookups, stack.gitlab.getAllServeEvents().size(), "GitLab asked only for live and finished jobs");
         long pendingPools = expected.stream().filter(j -> j.status == JobStatus.PENDING)
                 .map(j -> poolForTags(FIXTURE_TAGS.getOrDefault(j.key.jobId(), DEFAULT_TAGS))).distinct().count();
         assertEquals((int) pendingPools, stack.queueDepth(), "one scale request per pool with a new pending job");
     }
 
     record Expected(JobKey key, JobStatus status) {
+    }
+
+    static boolean needsPool(JobStatus status) {
+        return status.isLive() || status.isTerminal();
     }
 
     /** What the payload says, read straight from the raw JSON. */

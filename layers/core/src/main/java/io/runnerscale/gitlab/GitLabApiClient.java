@@ -3,8 +3,10 @@ package io.runnerscale.gitlab;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobTags;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,6 +19,12 @@ import java.util.function.Supplier;
 /** GitLab's REST API v4 over the JDK's HTTP client, with short timeouts: the webhook has 10 s in all. */
 public final class GitLabApiClient implements GitLab {
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * Largest answer read. A job's JSON is a few KB (its commit message and artifact list are the
+     * big parts); the bound keeps a misbehaving server from filling the webhook's memory, with
+     * room for a commit message far longer than any real one.
+     */
+    static final int MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
     private final HttpClient http;
     private final Supplier<GitLabCredentials> credentials;
@@ -44,9 +52,9 @@ public final class GitLabApiClient implements GitLab {
         HttpRequest request = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
                 .header("PRIVATE-TOKEN", gitlab.token())
                 .header("Accept", "application/json").GET().build();
-        HttpResponse<String> response;
+        HttpResponse<InputStream> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw new GitLabUnavailableException("GET " + uri.getPath() + ": " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : " " + e.getMessage()), e);
@@ -54,16 +62,55 @@ public final class GitLabApiClient implements GitLab {
             Thread.currentThread().interrupt();
             throw new GitLabUnavailableException("interrupted", e);
         }
-        if (response.statusCode() != 200) {
-            throw new GitLabUnavailableException("GET " + uri.getPath() + " answered " + response.statusCode(), null);
+        byte[] body;
+        try (InputStream in = response.body()) {
+            if (response.statusCode() != 200) {
+                throw new GitLabUnavailableException("GET " + uri.getPath() + " answered " + response.statusCode(), null);
+            }
+            body = in.readNBytes(MAX_ANSWER_BYTES + 1);
+        } catch (IOException e) {
+            throw new GitLabUnavailableException("GET " + uri.getPath() + ": reading the answer failed: "
+                    + e.getClass().getSimpleName(), e);
         }
+        if (body.length > MAX_ANSWER_BYTES) {
+            throw new GitLabUnavailableException("GET " + uri.getPath() + " answered more than " + MAX_ANSWER_BYTES
+                    + " bytes", null);
+        }
+        JsonNode tags;
         try {
-            JsonNode tags = json.readTree(response.body()).path("tag_list");
-            List<String> out = new ArrayList<>();
-            tags.forEach(tag -> out.add(tag.asText()));
-            return out;
+            tags = json.readTree(body).path("tag_list");
         } catch (IOException e) {
             throw new GitLabUnavailableException("GET " + uri.getPath() + " answered with invalid JSON", e);
         }
+        String problem = tagListProblem(tags);
+        if (problem != null) {
+            throw new GitLabUnavailableException("GET " + uri.getPath() + " answered a tag_list that cannot be read: "
+                    + problem, null);
+        }
+        List<String> out = new ArrayList<>(tags.size());
+        tags.forEach(tag -> out.add(tag.asText()));
+        return out;
+    }
+
+    /**
+     * Why a {@code tag_list} is not a list of tags by {@link JobTags}' rule, or null when it is.
+     * Such an answer is not read at all: dropping an odd entry would route the job, for good, as if
+     * it lacked that tag, and a "null" tag sends it to no pool. Treated like an unavailable API, the
+     * job goes to the pool for untagged jobs for now and a later event asks again.
+     */
+    static String tagListProblem(JsonNode tags) {
+        if (!tags.isArray()) {
+            return tags.isMissingNode() ? "tag_list is missing" : "tag_list is not a list";
+        }
+        if (tags.size() > JobTags.MAX_TAGS) {
+            return "tag_list has " + tags.size() + " tags; at most " + JobTags.MAX_TAGS + " are read";
+        }
+        for (int i = 0; i < tags.size(); i++) {
+            JsonNode tag = tags.get(i);
+            if (!tag.isTextual() || !JobTags.isValidTag(tag.asText())) {
+                return "tag_list[" + i + "] is not " + JobTags.RULE;
+            }
+        }
+        return null;
     }
 }

@@ -20,6 +20,9 @@ import java.util.Optional;
  * Finds the pool of a job. GitLab's hooks carry no job tags, so the tags come from the jobs API,
  * once per job: remembered in memory and in the job's record. When GitLab cannot answer, the job
  * goes to the pool for untagged jobs, and a later event retries the lookup.
+ *
+ * <p>Live jobs need their pool to scale; finished ones need it too when none is stored yet (a job
+ * first seen finished). Jobs not yet pending, and finished jobs whose pool is stored, spare the API.
  */
 public final class PoolResolver {
     private static final Logger LOG = LoggerFactory.getLogger(PoolResolver.class);
@@ -55,9 +58,12 @@ public final class PoolResolver {
             remember(event.key(), stored.get().tags());
             return found(config, stored.get().tags(), Source.STORE);
         }
-        if (!event.status().isLive()) {
-            // Nothing to scale for: keep what is known and spare GitLab's API rate limit.
-            return new Resolution(stored.map(JobRecord::pool).orElse(null), null, Source.NOT_NEEDED);
+        String storedPool = stored.map(JobRecord::pool).orElse(null);
+        if (!event.status().isLive() && (!event.status().isTerminal() || storedPool != null)) {
+            // Nothing to scale for: keep what is known and spare GitLab's API rate limit. A finished
+            // job without a pool is still looked up: its pending and running hooks were lost (or
+            // never stored), and without a pool its record and its instance's use count belong nowhere.
+            return new Resolution(storedPool, null, Source.NOT_NEEDED);
         }
         try {
             List<String> tags = gitlab.jobTags(event.key());
@@ -80,7 +86,8 @@ public final class PoolResolver {
     private static Resolution found(PoolsConfig config, List<String> tags, Source source) {
         String pool = config.poolFor(tags).map(PoolConfig::name).orElse(null);
         if (pool == null) {
-            LOG.warn("no pool takes jobs with tags {}; the job is recorded but nothing scales for it", tags);
+            LOG.warn("no pool takes jobs with tags {}; the job is recorded but nothing scales for it",
+                    BadRequestException.abbreviate(tags.toString()));
         }
         return new Resolution(pool, tags, source);
     }

@@ -12,12 +12,8 @@ import io.runnerscale.store.JobStore.ApplyOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
 
@@ -175,26 +171,10 @@ public final class WebhookService {
         }
     }
 
-    /** {@code Idempotency-Key} is stable across resends (GitLab 17.4+); older GitLab gets event UUID + body hash. */
+    /** Bounded and stable across resends: see {@link DeliveryKeys}. */
     static String deliveryId(WebhookRequest request) {
-        String key = request.header("idempotency-key");
-        if (key != null && !key.isBlank()) {
-            return key.trim();
-        }
-        String uuid = request.header("x-gitlab-event-uuid");
-        if (uuid != null && !uuid.isBlank()) {
-            return uuid.trim() + ":" + sha256Hex(request.body());
-        }
-        return null;
-    }
-
-    private static String sha256Hex(String body) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(body.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return DeliveryKeys.deliveryId(request.header("idempotency-key"), request.header("x-gitlab-event-uuid"),
+                request.body());
     }
 
     private WebhookResponse error(int status, String message, String field) {

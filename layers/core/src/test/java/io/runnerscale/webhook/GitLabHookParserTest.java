@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobStatus;
+import io.runnerscale.job.JobTags;
 import io.runnerscale.testing.SharedFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -323,6 +324,194 @@ class GitLabHookParserTest {
     @Test
     void theHeaderIsTrimmed() {
         assertInstanceOf(GitLabHook.JobUpdates.class, parser.parse(" Job Hook ", jobHook("pending").toString()));
+    }
+
+    // ---- hostile input: ids, tags, text, trailing tokens, bounded messages ----------------------------
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource(delimiter = '|', value = {
+            "project_id | -1", "project_id | 0", "build_id | 9223372036854775808", "build_id | 1.5",
+            "build_id | '\"12abc\"'", "project_id | '\"\"'", "build_id | 1.0", "build_id | '[1]'"})
+    void anIdOutsideTheIdRuleIsABadRequestNamingIt(String field, String json) throws Exception {
+        ObjectNode body = jobHook("pending");
+        body.set(field, JSON.readTree(json));
+        BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Job Hook", body.toString()));
+        assertEquals(field, e.field());
+        assertTrue(e.getMessage().startsWith(field + " must be a whole number from 1 to 9223372036854775807, got "),
+                e.getMessage());
+    }
+
+    @Test
+    void theLargestIdIsAccepted() {
+        ObjectNode body = jobHook("pending");
+        body.put("project_id", Long.MAX_VALUE).put("build_id", String.valueOf(Long.MAX_VALUE));
+        assertEquals(new JobKey(Long.MAX_VALUE, Long.MAX_VALUE), onlyEvent(parser.parse("Job Hook", body.toString())).key());
+    }
+
+    @Test
+    void aPipelineBuildIdOfZeroIsABadRequestNamingItsPath() {
+        ObjectNode body = (ObjectNode) readFixture("nuecagram_pipeline_hook_running.json");
+        ((ObjectNode) body.get("builds").get(2)).put("id", 0);
+        BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Pipeline Hook", body.toString()));
+        assertEquals("builds[2].id", e.field());
+        assertTrue(e.getMessage().contains("got 0"), e.getMessage());
+    }
+
+    @Test
+    void optionalIdsOutsideTheIdRuleAreAbsent() {
+        ObjectNode job = jobHook("running");
+        job.put("pipeline_id", 0);
+        ((ObjectNode) job.get("runner")).put("id", -7);
+        JobEvent e = onlyEvent(parser.parse("Job Hook", job.toString()));
+        assertNull(e.pipelineId());
+        assertNull(e.runnerId());
+
+        ObjectNode pipeline = (ObjectNode) readFixture("gitlab-doc_pipeline_hook.json");
+        ((ObjectNode) pipeline.get("object_attributes")).put("id", "99999999999999999999");
+        ((ObjectNode) pipeline.get("builds").get(1).get("runner")).put("id", 1.5);
+        GitLabHook.JobUpdates u = (GitLabHook.JobUpdates) parser.parse("Pipeline Hook", pipeline.toString());
+        assertNull(u.events().get(1).pipelineId());
+        assertNull(u.events().get(1).runnerId());
+        assertEquals(380987L, u.events().get(2).runnerId());
+    }
+
+    static Stream<Arguments> badTags() {
+        return Stream.of(
+                Arguments.of("null", "tag_list[1]"),
+                Arguments.of("5", "tag_list[1]"),
+                Arguments.of("true", "tag_list[1]"),
+                Arguments.of("{}", "tag_list[1]"),
+                Arguments.of("[\"docker\"]", "tag_list[1]"),
+                Arguments.of("\"\"", "tag_list[1]"),
+                Arguments.of("\" \\t\"", "tag_list[1]"),
+                Arguments.of("\"" + "t".repeat(256) + "\"", "tag_list[1]"));
+    }
+
+    @ParameterizedTest(name = "tag {0}")
+    @MethodSource("badTags")
+    void aTagThatIsNotANonBlankBoundedStringIsABadRequestNamingIt(String tag, String path) throws Exception {
+        ObjectNode body = jobHook("pending");
+        body.putArray("tag_list").add("docker").add(JSON.readTree(tag)).add("gpu");
+        BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Job Hook", body.toString()));
+        assertEquals(path, e.field());
+        assertTrue(e.getMessage().contains(path), e.getMessage());
+    }
+
+    @Test
+    void aPipelineBuildTagIsNamedByItsPath() {
+        ObjectNode body = (ObjectNode) readFixture("gitlab-doc_pipeline_hook.json");
+        ((ObjectNode) body.get("builds").get(3)).putArray("tag_list").addNull();
+        assertEquals("builds[3].tag_list[0]", assertThrows(BadRequestException.class,
+                () -> parser.parse("Pipeline Hook", body.toString())).field());
+    }
+
+    @Test
+    void tagsAreBoundedInCountAndLength() {
+        ObjectNode atLimit = jobHook("pending");
+        var tags = atLimit.putArray("tag_list");
+        for (int i = 0; i < JobTags.MAX_TAGS; i++) {
+            tags.add("t".repeat(JobTags.MAX_TAG_LENGTH - 3) + String.format("%03d", i));
+        }
+        assertEquals(JobTags.MAX_TAGS, onlyEvent(parser.parse("Job Hook", atLimit.toString())).tags().size());
+
+        tags.add("one-too-many");
+        BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Job Hook", atLimit.toString()));
+        assertEquals("tag_list", e.field());
+        assertTrue(e.getMessage().contains("51") && e.getMessage().contains("50"), e.getMessage());
+    }
+
+    @Test
+    void aTagListThatIsNotAListIsABadRequest() {
+        ObjectNode body = jobHook("pending");
+        body.put("tag_list", "docker");
+        assertEquals("tag_list", assertThrows(BadRequestException.class,
+                () -> parser.parse("Job Hook", body.toString())).field());
+        body.putNull("tag_list");
+        assertNull(onlyEvent(parser.parse("Job Hook", body.toString())).tags(), "a null tag_list is no tag_list");
+    }
+
+    @Test
+    void textFieldsOfAJobHookAreCut() {
+        String huge = "x".repeat(100_000);
+        ObjectNode body = jobHook("failed");
+        body.put("build_name", huge).put("build_stage", huge).put("build_failure_reason", huge);
+        ((ObjectNode) body.get("runner")).put("description", huge);
+        JobEvent e = onlyEvent(parser.parse("Job Hook", body.toString()));
+        String cut = "x".repeat(GitLabHookParser.MAX_TEXT_LENGTH);
+        assertEquals(List.of(cut, cut, cut, cut), List.of(e.name(), e.stage(), e.failureReason(), e.runnerDescription()));
+    }
+
+    @Test
+    void textFieldsOfPipelineBuildsAreCut() {
+        String huge = "y".repeat(100_000);
+        ObjectNode body = (ObjectNode) readFixture("gitlab-doc_pipeline_hook.json");
+        ObjectNode build = (ObjectNode) body.get("builds").get(2);
+        build.put("name", huge).put("stage", huge).put("failure_reason", huge);
+        ((ObjectNode) build.get("runner")).put("description", huge);
+        JobEvent e = ((GitLabHook.JobUpdates) parser.parse("Pipeline Hook", body.toString())).events().get(2);
+        String cut = "y".repeat(GitLabHookParser.MAX_TEXT_LENGTH);
+        assertEquals(List.of(cut, cut, cut, cut), List.of(e.name(), e.stage(), e.failureReason(), e.runnerDescription()));
+    }
+
+    @Test
+    void cuttingTextNeverSplitsACharacter() {
+        ObjectNode body = jobHook("pending");
+        // 254 letters, then emoji (two UTF-16 units each): the cut falls inside the first emoji
+        body.put("build_name", "a".repeat(GitLabHookParser.MAX_TEXT_LENGTH - 1) + "\uD83D\uDE00\uD83D\uDE00");
+        String name = onlyEvent(parser.parse("Job Hook", body.toString())).name();
+        assertEquals("a".repeat(GitLabHookParser.MAX_TEXT_LENGTH - 1), name);
+    }
+
+    @ParameterizedTest(name = "body + {0}")
+    @ValueSource(strings = {" xyz", "{}", "]", "\"x\""})
+    void trailingTokensAfterTheBodyAreABadRequest(String garbage) {
+        BadRequestException e = assertThrows(BadRequestException.class,
+                () -> parser.parse("Job Hook", jobHook("pending") + garbage));
+        assertNull(e.field());
+        assertTrue(e.getMessage().contains("JSON"), e.getMessage());
+    }
+
+    @Test
+    void trailingWhitespaceIsFine() {
+        assertEquals(new JobKey(380, 1977), onlyEvent(parser.parse("Job Hook", jobHook("pending") + " \n\t\r\n")).key());
+    }
+
+    @Test
+    void aSyntaxErrorNamesItsLineAndColumn() {
+        BadRequestException e = assertThrows(BadRequestException.class,
+                () -> parser.parse("Job Hook", "{\n  \"build_id\": 1977,\n  \"project_id\": nope\n}"));
+        assertTrue(e.getMessage().contains("line 3"), e.getMessage());
+    }
+
+    @Test
+    void messagesAndNotesDoNotEchoHugeInput() {
+        String huge = "z".repeat(50_000);
+        GitLabHook.Ignored ignored = assertInstanceOf(GitLabHook.Ignored.class, parser.parse(huge, "{}"));
+        assertTrue(ignored.reason().length() <= BadRequestException.MAX_MESSAGE_LENGTH, ignored.reason());
+
+        GitLabHook.JobUpdates skipped = (GitLabHook.JobUpdates) parser.parse("Job Hook", jobHook(huge).toString());
+        assertTrue(skipped.skipped().getFirst().length() <= BadRequestException.MAX_MESSAGE_LENGTH);
+
+        for (String field : List.of("build_id", "build_created_at", "build_status")) {
+            ObjectNode body = jobHook("pending");
+            body.set(field, JSON.createArrayNode().add(huge));
+            BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Job Hook", body.toString()));
+            assertEquals(field, e.field());
+            assertTrue(e.getMessage().length() <= BadRequestException.MAX_MESSAGE_LENGTH, field + ": " + e.getMessage());
+        }
+        for (String body : List.of(huge, "{\"" + huge, "[" + huge + "]", "{\"a\": \"" + huge + "\" " + huge + "}")) {
+            BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Job Hook", body));
+            assertTrue(e.getMessage().length() <= BadRequestException.MAX_MESSAGE_LENGTH, e.getMessage());
+        }
+    }
+
+    @ParameterizedTest(name = "build_created_at {0}")
+    @ValueSource(strings = {"2021-01-13 17:57:05 +9900", "+999999999-12-31T23:59:59Z", "1969-12-31T23:59:59Z"})
+    void anOutOfRangeTimestampIsABadRequestNamingIt(String text) {
+        ObjectNode body = jobHook("pending");
+        body.put("build_created_at", text);
+        assertEquals("build_created_at", assertThrows(BadRequestException.class,
+                () -> parser.parse("Job Hook", body.toString())).field());
     }
 
     // ---- helpers ----------------------------------------------------------------------------------

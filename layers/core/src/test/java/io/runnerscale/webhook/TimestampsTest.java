@@ -39,6 +39,34 @@ class TimestampsTest {
         assertTrue(e.getMessage().contains("2021-01-13 17:57:05 UTC"), "names the accepted forms: " + e.getMessage());
     }
 
+    @ParameterizedTest(name = "''{0}'' is rejected")
+    @ValueSource(strings = {"2021-01-13 17:57:05 +9900", "2021-01-13 17:57:05 +1899", "2021-01-13 17:57:05 -19:00",
+            "+999999999-01-01T00:00:00Z", "-999999999-01-01T00:00:00Z", "+10000-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "1969-12-31 23:59:59 UTC"})
+    void rejectsImpossibleOffsetsAndYearsOutsideTheRange(String text) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Timestamps.parse(text));
+        assertTrue(e.getMessage().contains("'" + text + "'"), e.getMessage());
+    }
+
+    @ParameterizedTest(name = "{0} = {1}")
+    @CsvSource({
+            "1970-01-01T00:00:00Z,           1970-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z, 9999-12-31T23:59:59.999999999Z",
+            "1970-01-01 01:00:00 +0100,      1970-01-01T00:00:00Z",
+            "2021-01-13 17:57:05 +1800,      2021-01-12T23:57:05Z",
+    })
+    void acceptsTheEdgesOfTheRange(String text, String expected) {
+        assertEquals(Instant.parse(expected), Timestamps.parse(text));
+    }
+
+    @Test
+    void aHugeTextIsNotEchoedWhole() {
+        String huge = "2021-01-13".repeat(10_000);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Timestamps.parse(huge));
+        assertTrue(e.getMessage().length() <= 300, e.getMessage().length() + " chars");
+        assertTrue(e.getMessage().contains("2021-01-13 17:57:05 UTC"), e.getMessage());
+    }
+
     @Test
     void bothFormsOfTheSameMomentAgree() {
         assertEquals(Timestamps.parse("2021-01-13T17:57:05Z"), Timestamps.parse("2021-01-13 17:57:05 UTC"));

@@ -506,11 +506,13 @@ class WebhookServiceTest {
     }
 
     @Test
-    void finishedJobsOfUnknownTagsSpareGitLabsApi() {
-        job(1, "success");
+    void jobsNotYetPendingSpareGitLabsApiButAJobFirstSeenFinishedIsLookedUp() {
         job(2, "created");
         assertEquals(0, gitlabCalls.get());
-        assertNull(record(1).pool());
+        assertNull(record(2).pool());
+        job(1, "success");
+        assertEquals(1, gitlabCalls.get(), "without its pool the finished job would be recorded nowhere");
+        assertEquals("docker-spot", record(1).pool());
     }
 
     @Test
