@@ -47,8 +47,8 @@ public final class PoolsConfigParser {
     static final int MAX_DEPTH = 32;
 
     static final int MAX_CAPACITY_PER_INSTANCE = 1_000;
-    /** Beyond any EC2 quota a CI fleet gets; desired = max_instances × capacity still fits an int. */
-    static final int MAX_INSTANCES = 10_000;
+    /** Beyond any EC2 quota a CI fleet gets (the webhook benchmark's "unbounded" pool uses it); desired = max_instances × capacity still fits an int. */
+    static final int MAX_INSTANCES = 100_000;
     static final int MAX_USE_COUNT = 1_000_000;
     /** Idle slots (idle_count, scale_factor_limit, forecast.max_idle): as many as a full pool has. */
     static final int MAX_IDLE_SLOTS = 10_000;

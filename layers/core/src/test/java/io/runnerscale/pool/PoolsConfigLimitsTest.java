@@ -70,7 +70,7 @@ class PoolsConfigLimitsTest {
             capacity_per_instance: 1001         | pool 'p': capacity_per_instance: must be at most 1000, got 1001
             capacity_per_instance: 2147483647   | pool 'p': capacity_per_instance: must be at most 1000
             capacity_per_instance: 99999999999  | pool 'p': capacity_per_instance: must be at most 1000, got 99999999999
-            max_instances: 10001                | pool 'p': max_instances: must be at most 10000, got 10001
+            max_instances: 100001               | pool 'p': max_instances: must be at most 100000, got 100001
             max_instances: -1                   | pool 'p': max_instances: must be at least 0, got -1
             max_use_count: 1000001              | pool 'p': max_use_count: must be at most 1000000, got 1000001
             max_use_count: -5                   | pool 'p': max_use_count: must be at least 0, got -5
@@ -120,11 +120,11 @@ class PoolsConfigLimitsTest {
     @Test
     void valuesAtTheBoundsAreAccepted() {
         PoolConfig pool = PoolsConfigParser.parse(pool(
-                "capacity_per_instance: 1000", "max_instances: 10000", "max_use_count: 1000000", "boot_timeout: 30s",
+                "capacity_per_instance: 1000", "max_instances: 100000", "max_use_count: 1000000", "boot_timeout: 30s",
                 "policy:", "  - {idle_count: 10000, idle_time: 168h, scale_factor: 100, scale_factor_limit: 10000}",
                 "forecast: {weeks: 8, max_idle: 10000, window: 1h, lead: 1m, quantile: 1}"), "t").pools().getFirst();
         assertEquals(1000, pool.capacityPerInstance());
-        assertEquals(10000, pool.maxInstances());
+        assertEquals(100000, pool.maxInstances());
         assertEquals(1000000, pool.maxUseCount());
         assertEquals(Duration.ofSeconds(30), pool.bootTimeout());
         assertEquals(new PolicyEntry(List.of(), null, 10000, Duration.ofHours(168), 100, 10000), pool.policy().getFirst());
@@ -133,7 +133,7 @@ class PoolsConfigLimitsTest {
 
     @Test
     void everyProblemIsListedAtOnce() {
-        List<String> problems = problems(pool("capacity_per_instance: 5000", "max_instances: 20000",
+        List<String> problems = problems(pool("capacity_per_instance: 5000", "max_instances: 200000",
                 "policy:", "  - {scale_factor: 1000, idle_time: 999h}"));
         assertEquals(4, problems.size(), problems.toString());
     }
