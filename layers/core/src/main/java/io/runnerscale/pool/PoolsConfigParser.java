@@ -14,6 +14,8 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import org.yaml.snakeyaml.LoaderOptions;
 
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Duration;
@@ -47,7 +49,10 @@ public final class PoolsConfigParser {
     static final int MAX_DEPTH = 32;
 
     static final int MAX_CAPACITY_PER_INSTANCE = 1_000;
-    /** Beyond any EC2 quota a CI fleet gets (the webhook benchmark's "unbounded" pool uses it); desired = max_instances × capacity still fits an int. */
+    /**
+     * Beyond any EC2 quota a CI fleet gets (the webhook benchmark's "unbounded" pools use it);
+     * max_instances × capacity_per_instance still fits an int.
+     */
     static final int MAX_INSTANCES = 100_000;
     static final int MAX_USE_COUNT = 1_000_000;
     /** Idle slots (idle_count, scale_factor_limit, forecast.max_idle): as many as a full pool has. */
@@ -479,12 +484,12 @@ public final class PoolsConfigParser {
                 return fallback;
             }
             // compared as BigInteger: the file may hold any number of digits
-            java.math.BigInteger number = value.bigIntegerValue();
-            if (number.compareTo(java.math.BigInteger.valueOf(min)) < 0) {
+            BigInteger number = value.bigIntegerValue();
+            if (number.compareTo(BigInteger.valueOf(min)) < 0) {
                 problem(prefix + field, "must be at least " + min + ", got " + echo(value));
                 return fallback;
             }
-            if (number.compareTo(java.math.BigInteger.valueOf(max)) > 0) {
+            if (number.compareTo(BigInteger.valueOf(max)) > 0) {
                 problem(prefix + field, "must be at most " + max + ", got " + echo(value));
                 return fallback;
             }
@@ -503,7 +508,7 @@ public final class PoolsConfigParser {
                 return fallback;
             }
             if (value.asDouble() > max) {
-                problem(path, "must be at most " + java.math.BigDecimal.valueOf(max).stripTrailingZeros().toPlainString() + ", got " + echo(value));
+                problem(path, "must be at most " + BigDecimal.valueOf(max).stripTrailingZeros().toPlainString() + ", got " + echo(value));
                 return fallback;
             }
             return value.asDouble();
