@@ -6,6 +6,7 @@ import io.runnerscale.importer.RunnerConfigImporter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -27,9 +28,16 @@ final class ImportConfigCommand {
         if (args.positional().size() != 1) {
             throw new Args.UsageException("give exactly one config.toml");
         }
-        Path input = Path.of(args.positional().getFirst());
+        Path input;
+        try {
+            input = Path.of(args.positional().getFirst());
+        } catch (InvalidPathException e) {
+            err.println("error: " + e.getMessage());
+            return 1;
+        }
         ImportResult result;
         try {
+            // throws rather than returning a pools file the service's own parser would reject
             result = RunnerConfigImporter.convert(input);
         } catch (IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
@@ -39,7 +47,12 @@ final class ImportConfigCommand {
         if (target == null) {
             out.print(result.yaml());
         } else {
-            Files.writeString(Path.of(target), result.yaml());
+            try {
+                Files.writeString(Path.of(target), result.yaml());
+            } catch (IOException | InvalidPathException e) {
+                err.println("error: cannot write " + target + ": " + e.getMessage());
+                return 1;
+            }
             err.println("pools file written to " + target);
         }
         if (!result.notes().isEmpty()) {

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import io.runnerscale.pool.ConfigException;
+import io.runnerscale.pool.PoolsConfigParser;
 
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -55,6 +57,10 @@ public final class RunnerConfigImporter {
 
     private static final TomlMapper TOML = new TomlMapper();
     private static final String GLOBAL = "global";
+    /** A config.toml is a few KiB; reading a bigger file whole is only a way to run out of memory. */
+    static final long MAX_BYTES = 1 << 20;
+    /** Skipped runners listed when none could be converted; the rest are counted. */
+    private static final int MAX_LISTED = 10;
 
     private RunnerConfigImporter() {
     }
@@ -62,6 +68,14 @@ public final class RunnerConfigImporter {
     public static ImportResult convert(Path configToml) {
         String text;
         try {
+            if (Files.isDirectory(configToml)) {
+                throw new InvalidConfigException(configToml + ": is a directory, not a config.toml");
+            }
+            long size = Files.size(configToml);
+            if (size > MAX_BYTES) {
+                throw new InvalidConfigException(configToml + ": " + size + " bytes is too large for a config.toml"
+                        + " (at most " + MAX_BYTES + ")");
+            }
             text = Files.readString(configToml);
         } catch (NoSuchFileException e) {
             throw new InvalidConfigException(configToml + ": file not found", e);
@@ -108,8 +122,12 @@ public final class RunnerConfigImporter {
                   BigDecimal scaleFactor, Long scaleFactorLimit) {
     }
 
-    record Pool(String name, Match match, String asg, boolean asgToCreate, long capacityPerInstance,
-                long maxInstances, long maxUseCount, List<Policy> policy) {
+    /**
+     * One pool to write; {@code runner} is the runner's name in config.toml, {@code asgNamed} whether
+     * the group's name came from it (plugin_config.name) rather than being made up from the pool's name.
+     */
+    record Pool(String name, String runner, Match match, String asg, boolean asgNamed, boolean asgToCreate,
+                long capacityPerInstance, long maxInstances, long maxUseCount, List<Policy> policy) {
     }
 
     // ---------------------------------------------------------------------------------------
@@ -175,6 +193,9 @@ public final class RunnerConfigImporter {
         private final Notes notes = new Notes();
         private final List<Pool> pools = new ArrayList<>();
         private final Set<String> poolNames = new HashSet<>();
+        /** Group names in use: those config.toml names, then the ones made up for runners without one. */
+        private final Set<String> groupNames = new HashSet<>();
+        private final List<String> skipped = new ArrayList<>();
         private boolean untaggedAssigned;
 
         Conversion(ObjectNode root, String file) {
@@ -186,13 +207,106 @@ public final class RunnerConfigImporter {
             Table top = new Table(root, "", GLOBAL, file);
             List<Table> runners = runnersOf(top);
             noteGlobals(top);
+            for (Table runner : runners) {
+                namedGroup(runner).ifPresent(groupNames::add);
+            }
             for (int i = 0; i < runners.size(); i++) {
                 convertRunner(runners.get(i), i);
             }
             if (pools.isEmpty()) {
-                notes.add(GLOBAL, "runners", "no runner could be converted, so the pools list is empty");
+                int more = skipped.size() - MAX_LISTED;
+                throw new InvalidConfigException(file + " has no [[runners]] that runnerscale can convert: "
+                        + String.join("; ", skipped.subList(0, Math.min(MAX_LISTED, skipped.size())))
+                        + (more > 0 ? "; and " + more + " more" : ""));
             }
-            return new ImportResult(YamlOut.render(file, pools, notes), notes.all());
+            rejectSharedGroups();
+            noteShadowedPools();
+            String yaml = YamlOut.render(file, pools, notes);
+            try {
+                PoolsConfigParser.parse(yaml, file);
+            } catch (ConfigException e) {
+                // the service would refuse this file: better no file than one that fails on deployment
+                throw new InvalidConfigException(file + ": the converted pools file would be rejected by runnerscale: "
+                        + String.join("; ", e.problems()));
+            }
+            return new ImportResult(yaml, notes.all());
+        }
+
+        /** The group config.toml names for a runner converted from [runners.autoscaler], if any. */
+        private Optional<String> namedGroup(Table runner) {
+            if (usesMachine(runner)) {
+                return Optional.empty();
+            }
+            return runner.table("autoscaler").flatMap(a -> a.table("plugin_config"))
+                    .flatMap(p -> p.string("name")).filter(n -> !n.isBlank());
+        }
+
+        /**
+         * A group belongs to one pool: runnerscale terminates the instances of a pool's group that
+         * have no job of that pool, so two pools on one group would terminate each other's instances.
+         */
+        private void rejectSharedGroups() {
+            Map<String, List<Pool>> byGroup = new LinkedHashMap<>();
+            for (Pool pool : pools) {
+                if (pool.asgNamed()) {
+                    byGroup.computeIfAbsent(pool.asg(), g -> new ArrayList<>()).add(pool);
+                }
+            }
+            for (Map.Entry<String, List<Pool>> group : byGroup.entrySet()) {
+                List<Pool> sharing = group.getValue();
+                if (sharing.size() > 1) {
+                    int more = sharing.size() - 2;
+                    throw new InvalidConfigException(file + ": runners \"" + abbreviate(sharing.get(0).runner())
+                            + "\" and \"" + abbreviate(sharing.get(1).runner()) + "\" both use Auto Scaling group \""
+                            + abbreviate(group.getKey()) + "\" (runners.autoscaler.plugin_config.name): runnerscale"
+                            + " gives a group to one pool, whose scale-in would terminate the other's instances; merge"
+                            + " the runners or give each its own group"
+                            + (more > 0 ? " (and " + more + " more runners on that group)" : ""));
+                }
+            }
+        }
+
+        /**
+         * A job goes to the first pool that accepts it, so a pool whose jobs an earlier pool all
+         * accepts gets none: identical runners (same tags) are the usual cause.
+         */
+        private void noteShadowedPools() {
+            for (int later = 1; later < pools.size(); later++) {
+                Pool pool = pools.get(later);
+                Match match = pool.match();
+                if (match.tagsUnknown() || match.tags().isEmpty() && !match.runUntagged()) {
+                    continue; // it takes no jobs until its tags are set, which its own note says
+                }
+                for (Pool earlier : pools.subList(0, later)) {
+                    Match first = earlier.match();
+                    if (first.tags().containsAll(match.tags()) && (first.runUntagged() || !match.runUntagged())) {
+                        notes.add(pool.runner(), "match", "pool " + pool.name() + " takes no jobs: pool "
+                                + earlier.name() + ", earlier in the file, accepts every job it accepts (a job goes to"
+                                + " the first pool that accepts it): give it other tags or merge the runners");
+                        break;
+                    }
+                }
+            }
+        }
+
+        private static String abbreviate(String text) {
+            return ConfigException.abbreviate(text);
+        }
+
+        /** A name for a group the user creates, unlike every group config.toml names or another pool got. */
+        private String madeUpGroup(String poolName) {
+            String base = poolName + "-asg";
+            String name = base;
+            for (int n = 2; !groupNames.add(name); n++) {
+                name = base + "-" + n;
+            }
+            return name;
+        }
+
+        private static boolean usesMachine(Table runner) {
+            String executor = runner.string("executor").orElse("");
+            return runner.table("machine").isPresent()
+                    && (runner.table("autoscaler").isEmpty() || executor.equals("docker+machine"));
         }
 
         private List<Table> runnersOf(Table top) {
@@ -225,8 +339,10 @@ public final class RunnerConfigImporter {
             String executor = runner.string("executor").orElse("");
             Optional<Table> autoscaler = runner.table("autoscaler");
             Optional<Table> machine = runner.table("machine");
-            boolean useMachine = machine.isPresent() && (autoscaler.isEmpty() || executor.equals("docker+machine"));
+            boolean useMachine = usesMachine(runner);
             if (autoscaler.isEmpty() && machine.isEmpty()) {
+                skipped.add("runner \"" + abbreviate(runner.owner()) + "\": executor \"" + abbreviate(executor)
+                        + "\" has neither [runners.autoscaler] nor [runners.machine]");
                 notes.add(runner.owner(), "runners", "not converted: executor \"" + executor + "\" has neither"
                         + " [runners.autoscaler] nor [runners.machine], and runnerscale only scales autoscaled"
                         + " runners; write its pool by hand if its jobs should run on runnerscale instances");
@@ -333,14 +449,15 @@ public final class RunnerConfigImporter {
             OptionalLong maxInstances = autoscaler.integer("max_instances", 0);
             long max = maxInstances.isPresent() ? maxInstances.getAsLong() : defaultMaxInstances(runner, capacity);
             Optional<String> asg = autoscaler.table("plugin_config").flatMap(this::asgFromPluginConfig);
+            String group = asg.orElseGet(() -> madeUpGroup(name));
             if (asg.isEmpty()) {
                 notes.add(runner.owner(), "runners.autoscaler.plugin_config.name", "missing, so the ASG name is"
-                        + " unknown: set backend.asg of pool " + name + " (" + name + "-asg was put in)");
+                        + " unknown: set backend.asg of pool " + name + " (" + group + " was put in)");
             }
             notePlugin(autoscaler);
             List<Policy> policy = autoscaler.tables("policy").stream().map(this::autoscalerPolicy).toList();
             noteUnmapped(autoscaler, AUTOSCALER_MAPPED, AUTOSCALER_NOTES, NO_EQUIVALENT);
-            return new Pool(name, match, asg.orElse(name + "-asg"), false, capacity, max, maxUse, policy);
+            return new Pool(name, runner.owner(), match, group, asg.isPresent(), false, capacity, max, maxUse, policy);
         }
 
         private long defaultMaxInstances(Table runner, long capacity) {
@@ -407,11 +524,11 @@ public final class RunnerConfigImporter {
             for (Table entry : autoscaling) {
                 machinePeriod(entry).ifPresent(policy::add);
             }
-            String asg = name + "-asg";
+            String asg = madeUpGroup(name);
             noteMachineOptions(machine, asg, max);
             noteMachineDriver(machine, asg);
             noteUnmapped(machine, MACHINE_MAPPED, MACHINE_NOTES, NO_EQUIVALENT);
-            return new Pool(name, match, asg, true, 1, max, maxUse, policy);
+            return new Pool(name, runner.owner(), match, asg, false, true, 1, max, maxUse, policy);
         }
 
         private long machineMaxInstances(Table runner) {

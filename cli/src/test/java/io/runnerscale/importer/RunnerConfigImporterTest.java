@@ -254,10 +254,30 @@ class RunnerConfigImporterTest {
                   name = "plain shell"
                   executor = "shell"
                   token = "glrt-SECRET"
+                """ + """
+                [[runners]]
+                  name = "auto"
+                  executor = "docker-autoscaler"
+                  [runners.autoscaler]
+                    max_instances = 1
+                    [runners.autoscaler.plugin_config]
+                      name = "asg-auto"
                 """);
-        assertEquals(0, pools(result).size());
+        assertEquals(1, pools(result).size());
         assertNote(result.notes(), "plain shell: runners: not converted: executor \"shell\"");
         assertFalse((result.yaml() + result.notes()).contains("glrt-SECRET"));
+    }
+
+    @Test
+    void onlyUnconvertibleRunnersIsAnErrorThatKeepsSecretsOut() {
+        InvalidConfigException e = assertThrows(InvalidConfigException.class, () -> convert("""
+                [[runners]]
+                  name = "plain shell"
+                  executor = "shell"
+                  token = "glrt-SECRET"
+                """));
+        assertTrue(e.getMessage().startsWith("test.toml has no [[runners]] that runnerscale can convert"), e.getMessage());
+        assertFalse(e.getMessage().contains("glrt-SECRET"), e.getMessage());
     }
 
     @Test
@@ -271,7 +291,7 @@ class RunnerConfigImporterTest {
                     [runners.autoscaler.plugin_config]
                       name = "123"
                 """;
-        JsonNode pools = pools(convert(runner + runner));
+        JsonNode pools = pools(convert(runner + runner.replace("\"123\"", "\"456\"")));
         assertEquals("my-docker-runner", pools.get(0).get("name").asText());
         assertEquals("my-docker-runner-2", pools.get(1).get("name").asText());
         assertTrue(pools.get(0).at("/backend/asg").isTextual(), "a numeric-looking ASG name stays a string");

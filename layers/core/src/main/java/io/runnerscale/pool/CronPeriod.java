@@ -46,7 +46,7 @@ public final class CronPeriod {
         }
         String[] fields = expression.trim().split("\\s+");
         if (fields.length != 5) {
-            throw new IllegalArgumentException("'" + expression
+            throw new IllegalArgumentException("'" + ConfigException.abbreviate(expression)
                     + "' must have 5 fields (minute hour day-of-month month day-of-week), has " + fields.length);
         }
         return new CronPeriod(expression.trim(), fields);
@@ -75,13 +75,20 @@ public final class CronPeriod {
 
     private static BitSet parseField(String field, int min, int max, List<String> names, int nameBase, String what) {
         BitSet bits = new BitSet(max + 1);
-        for (String part : field.toLowerCase(Locale.ROOT).split(",")) {
+        for (String rawPart : field.toLowerCase(Locale.ROOT).split(",")) {
+            String part = ConfigException.abbreviate(rawPart);
             int step = 1;
-            String range = part;
-            int slash = part.indexOf('/');
+            String range = rawPart;
+            int slash = rawPart.indexOf('/');
             if (slash >= 0) {
-                range = part.substring(0, slash);
-                step = number(part.substring(slash + 1), names, nameBase, what, part);
+                range = rawPart.substring(0, slash);
+                String stepText = rawPart.substring(slash + 1);
+                // a step beyond the field's span selects only the start, and a huge one would overflow the loops below
+                int stepLimit = max - min + 1;
+                if (stepText.matches("\\d+") && (stepText.length() > 9 || Integer.parseInt(stepText) > stepLimit)) {
+                    throw new IllegalArgumentException(what + " step must be at most " + stepLimit + " in '" + part + "'");
+                }
+                step = number(stepText, names, nameBase, what, part, min, max);
                 if (step <= 0) {
                     throw new IllegalArgumentException(what + " step must be positive in '" + part + "'");
                 }
@@ -93,13 +100,13 @@ public final class CronPeriod {
                 to = max;
             } else if (range.contains("-")) {
                 String[] ends = range.split("-", 2);
-                from = number(ends[0], names, nameBase, what, part);
-                to = number(ends[1], names, nameBase, what, part);
+                from = number(ends[0], names, nameBase, what, part, min, max);
+                to = number(ends[1], names, nameBase, what, part, min, max);
             } else {
-                from = number(range, names, nameBase, what, part);
+                from = number(range, names, nameBase, what, part, min, max);
                 to = slash >= 0 ? max : from;
             }
-            if (from < min || to > max) {
+            if (from < min || from > max || to < min || to > max) {
                 throw new IllegalArgumentException(what + " '" + part + "' is outside " + min + "-" + max);
             }
             // Day of week wraps around a 7-day cycle (7 is Sunday again): sun(7)-tue is 0-2, fri-mon/2 is fri,sun.
@@ -123,7 +130,8 @@ public final class CronPeriod {
         return bits;
     }
 
-    private static int number(String token, List<String> names, int nameBase, String what, String part) {
+    private static int number(String token, List<String> names, int nameBase, String what, String part,
+                              int min, int max) {
         int named = names.indexOf(token);
         if (named >= 0) {
             return named + nameBase;
@@ -131,6 +139,9 @@ public final class CronPeriod {
         try {
             return Integer.parseInt(token);
         } catch (NumberFormatException e) {
+            if (token.matches("[+-]?\\d+")) {
+                throw new IllegalArgumentException(what + " '" + part + "' is outside " + min + "-" + max);
+            }
             throw new IllegalArgumentException(what + " '" + part + "' is not a number"
                     + (names.isEmpty() ? "" : " or a name (" + String.join(",", names) + ")"));
         }

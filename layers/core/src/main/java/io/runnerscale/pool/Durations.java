@@ -1,5 +1,6 @@
 package io.runnerscale.pool;
 
+import java.math.BigInteger;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -7,6 +8,8 @@ import java.util.regex.Pattern;
 /** Go-style durations as GitLab's config uses them: {@code 20m0s}, {@code 1h30m}, {@code 90s}; a bare number is seconds. */
 public final class Durations {
     private static final Pattern PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ms|h|m|s)");
+    /** Longer than any setting needs (10 years), short enough that adding it to an instant never overflows. */
+    public static final Duration MAX = Duration.ofHours(87_600);
 
     private Durations() {
     }
@@ -17,6 +20,10 @@ public final class Durations {
         }
         String value = text.trim();
         if (value.matches("\\d+")) {
+            // compared as a BigInteger: Long.parseLong would fail past 19 digits
+            if (new BigInteger(value).compareTo(BigInteger.valueOf(MAX.toSeconds())) > 0) {
+                throw tooLong(text);
+            }
             return Duration.ofSeconds(Long.parseLong(value));
         }
         Matcher matcher = PART.matcher(value);
@@ -27,18 +34,29 @@ public final class Durations {
                 break;
             }
             double amount = Double.parseDouble(matcher.group(1));
-            millis += Math.round(amount * switch (matcher.group(2)) {
+            double partMillis = amount * switch (matcher.group(2)) {
                 case "h" -> 3_600_000L;
                 case "m" -> 60_000L;
                 case "s" -> 1_000L;
                 default -> 1L;
-            });
+            };
+            // checked per part so that neither the rounding nor the sum can overflow
+            if (partMillis > MAX.toMillis() || millis + Math.round(partMillis) > MAX.toMillis()) {
+                throw tooLong(text);
+            }
+            millis += Math.round(partMillis);
             end = matcher.end();
         }
         if (end != value.length() || end == 0) {
-            throw new IllegalArgumentException("'" + text + "' is not a duration (use e.g. 90s, 10m, 1h30m)");
+            throw new IllegalArgumentException("'" + ConfigException.abbreviate(text)
+                    + "' is not a duration (use e.g. 90s, 10m, 1h30m)");
         }
         return Duration.ofMillis(millis);
+    }
+
+    private static IllegalArgumentException tooLong(String text) {
+        return new IllegalArgumentException("'" + ConfigException.abbreviate(text) + "' is too long (at most "
+                + format(MAX) + ")");
     }
 
     /** The shortest Go-style form: {@code 1h30m}, {@code 45s}, {@code 1.5s}, {@code 500ms}, {@code 0s}. */

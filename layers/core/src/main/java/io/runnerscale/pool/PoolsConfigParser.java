@@ -1,26 +1,76 @@
 package io.runnerscale.pool;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import org.yaml.snakeyaml.LoaderOptions;
 
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * Reads a pools file (YAML, or JSON which is YAML too) and checks it completely, so one error
  * report lists every problem, each naming its pool and field.
+ *
+ * <p>Every number and duration has a range that makes sense for a pool (constants below), so a
+ * typo cannot ask for a million instances or overflow a clock; an Auto Scaling group belongs to one
+ * pool (two pools on one group would each see the other's instances as idle and terminate them).
+ * The file itself is bounded: at most {@link #MAX_BYTES}, nested at most {@link #MAX_DEPTH} deep,
+ * one YAML document, no duplicate keys and no aliases ({@code *name}; Jackson would read an alias as
+ * its anchor's name, and expanding them invites "billion laughs").
  */
 public final class PoolsConfigParser {
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** 1 MiB: a pools file of hundreds of pools is a few tens of KiB (an SSM parameter holds at most 8 KiB). */
+    public static final int MAX_BYTES = 1 << 20;
+    /** Problems listed in one report; the rest are counted. */
+    public static final int MAX_PROBLEMS = 100;
+    /** A pools file nests 5 levels deep (pools, pool, policy, entry, periods); 32 leaves room for mistakes. */
+    static final int MAX_DEPTH = 32;
+
+    static final int MAX_CAPACITY_PER_INSTANCE = 1_000;
+    /**
+     * Beyond any EC2 quota a CI fleet gets (the webhook benchmark's "unbounded" pools use it);
+     * max_instances × capacity_per_instance still fits an int.
+     */
+    static final int MAX_INSTANCES = 100_000;
+    static final int MAX_USE_COUNT = 1_000_000;
+    /** Idle slots (idle_count, scale_factor_limit, forecast.max_idle): as many as a full pool has. */
+    static final int MAX_IDLE_SLOTS = 10_000;
+    static final double MAX_SCALE_FACTOR = 100;
+    /** Shorter and every instance still booting is replaced; longer and a dead instance is paid for hours. */
+    static final Duration MIN_BOOT_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration MAX_BOOT_TIMEOUT = Duration.ofHours(2);
+    static final Duration MAX_IDLE_TIME = Duration.ofDays(7);
+    /** Demand is counted per minute and each decision reads one counter per minute of window and lead. */
+    static final Duration MIN_FORECAST_SPAN = Duration.ofMinutes(1);
+    static final Duration MAX_FORECAST_SPAN = Duration.ofHours(1);
+    /** The webhook keeps demand history 57 days: more weeks would read counters that have expired. */
+    static final int MAX_FORECAST_WEEKS = 8;
+    /** AWS's limit for an Auto Scaling group's name. */
+    static final int MAX_ASG_NAME = 255;
+
+    private static final ObjectMapper YAML = new ObjectMapper(yamlFactory());
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final Set<String> POOL_FIELDS = Set.of("name", "match", "backend", "capacity_per_instance",
             "max_instances", "max_use_count", "boot_timeout", "policy", "forecast");
@@ -31,13 +81,43 @@ public final class PoolsConfigParser {
     private PoolsConfigParser() {
     }
 
+    private static YAMLFactory yamlFactory() {
+        // SnakeYAML's own limits, as a second line: Jackson reads SnakeYAML's events, so the alias and
+        // depth limits of its composer do not apply, and the checks in scan() and the constraints below do.
+        LoaderOptions loader = new LoaderOptions();
+        loader.setCodePointLimit(MAX_BYTES);
+        loader.setMaxAliasesForCollections(10);
+        loader.setNestingDepthLimit(MAX_DEPTH);
+        loader.setAllowDuplicateKeys(false);
+        return YAMLFactory.builder()
+                .loaderOptions(loader)
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxNestingDepth(MAX_DEPTH)
+                        .maxStringLength(MAX_BYTES)
+                        .maxNumberLength(100)
+                        .build())
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .build();
+    }
+
     /** @param source names the file or parameter in error messages */
     public static PoolsConfig parse(String text, String source) {
+        String yaml = text == null ? "" : text;
+        long bytes = utf8Length(yaml);
+        if (bytes > MAX_BYTES) {
+            throw new ConfigException(source, List.of("the file is " + bytes + " bytes; a pools file may have at most "
+                    + MAX_BYTES + " (1 MiB)"));
+        }
         JsonNode root;
         try {
-            root = YAML.readTree(text == null ? "" : text);
+            scan(yaml);
+            root = YAML.readTree(yaml);
+        } catch (NotAccepted e) {
+            throw new ConfigException(source, List.of(e.getMessage()));
         } catch (JsonProcessingException e) {
-            throw new ConfigException(source, List.of("not valid YAML: " + e.getOriginalMessage()));
+            throw new ConfigException(source, List.of("not valid YAML: " + where(e, null) + yamlProblem(e)));
+        } catch (IOException e) {
+            throw new ConfigException(source, List.of("cannot be read: " + ConfigException.abbreviate(e.getMessage())));
         }
         if (root == null || !root.isObject() || !root.path("pools").isArray()) {
             throw new ConfigException(source, List.of("pools: a list of pools is required at the top level"));
@@ -45,7 +125,7 @@ public final class PoolsConfigParser {
         List<String> problems = new ArrayList<>();
         root.fieldNames().forEachRemaining(field -> {
             if (!field.equals("pools")) {
-                problems.add(field + ": unknown top-level field (the file holds only 'pools')");
+                problems.add(ConfigException.abbreviate(field) + ": unknown top-level field (the file holds only 'pools')");
             }
         });
         List<PoolConfig> pools = new ArrayList<>();
@@ -65,10 +145,125 @@ public final class PoolsConfigParser {
         if (index == 0) {
             problems.add("pools: at least one pool is required");
         }
+        problems.addAll(sharedGroups(pools));
         if (!problems.isEmpty()) {
-            throw new ConfigException(source, problems);
+            throw new ConfigException(source, bounded(problems));
         }
         return new PoolsConfig(pools);
+    }
+
+    /**
+     * A group belongs to one pool: each pool terminates the instances of its group that it did not
+     * give a job, so two pools on one group would terminate each other's instances. Fargate pools
+     * may share a cluster: they start a task per job and stop only their own.
+     */
+    private static List<String> sharedGroups(List<PoolConfig> pools) {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> owners = new HashMap<>();
+        for (PoolConfig pool : pools) {
+            if (pool.backend() instanceof PoolConfig.Ec2Asg(String asg)) {
+                String owner = owners.putIfAbsent(asg, pool.name());
+                if (owner != null) {
+                    problems.add("pool '" + pool.name() + "': backend.asg: pools '" + owner + "' and '" + pool.name()
+                            + "' both use Auto Scaling group '" + ConfigException.abbreviate(asg)
+                            + "': a group belongs to one pool");
+                }
+            }
+        }
+        return problems;
+    }
+
+    private static List<String> bounded(List<String> problems) {
+        if (problems.size() <= MAX_PROBLEMS) {
+            return problems;
+        }
+        List<String> shown = new ArrayList<>(problems.subList(0, MAX_PROBLEMS));
+        shown.add("... and " + (problems.size() - MAX_PROBLEMS) + " more problems");
+        return shown;
+    }
+
+    private static long utf8Length(String text) {
+        // a char is at most 3 UTF-8 bytes: only long texts need counting
+        return (long) text.length() * 3 <= MAX_BYTES ? text.length() : text.getBytes(StandardCharsets.UTF_8).length;
+    }
+
+    /** What the tree would hide: aliases (read as their anchor's name), YAML numbers Jackson cannot read, more documents. */
+    private static void scan(String yaml) throws IOException {
+        try (JsonParser parser = YAML.getFactory().createParser(yaml)) {
+            int documents = 0;
+            for (JsonToken token = parser.nextToken(); token != null; token = parser.nextToken()) {
+                if (parser instanceof YAMLParser yamlParser && yamlParser.isCurrentAlias()) {
+                    throw new NotAccepted(where(parser, null) + "YAML aliases (*" + ConfigException.abbreviate(parser.getText())
+                            + ") are not supported: write the value out");
+                }
+                if (token.isNumeric()) {
+                    try {
+                        parser.getNumberValue();
+                    } catch (JsonProcessingException e) {
+                        // .inf and .nan are YAML floats that Jackson cannot read; no setting takes them anyway
+                        throw new NotAccepted(where(parser, parser.getParsingContext()) + "'"
+                                + ConfigException.abbreviate(parser.getText()) + "' is not a number runnerscale accepts");
+                    }
+                }
+                if (parser.getParsingContext().inRoot() && !token.isStructEnd() && ++documents > 1) {
+                    throw new NotAccepted(where(parser, null) + "a second YAML document (---): the pools file holds one");
+                }
+            }
+        } catch (StreamConstraintsException e) {
+            if (e.getMessage().contains("nesting depth")) {
+                throw new NotAccepted(where(e, null) + "nested deeper than " + MAX_DEPTH + " levels");
+            }
+            throw e;
+        } catch (JsonProcessingException e) {
+            if (e.getOriginalMessage().startsWith("Duplicate field") && e.getProcessor() instanceof JsonParser parser) {
+                throw new NotAccepted(where(e, parser.getParsingContext()) + "duplicate key");
+            }
+            throw e;
+        }
+    }
+
+    /** "line 5: pools[0].max_instances: " for a problem found while reading, or "line 5: " without a path. */
+    private static String where(JsonProcessingException e, JsonStreamContext context) {
+        return line(e.getLocation() == null ? -1 : e.getLocation().getLineNr()) + path(context);
+    }
+
+    private static String where(JsonParser parser, JsonStreamContext context) {
+        return line(parser.currentTokenLocation().getLineNr()) + path(context);
+    }
+
+    private static String line(int line) {
+        return line > 0 ? "line " + line + ": " : "";
+    }
+
+    /** "pools[0].policy[1].scale_factor: " (the parser's position), or "" at the top. */
+    private static String path(JsonStreamContext context) {
+        StringBuilder path = new StringBuilder();
+        for (JsonStreamContext c = context; c != null && !c.inRoot(); c = c.getParent()) {
+            if (c.inArray()) {
+                path.insert(0, "[" + Math.max(0, c.getCurrentIndex()) + "]");
+            } else if (c.getCurrentName() != null) {
+                path.insert(0, "." + ConfigException.abbreviate(c.getCurrentName()));
+            }
+        }
+        return path.isEmpty() ? "" : path.substring(path.charAt(0) == '.' ? 1 : 0) + ": ";
+    }
+
+    /** SnakeYAML's message without the quoted input lines ("in 'reader', line 3..." and the snippet). */
+    private static String yamlProblem(JsonProcessingException e) {
+        String message = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+        List<String> lines = message.lines().filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0))).toList();
+        String joined = String.join("; ", lines.isEmpty() ? List.of(message) : lines).replaceAll("\\s+", " ");
+        int limit = 2 * ConfigException.ECHO_LIMIT;
+        return joined.length() <= limit ? joined : joined.substring(0, limit - 3) + "...";
+    }
+
+    /** A problem of the file as a whole, found before the tree is built. */
+    private static final class NotAccepted extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        NotAccepted(String message) {
+            super(message);
+        }
     }
 
     private static PoolConfig pool(Fields f) {
@@ -82,17 +277,19 @@ public final class PoolsConfigParser {
             return null;
         }
         if (!NAME.matcher(name).matches()) {
-            f.problem("name", "'" + name + "' must be lower-case letters, digits and dashes");
+            f.problem("name", "'" + ConfigException.abbreviate(name) + "' must be lower-case letters, digits and dashes"
+                    + " (at most 63)");
         }
-        f.named("pool '" + name + "'");
+        f.named("pool '" + ConfigException.abbreviate(name) + "'");
         f.unknownFields(f.node, POOL_FIELDS, "");
 
         PoolConfig.Match match = match(f);
         PoolConfig.Backend backend = backend(f);
-        int capacity = f.integer(f.node, "capacity_per_instance", 1, 1);
-        int maxInstances = f.integer(f.node, "max_instances", 10, 0);
-        int maxUse = f.integer(f.node, "max_use_count", 0, 0);
-        Duration bootTimeout = f.duration(f.node, "boot_timeout", PoolConfig.DEFAULT_BOOT_TIMEOUT);
+        int capacity = f.integer(f.node, "", "capacity_per_instance", 1, 1, MAX_CAPACITY_PER_INSTANCE);
+        int maxInstances = f.integer(f.node, "", "max_instances", 10, 0, MAX_INSTANCES);
+        int maxUse = f.integer(f.node, "", "max_use_count", 0, 0, MAX_USE_COUNT);
+        Duration bootTimeout = f.duration(f.node, "", "boot_timeout", PoolConfig.DEFAULT_BOOT_TIMEOUT,
+                MIN_BOOT_TIMEOUT, MAX_BOOT_TIMEOUT);
         List<PolicyEntry> policy = new ArrayList<>();
         JsonNode policyNode = f.node.get("policy");
         if (policyNode != null && !policyNode.isNull()) {
@@ -141,6 +338,11 @@ public final class PoolsConfigParser {
                     f.problem("backend.asg", "is required for type ec2-asg (the Auto Scaling group's name)");
                     return null;
                 }
+                if (asg.length() > MAX_ASG_NAME) {
+                    f.problem("backend.asg", "'" + ConfigException.abbreviate(asg) + "' is longer than " + MAX_ASG_NAME
+                            + " characters, which AWS allows for a group's name");
+                    return null;
+                }
                 return new PoolConfig.Ec2Asg(asg);
             }
             case "fargate" -> {
@@ -164,7 +366,7 @@ public final class PoolsConfigParser {
             }
             default -> {
                 f.problem("backend.type", type.isEmpty() ? "is required (ec2-asg or fargate)"
-                        : "'" + type + "' is not a backend (ec2-asg or fargate)");
+                        : "'" + ConfigException.abbreviate(type) + "' is not a backend (ec2-asg or fargate)");
                 return null;
             }
         }
@@ -189,13 +391,15 @@ public final class PoolsConfigParser {
             try {
                 zone = ZoneId.of(node.get("timezone").asText());
             } catch (DateTimeException e) {
-                f.problem(prefix + "timezone", "'" + node.get("timezone").asText() + "' is not a time zone (e.g. Europe/Berlin)");
+                f.problem(prefix + "timezone", "'" + ConfigException.abbreviate(node.get("timezone").asText())
+                        + "' is not a time zone (e.g. Europe/Berlin)");
             }
         }
-        int idleCount = f.integer(node, prefix, "idle_count", 0, 0);
-        Duration idleTime = f.duration(node, prefix, "idle_time", PolicyEntry.DEFAULT_IDLE_TIME);
-        double scaleFactor = f.number(node, prefix + "scale_factor", 0);
-        int limit = f.integer(node, prefix, "scale_factor_limit", 0, 0);
+        int idleCount = f.integer(node, prefix, "idle_count", 0, 0, MAX_IDLE_SLOTS);
+        Duration idleTime = f.duration(node, prefix, "idle_time", PolicyEntry.DEFAULT_IDLE_TIME, Duration.ZERO,
+                MAX_IDLE_TIME);
+        double scaleFactor = f.number(node, prefix + "scale_factor", 0, MAX_SCALE_FACTOR);
+        int limit = f.integer(node, prefix, "scale_factor_limit", 0, 0, MAX_IDLE_SLOTS);
         return new PolicyEntry(periods, zone, idleCount, idleTime, scaleFactor, limit);
     }
 
@@ -214,14 +418,20 @@ public final class PoolsConfigParser {
         f.unknownFields(node, FORECAST_FIELDS, "forecast.");
         ForecastConfig d = ForecastConfig.OFF;
         boolean enabled = f.bool(node, "enabled", "forecast.", true);
-        Duration window = f.duration(node, "forecast.", "window", d.window());
-        int weeks = f.integer(node, "forecast.", "weeks", d.weeks(), 0);
-        Duration lead = f.duration(node, "forecast.", "lead", d.lead());
-        double quantile = f.number(node, "forecast.quantile", d.quantile());
-        if (quantile < 0 || quantile > 1) {
-            f.problem("forecast.quantile", "must be between 0 and 1, got " + quantile);
+        Duration window = f.duration(node, "forecast.", "window", d.window(), MIN_FORECAST_SPAN, MAX_FORECAST_SPAN);
+        int weeks = f.integer(node, "forecast.", "weeks", d.weeks(), 0, MAX_FORECAST_WEEKS);
+        Duration lead = f.duration(node, "forecast.", "lead", d.lead(), MIN_FORECAST_SPAN, MAX_FORECAST_SPAN);
+        double quantile = d.quantile();
+        JsonNode quantileNode = node.get("quantile");
+        if (quantileNode != null && !quantileNode.isNull()) {
+            // written so that NaN fails too
+            if (quantileNode.isNumber() && quantileNode.asDouble() >= 0 && quantileNode.asDouble() <= 1) {
+                quantile = quantileNode.asDouble();
+            } else {
+                f.problem("forecast.quantile", "must be between 0 and 1, got " + ConfigException.abbreviate(quantileNode.asText()));
+            }
         }
-        int maxIdle = f.integer(node, "forecast.", "max_idle", d.maxIdle(), 0);
+        int maxIdle = f.integer(node, "forecast.", "max_idle", d.maxIdle(), 0, MAX_IDLE_SLOTS);
         return new ForecastConfig(enabled, window, weeks, lead, quantile, maxIdle);
     }
 
@@ -245,11 +455,16 @@ public final class PoolsConfigParser {
             problems.add(label + (field == null ? "" : ": " + field) + ": " + message);
         }
 
+        /** A value from the file as messages quote it. */
+        static String echo(JsonNode value) {
+            return ConfigException.abbreviate(value.isValueNode() ? value.asText() : value.toString());
+        }
+
         void unknownFields(JsonNode object, Set<String> known, String prefix) {
             for (Iterator<String> it = object.fieldNames(); it.hasNext(); ) {
                 String field = it.next();
                 if (!known.contains(field)) {
-                    problem(prefix + field, "unknown field (known: " + String.join(", ", known.stream().sorted().toList()) + ")");
+                    problem(prefix + ConfigException.abbreviate(field), "unknown field (known: " + String.join(", ", known.stream().sorted().toList()) + ")");
                 }
             }
         }
@@ -259,34 +474,41 @@ public final class PoolsConfigParser {
             return value == null || value.isNull() ? fallback : value.asText();
         }
 
-        int integer(JsonNode object, String field, int fallback, int min) {
-            return integer(object, "", field, fallback, min);
-        }
-
-        int integer(JsonNode object, String prefix, String field, int fallback, int min) {
+        int integer(JsonNode object, String prefix, String field, int fallback, int min, int max) {
             JsonNode value = object.get(field);
             if (value == null || value.isNull()) {
                 return fallback;
             }
-            if (!value.canConvertToInt() || !value.isIntegralNumber()) {
-                problem(prefix + field, "must be a whole number, got '" + value.asText() + "'");
+            if (!value.isIntegralNumber()) {
+                problem(prefix + field, "must be a whole number, got '" + echo(value) + "'");
                 return fallback;
             }
-            if (value.asInt() < min) {
-                problem(prefix + field, "must be at least " + min + ", got " + value.asInt());
+            // compared as BigInteger: the file may hold any number of digits
+            BigInteger number = value.bigIntegerValue();
+            if (number.compareTo(BigInteger.valueOf(min)) < 0) {
+                problem(prefix + field, "must be at least " + min + ", got " + echo(value));
+                return fallback;
+            }
+            if (number.compareTo(BigInteger.valueOf(max)) > 0) {
+                problem(prefix + field, "must be at most " + max + ", got " + echo(value));
                 return fallback;
             }
             return value.asInt();
         }
 
-        double number(JsonNode object, String path, double fallback) {
+        /** A number from 0 to {@code max}; infinities and NaN are not numbers a setting can use. */
+        double number(JsonNode object, String path, double fallback, double max) {
             String field = path.substring(path.lastIndexOf('.') + 1);
             JsonNode value = object.get(field);
             if (value == null || value.isNull()) {
                 return fallback;
             }
-            if (!value.isNumber() || value.asDouble() < 0) {
-                problem(path, "must be a number >= 0, got '" + value.asText() + "'");
+            if (!value.isNumber() || !(value.asDouble() >= 0)) {
+                problem(path, "must be a number >= 0, got '" + echo(value) + "'");
+                return fallback;
+            }
+            if (value.asDouble() > max) {
+                problem(path, "must be at most " + BigDecimal.valueOf(max).stripTrailingZeros().toPlainString() + ", got " + echo(value));
                 return fallback;
             }
             return value.asDouble();
@@ -298,27 +520,33 @@ public final class PoolsConfigParser {
                 return fallback;
             }
             if (!value.isBoolean()) {
-                problem(prefix + field, "must be true or false, got '" + value.asText() + "'");
+                problem(prefix + field, "must be true or false, got '" + echo(value) + "'");
                 return fallback;
             }
             return value.asBoolean();
         }
 
-        Duration duration(JsonNode object, String field, Duration fallback) {
-            return duration(object, "", field, fallback);
-        }
-
-        Duration duration(JsonNode object, String prefix, String field, Duration fallback) {
+        Duration duration(JsonNode object, String prefix, String field, Duration fallback, Duration min, Duration max) {
             JsonNode value = object.get(field);
             if (value == null || value.isNull()) {
                 return fallback;
             }
+            Duration duration;
             try {
-                return Durations.parse(value.asText());
+                duration = Durations.parse(value.isValueNode() ? value.asText() : value.toString());
             } catch (IllegalArgumentException e) {
                 problem(prefix + field, e.getMessage());
                 return fallback;
             }
+            if (duration.compareTo(min) < 0) {
+                problem(prefix + field, "must be at least " + Durations.format(min) + ", got " + Durations.format(duration));
+                return fallback;
+            }
+            if (duration.compareTo(max) > 0) {
+                problem(prefix + field, "must be at most " + Durations.format(max) + ", got " + Durations.format(duration));
+                return fallback;
+            }
+            return duration;
         }
 
         List<String> stringList(JsonNode object, String field, String prefix) {
@@ -333,7 +561,7 @@ public final class PoolsConfigParser {
             List<String> out = new ArrayList<>();
             for (JsonNode item : value) {
                 if (!item.isTextual() || item.asText().isBlank()) {
-                    problem(prefix + field, "entries must be non-empty strings, got '" + item + "'");
+                    problem(prefix + field, "entries must be non-empty strings, got '" + echo(item) + "'");
                 } else {
                     out.add(item.asText().trim());
                 }
