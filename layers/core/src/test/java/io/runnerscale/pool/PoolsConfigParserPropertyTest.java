@@ -34,7 +34,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * the parser answers with a config or a bounded {@link ConfigException}; a valid config keeps
  * exactly its values; two ec2-asg pools on one group are always rejected, naming both.
  */
-class PoolsConfigParserProperties {
+class PoolsConfigParserPropertyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final YAMLMapper YAML = new YAMLMapper();
     /** Longest problem line: label (pool name ≤ 100) + field + message with the known-fields list or ≤ 200 chars of YAML error. */
