@@ -136,7 +136,7 @@ public final class PoolsConfigParser {
             PoolConfig pool = pool(fields);
             if (pool != null) {
                 if (!names.add(pool.name())) {
-                    problems.add("pool '" + pool.name() + "': name: used by more than one pool");
+                    problems.add("pool '" + ConfigException.abbreviate(pool.name()) + "': name: used by more than one pool");
                 }
                 pools.add(pool);
             }
@@ -164,8 +164,9 @@ public final class PoolsConfigParser {
             if (pool.backend() instanceof PoolConfig.Ec2Asg(String asg)) {
                 String owner = owners.putIfAbsent(asg, pool.name());
                 if (owner != null) {
-                    problems.add("pool '" + pool.name() + "': backend.asg: pools '" + owner + "' and '" + pool.name()
-                            + "' both use Auto Scaling group '" + ConfigException.abbreviate(asg)
+                    String name = ConfigException.abbreviate(pool.name());
+                    problems.add("pool '" + name + "': backend.asg: pools '" + ConfigException.abbreviate(owner)
+                            + "' and '" + name + "' both use Auto Scaling group '" + ConfigException.abbreviate(asg)
                             + "': a group belongs to one pool");
                 }
             }
