@@ -272,6 +272,104 @@ class ScalerServiceTest {
         assertEquals(List.of("docker", "fargate"), service().poolNames());
     }
 
+    // ---- instances whose jobs runnerscale may have missed ----------------------------------------------
+
+    @Test
+    void afterARestartWithAnEmptyStoreInstancesAlreadyThereAreNeverScaledIn() {
+        InMemoryJobStore fresh = new InMemoryJobStore();   // serve --in-memory restarted: it remembers nothing
+        compute.group = new GroupState(2, List.of(ready(IA, Duration.ofHours(3)), ready(IB, Duration.ofHours(2))));
+        ScalerService restarted = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
+                fresh, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
+
+        ScalingDecision first = restarted.scale("docker").orElseThrow();
+
+        assertEquals(List.of(), compute.calls, "IA may be running a job whose webhooks came before the restart");
+        assertEquals(2, first.desiredAfter());
+        assertTrue(fresh.instances("docker").stream().noneMatch(InstanceRecord::stateKnown));
+    }
+
+    @Test
+    void aJobSeenFinishingMakesItsStateKnownAgain() {
+        InMemoryJobStore fresh = new InMemoryJobStore();
+        compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
+        MutableClock clock = new MutableClock(NOW);
+        ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
+                fresh, compute, DemandForecast.NONE, clock);
+        scaler.scale("docker");
+        clock.now = NOW.plus(min(1));
+        fresh.apply(new JobEvent(new JobKey(7, 1), JobStatus.SUCCESS, null, null, null, null, null, null, null, 1L, IA,
+                null, null), "docker", clock.now);
+        clock.now = NOW.plus(min(5));
+        scaler.scale("docker");
+        assertEquals(List.of(), compute.calls, "idle 4 minutes of a 10-minute idle_time");
+
+        int minute = 5;
+        while (compute.calls.isEmpty() && minute < 20) {   // the schedule ticks every minute
+            clock.now = NOW.plus(min(++minute));
+            scaler.scale("docker");
+        }
+        assertEquals(List.of("docker: terminate " + IA + " decrement"), compute.calls);
+        assertEquals(11, minute, "terminated once known idle for idle_time (10 minutes since the finish at minute 1)");
+    }
+
+    @Test
+    void anInstanceLaunchedWhileThePoolIsWatchedIsKnown() {
+        compute.group = new GroupState(1, List.of(ready(IA, min(30))));
+        service().scale("docker");   // watchedAllAlong: the previous decision was a minute ago
+        assertEquals(List.of("docker: terminate " + IA + " decrement"), compute.calls);
+    }
+
+    @Test
+    void aLongGapBetweenDecisionsMakesEveryInstanceUnknown() {
+        InMemoryJobStore store = new InMemoryJobStore();
+        store.observePool("docker", NOW.minus(min(30)));        // down for half an hour
+        store.recordInstance("docker", IA, NOW.minus(Duration.ofHours(3)));
+        store.apply(new JobEvent(new JobKey(7, 1), JobStatus.SUCCESS, null, null, null, null, null, null, null, 1L, IA,
+                null, null), "docker", NOW.minus(min(40)));   // last seen idle 40 minutes ago...
+        compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
+        ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
+                store, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
+
+        scaler.scale("docker");
+
+        assertEquals(List.of(), compute.calls, "...but a job may have started on it while nobody watched");
+        assertEquals(NOW, store.instances("docker").getFirst().unknownSince());
+    }
+
+    @Test
+    void theWatchGapIsConfigurable() {
+        InMemoryJobStore store = new InMemoryJobStore();
+        store.observePool("docker", NOW.minus(min(30)));
+        store.recordInstance("docker", IA, NOW.minus(Duration.ofHours(3)));
+        compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
+        new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))), store, compute,
+                DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC), Duration.ofHours(1)).scale("docker");
+        assertEquals(List.of("docker: terminate " + IA + " decrement"), compute.calls, "30 minutes is within an hour");
+    }
+
+    static final class MutableClock extends Clock {
+        Instant now;
+
+        MutableClock(Instant now) {
+            this.now = now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+    }
+
     // ---- a lagging live index ----------------------------------------------------------------------
 
     @Test

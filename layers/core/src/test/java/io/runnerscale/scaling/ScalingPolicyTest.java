@@ -60,6 +60,12 @@ class ScalingPolicyTest {
         return new InstanceView(id, true, NOW.minus(launchedAgo), jobs, NOW.minus(Duration.ofHours(1)), uses);
     }
 
+    /** The same instance, but runnerscale may have missed jobs on it. */
+    static InstanceView unknownState(InstanceView i) {
+        return new InstanceView(i.id(), i.ready(), i.launchedAt(), i.runningJobs(), i.lastJobFinishedAt(), i.useCount(),
+                false);
+    }
+
     static InstanceView booting(String id, Duration launchedAgo) {
         return new InstanceView(id, false, launchedAgo == null ? null : NOW.minus(launchedAgo), 0, null, 0);
     }
@@ -477,8 +483,12 @@ class ScalingPolicyTest {
                         runningOnInstances += jobs;
                         instances.add(busy(id, launched, jobs, uses));
                     }
-                    default -> instances.add(idle(id, launched,
-                            random.nextBoolean() ? null : min(random.nextInt((int) launched.toMinutes() + 1)), uses));
+                    default -> {
+                        InstanceView idle = idle(id, launched,
+                                random.nextBoolean() ? null : min(random.nextInt((int) launched.toMinutes() + 1)), uses);
+                        // one in four: jobs on it may have been missed (there before runnerscale watched, or a gap)
+                        instances.add(random.nextInt(4) == 0 ? unknownState(idle) : idle);
+                    }
                 }
             }
             int desired = Math.max(0, instances.size() + random.nextInt(5) - 2);
@@ -491,6 +501,26 @@ class ScalingPolicyTest {
             String context = "round " + round + ": " + snapshot + " -> " + d;
             checkInvariants(snapshot, d, entry, context);
         }
+    }
+
+    @Test
+    void anIdleInstanceWhoseJobsMayBeUnknownIsNeverScaledIn() {
+        PoolSnapshot s = snapshot(simplePool(), NOW, 0, 0, 2, DemandForecast.Slots.NONE,
+                unknownState(idle("i-a", Duration.ofHours(5), null)), idle("i-b", Duration.ofHours(1), null));
+        ScalingDecision d = ScalingPolicy.decide(s);
+        assertEquals(List.of(new TerminateInstance("i-b", Reason.IDLE, true)), d.actions(),
+                "only the instance whose jobs runnerscale has seen all along goes, though i-a is older");
+        assertEquals(1, d.desiredAfter());
+    }
+
+    @Test
+    void aRetiredInstanceWhoseJobsMayBeUnknownStaysAndGivesNoSlots() {
+        PoolConfig pool = pool(1, 10, 3, always(0, TEN_MIN, 0, 0));
+        PoolSnapshot s = snapshot(pool, NOW, 1, 0, 1, DemandForecast.Slots.NONE,
+                unknownState(idle("i-a", Duration.ofHours(5), min(30), 3)));
+        ScalingDecision d = ScalingPolicy.decide(s);
+        assertEquals(List.of(new SetDesiredCapacity(2)), d.actions(),
+                "not terminated, and the pending job gets a new instance");
     }
 
     private static void checkInvariants(PoolSnapshot s, ScalingDecision d, PolicyEntry policy, String context) {
@@ -507,6 +537,9 @@ class ScalingPolicyTest {
                     InstanceView i = byId.get(t.instanceId());
                     org.junit.jupiter.api.Assertions.assertNotNull(i, "terminates a listed instance: " + context);
                     assertFalse(i.busy(), "never terminates a busy instance: " + context);
+                    if (t.reason() != ScalingAction.Reason.BOOT_TIMEOUT) {
+                        assertTrue(i.stateKnown(), "never terminates one whose jobs may be unknown: " + context);
+                    }
                     switch (t.reason()) {
                         case IDLE -> {
                             assertTrue(i.ready() && i.idleFor(s.now()).compareTo(policy.idleTime()) >= 0,
@@ -546,7 +579,8 @@ class ScalingPolicyTest {
                 .map(InstanceView::launchedAt).max(Comparator.naturalOrder()).orElse(null);
         if (newestTerminated != null) {
             for (InstanceView i : s.instances()) {
-                boolean eligible = i.ready() && !i.busy() && i.idleFor(s.now()).compareTo(policy.idleTime()) >= 0
+                boolean eligible = i.ready() && !i.busy() && i.stateKnown()
+                        && i.idleFor(s.now()).compareTo(policy.idleTime()) >= 0
                         && !(s.pool().maxUseCount() > 0 && i.useCount() >= s.pool().maxUseCount());
                 if (eligible && !terminatedIdle.contains(i.id())) {
                     assertFalse(i.launchedAt().isBefore(newestTerminated), "oldest launch first: " + context);
