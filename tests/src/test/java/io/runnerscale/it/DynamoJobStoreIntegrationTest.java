@@ -70,4 +70,29 @@ class DynamoJobStoreIntegrationTest {
         assertEquals(T0.plusSeconds(60), instance.lastJobFinishedAt());
         assertEquals(List.of(), store.liveJobs("docker"), "a finished job leaves the live index");
     }
+
+    @Test
+    void instancesWhoseJobsMayBeUnknownAreRememberedUntilAJobIsSeenFinishing() {
+        assertEquals(java.util.Optional.empty(), store.observePool("docker", T0), "never looked at before");
+        assertEquals(java.util.Optional.of(T0), store.observePool("docker", T0.plusSeconds(60)));
+
+        store.recordInstance("docker", INSTANCE, T0, T0.plusSeconds(60));
+        store.recordInstance("docker", "i-0fedcba9876543210", T0);
+        var byId = new java.util.HashMap<String, InstanceRecord>();
+        store.instances("docker").forEach(i -> byId.put(i.instanceId(), i));
+        assertEquals(T0.plusSeconds(60), byId.get(INSTANCE).unknownSince());
+        assertEquals(false, byId.get(INSTANCE).stateKnown());
+        assertEquals(true, byId.get("i-0fedcba9876543210").stateKnown());
+
+        store.markStateUnknown("i-0fedcba9876543210", T0.plusSeconds(120));
+        store.markStateUnknown("i-0000000000000dead", T0.plusSeconds(120));   // unknown id: no record appears
+        store.apply(event(3, JobStatus.RUNNING, INSTANCE), "docker", T0.plusSeconds(100));
+        store.apply(event(3, JobStatus.SUCCESS, INSTANCE), "docker", T0.plusSeconds(200));
+        byId.clear();
+        store.instances("docker").forEach(i -> byId.put(i.instanceId(), i));
+        assertEquals(2, byId.size());
+        assertEquals(true, byId.get(INSTANCE).stateKnown(), "a job finished on it after the doubt began");
+        assertEquals(T0.plusSeconds(200), byId.get(INSTANCE).lastJobFinishedAt(), "the time the finish was received");
+        assertEquals(false, byId.get("i-0fedcba9876543210").stateKnown());
+    }
 }
