@@ -38,10 +38,13 @@ import java.util.stream.Stream;
 public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LocalJobUpdateQueue.class);
     private static final int ATTEMPTS = 5;
+    private static final Duration FIRST_RETRY = Duration.ofMillis(400);
 
     private final JobUpdateService updates;
     private final DeferredJobUpdatesCodec codec;
     private final Path spool;
+    private final int attempts;
+    private final Duration firstRetry;
     private final ExecutorService workers = Executors.newFixedThreadPool(2, r -> {
         Thread thread = new Thread(r, "job-updates");
         thread.setDaemon(true);
@@ -52,9 +55,17 @@ public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable 
 
     /** @param spool directory for the parts not yet applied; null keeps them in memory only */
     public LocalJobUpdateQueue(JobUpdateService updates, DeferredJobUpdatesCodec codec, Path spool) {
+        this(updates, codec, spool, ATTEMPTS, FIRST_RETRY);
+    }
+
+    /** @param attempts tries per part before it is left for the next start; the wait doubles from {@code firstRetry} */
+    LocalJobUpdateQueue(JobUpdateService updates, DeferredJobUpdatesCodec codec, Path spool, int attempts,
+                        Duration firstRetry) {
         this.updates = updates;
         this.codec = codec;
         this.spool = spool;
+        this.attempts = attempts;
+        this.firstRetry = firstRetry;
         if (spool != null) {
             try {
                 Files.createDirectories(spool);
@@ -149,7 +160,7 @@ public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable 
             LOG.error("job updates file {} is not readable and is left in place: {}", file, e.getMessage());
             return;
         }
-        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        for (int attempt = 1; attempt <= attempts; attempt++) {
             try {
                 updates.apply(part.events(), part.receivedAt());
                 if (file != null) {
@@ -158,9 +169,12 @@ public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable 
                 return;
             } catch (RuntimeException | IOException e) {
                 LOG.warn("job updates of delivery {} part {}: attempt {} of {} failed: {}", part.deliveryId(), part.part(),
-                        attempt, ATTEMPTS, e.toString());
+                        attempt, attempts, e.toString());
+                if (attempt == attempts) {
+                    break;
+                }
                 try {
-                    Thread.sleep(200L << attempt);
+                    Thread.sleep(firstRetry.toMillis() << (attempt - 1));
                 } catch (InterruptedException interrupted) {
                     Thread.currentThread().interrupt();
                     return;
@@ -168,7 +182,7 @@ public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable 
             }
         }
         LOG.error("job updates of delivery {} part {} not applied after {} attempts; {}", part.deliveryId(), part.part(),
-                ATTEMPTS, file == null ? "lost (in-memory mode)" : "kept in " + file + " for the next start");
+                attempts, file == null ? "lost (in-memory mode)" : "kept in " + file + " for the next start");
     }
 
     /** Written beside the target, synced, then moved into place: a crash leaves the whole part or none. */
