@@ -25,6 +25,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -70,6 +71,21 @@ public final class WebhookService {
         this.parser = new GitLabHookParser(json);
         this.json = json;
         this.clock = clock;
+    }
+
+    /**
+     * The answer to a delivery whose {@code X-Gitlab-Token} is missing or wrong (401) or cannot be
+     * checked (503), judged from its headers alone, the same check {@link #handle} makes first; empty
+     * when the token is right. A server calls it before reading the body, so a bad token costs no upload.
+     */
+    public Optional<WebhookResponse> rejectUnauthenticated(WebhookRequest headers) {
+        try {
+            return authenticator.isAuthentic(headers.header("x-gitlab-token")) ? Optional.empty()
+                    : Optional.of(error(401, "missing or wrong X-Gitlab-Token", null));
+        } catch (RuntimeException e) {
+            LOG.error("cannot read the webhook secret: {}", e.toString());
+            return Optional.of(error(503, "webhook secret unavailable; the delivery was not stored", null));
+        }
     }
 
     public WebhookResponse handle(WebhookRequest request) {
