@@ -90,41 +90,48 @@ public final class LocalServer implements AutoCloseable {
     }
 
     private void route(HttpExchange exchange) throws IOException {
+        // the 500 is sent inside try-with-resources: its catch clause would run after the exchange is closed
         try (exchange) {
-            String path = exchange.getRequestURI().getPath();
-            String method = exchange.getRequestMethod();
-            long headerBytes = headerBytes(exchange);
-            if (headerBytes > MAX_HEADER_BYTES) {
-                sendBeforeBody(exchange, 431, error("request line and headers are " + headerBytes
-                        + " bytes; the limit is " + MAX_HEADER_BYTES));
+            try {
+                dispatch(exchange);
+            } catch (RuntimeException e) {
+                LOG.error("request failed", e);
+                send(exchange, 500, error("internal error: " + e.getClass().getSimpleName()));
+            }
+        }
+    }
+
+    private void dispatch(HttpExchange exchange) throws IOException {
+        String path = exchange.getRequestURI().getPath();
+        String method = exchange.getRequestMethod();
+        long headerBytes = headerBytes(exchange);
+        if (headerBytes > MAX_HEADER_BYTES) {
+            sendBeforeBody(exchange, 431, error("request line and headers are " + headerBytes
+                    + " bytes; the limit is " + MAX_HEADER_BYTES));
+            return;
+        }
+        Matcher jobPath = JOB_PATH.matcher(path);
+        if (path.equals("/webhook")) {
+            if (!method.equals("POST")) {
+                methodNotAllowed(exchange, "POST", "POST " + path);
                 return;
             }
-            Matcher jobPath = JOB_PATH.matcher(path);
-            if (path.equals("/webhook")) {
-                if (!method.equals("POST")) {
-                    methodNotAllowed(exchange, "POST", "POST " + path);
-                    return;
-                }
-                webhook(exchange);
-            } else if (path.equals("/status")) {
-                if (!method.equals("GET") && !method.equals("HEAD")) {
-                    methodNotAllowed(exchange, "GET, HEAD", "GET " + path);
-                    return;
-                }
-                send(exchange, 200, status());
-            } else if (jobPath.matches()) {
-                if (!method.equals("GET") && !method.equals("HEAD")) {
-                    methodNotAllowed(exchange, "GET, HEAD", "GET /jobs/{projectId}/{jobId}");
-                    return;
-                }
-                job(exchange, jobPath.group(1), jobPath.group(2));
-            } else {
-                send(exchange, 404, error("no such endpoint: " + abbreviate(method) + " " + abbreviate(path)
-                        + " (" + ENDPOINTS + ")"));
+            webhook(exchange);
+        } else if (path.equals("/status")) {
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                methodNotAllowed(exchange, "GET, HEAD", "GET " + path);
+                return;
             }
-        } catch (RuntimeException e) {
-            LOG.error("request failed", e);
-            send(exchange, 500, error("internal error: " + e.getClass().getSimpleName()));
+            send(exchange, 200, status());
+        } else if (jobPath.matches()) {
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                methodNotAllowed(exchange, "GET, HEAD", "GET /jobs/{projectId}/{jobId}");
+                return;
+            }
+            job(exchange, jobPath.group(1), jobPath.group(2));
+        } else {
+            send(exchange, 404, error("no such endpoint: " + abbreviate(method) + " " + abbreviate(path)
+                    + " (" + ENDPOINTS + ")"));
         }
     }
 
