@@ -40,11 +40,15 @@ import java.util.regex.Pattern;
  * <p>Hostile input gets an HTTP answer, never a stack trace: a wrong token is answered 401 from the
  * headers before any of the body is read, a declared body over the limit 413 before it is read,
  * headers over {@value #MAX_HEADER_BYTES} bytes 431, a known path with the wrong method 405 with
- * {@code Allow} (HEAD is served wherever GET is), ids GitLab cannot issue 400. The JDK server itself drops the connection without
- * an answer when the request line and headers exceed its own bound (about 380 KiB on JDK 21 to 25,
- * system property {@code sun.net.httpserver.maxReqHeaderSize}); under that bound this class answers.
- * An answer given before the body was read asks the client to close ({@code Connection: close});
- * the JDK then discards at most an implementation-set amount of the unread body (64 KiB) and closes.
+ * {@code Allow} (HEAD is served wherever GET is), ids GitLab cannot issue 400.
+ *
+ * <p>What the JDK server decides before this class sees a request: it drops the connection without
+ * an answer (the client sees a reset) when the request line and headers exceed its own bound, 380 KiB
+ * or 200 header lines on JDK 25 (system properties {@code sun.net.httpserver.maxReqHeaderSize} and
+ * {@code maxReqHeaders}); under that bound this class answers 431. When an answer is given before the
+ * body was read, closing the exchange makes the JDK discard up to 64 KiB of the unread body
+ * ({@code sun.net.httpserver.drainAmount}) and then close the connection, so the answer is flushed
+ * first and says {@code Connection: close}.
  */
 public final class LocalServer implements AutoCloseable {
     /** Request line plus headers; GitLab's deliveries use about 1 KiB. */
