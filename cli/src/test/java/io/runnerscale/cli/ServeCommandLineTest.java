@@ -12,6 +12,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -111,7 +112,7 @@ class ServeCommandLineTest {
     @Test
     void lockedDataDirIsAPlainMessage() throws Exception {
         Path dataDir = dir.resolve("state");
-        try (ServeCommand.Running first = ServeCommand.start(java.util.List.of("--port", "0", "--data-dir",
+        try (ServeCommand.Running first = ServeCommand.start(List.of("--port", "0", "--data-dir",
                 dataDir.toString(), "--tick", "1h"), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8))) {
             Result r = main("serve", "--port", "0", "--data-dir", dataDir.toString());
             assertEquals(1, r.code, r.err);
