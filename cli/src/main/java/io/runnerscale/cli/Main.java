@@ -25,6 +25,13 @@ public final class Main {
     private Main() {
     }
 
+    /** A command that cannot go on for a reason the user can act on: printed as its message alone, exit code 1. */
+    static final class Failure extends RuntimeException {
+        Failure(String message) {
+            super(message);
+        }
+    }
+
     public static void main(String[] args) {
         int code = run(args, System.out, System.err);
         if (code != 0 || args.length == 0 || !args[0].equals("serve")) {
@@ -74,7 +81,7 @@ public final class Main {
             err.println("error: " + e.getMessage() + "\n");
             err.print(usage);
             return 2;
-        } catch (ConfigException e) {
+        } catch (ConfigException | Failure e) {
             err.println("error: " + e.getMessage());
             return 1;
         } catch (Exception e) {

@@ -1,6 +1,7 @@
 package io.runnerscale.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
 import io.runnerscale.compute.AsgCompute;
 import io.runnerscale.compute.Compute;
 import io.runnerscale.config.AwsClients;
@@ -14,24 +15,38 @@ import io.runnerscale.local.LocalServer;
 import io.runnerscale.pool.PoolsConfigParser;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.DemandForecast;
-import io.runnerscale.scaling.InMemoryDemandHistory;
 import io.runnerscale.scaling.ScalerService;
 import io.runnerscale.scaling.DemandHistoryForecast;
 import io.runnerscale.simulate.SimulatedFleet;
+import io.runnerscale.store.DynamoDemandHistory;
 import io.runnerscale.store.DynamoJobStore;
 import io.runnerscale.webhook.PoolResolver;
 import io.runnerscale.webhook.WebhookAuthenticator;
 import io.runnerscale.webhook.WebhookService;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.BindException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
@@ -42,9 +57,13 @@ import java.util.concurrent.CountDownLatch;
 final class ServeCommand {
     static final String USAGE = """
             usage: runnerscale serve [--port 8080] [--bind 127.0.0.1] [--config pools.yaml] [--webhook-token T]
-                                     [--compute sim|aws] [--aws-endpoint URL] [--boot 30s] [--tick 60s]
-                                     [--gitlab-url URL]
-              --port           port to listen on (0: any free port, printed)
+                                     [--data-dir DIR | --in-memory] [--compute sim|aws] [--aws-endpoint URL]
+                                     [--boot 30s] [--tick 60s] [--gitlab-url URL]
+              --port           port to listen on, 0 to 65535 (0: any free port, printed)
+              --data-dir       where jobs, deliveries and demand history are kept across restarts
+                               (default: env RUNNERSCALE_DATA_DIR, else ${XDG_DATA_HOME:-~/.local/share}/runnerscale);
+                               one serve at a time per directory
+              --in-memory      keep nothing: state is lost when serve stops
               --webhook-token  the X-Gitlab-Token to accept (or env RUNNERSCALE_WEBHOOK_TOKEN; default: a random one, printed)
               --compute        sim: a simulated fleet whose instances are ready after --boot (default);
                                aws: real Auto Scaling groups through the default AWS credential chain
@@ -53,6 +72,10 @@ final class ServeCommand {
                                every job goes to the pool for untagged jobs
               --tick           how often every pool is re-decided (the EventBridge schedule in AWS)
             """;
+
+    static final String TABLE = "runnerscale-local";
+    /** As the Lambda functions keep it: the forecast looks back up to eight weeks. */
+    static final Duration DEMAND_RETENTION = Duration.ofDays(57);
 
     private ServeCommand() {
     }
@@ -74,16 +97,27 @@ final class ServeCommand {
     /**
      * Starts everything {@code serve} runs and returns at once; {@link Running#close()} stops it.
      * {@code --port 0} binds a free port ({@link Running#port()}).
+     *
+     * <p>Every argument is checked first, then the data directory is locked and the port bound, and
+     * only then DynamoDB Local starts: a bad command line or a port in use fails fast with a plain
+     * message and leaves nothing running.
      */
     static Running start(List<String> raw, PrintStream out) throws Exception {
+        return start(raw, out, System.getenv());
+    }
+
+    static Running start(List<String> raw, PrintStream out, Map<String, String> env) throws Exception {
         Args args = Args.parse(raw, Set.of("port", "bind", "config", "webhook-token", "compute", "aws-endpoint", "boot",
-                "tick", "gitlab-url"), Set.of());
+                "tick", "gitlab-url", "data-dir"), Set.of("in-memory"));
         int port = args.integer("port", 8080);
+        if (port < 0 || port > 65535) {
+            throw new Args.UsageException("--port: " + port + " is not a port (0 to 65535; 0 = any free port)");
+        }
         String configPath = args.get("config", null);
         String configText = PoolsFiles.text(configPath);
         String configName = configPath == null ? PoolsFiles.DEFAULT_NAME : configPath;
         PoolsConfigParser.parse(configText, configName); // fail fast, naming pool and field
-        String token = args.get("webhook-token", System.getenv("RUNNERSCALE_WEBHOOK_TOKEN"));
+        String token = args.get("webhook-token", env.get("RUNNERSCALE_WEBHOOK_TOKEN"));
         boolean generated = token == null || token.isBlank();
         if (generated) {
             byte[] random = new byte[16];
@@ -92,24 +126,36 @@ final class ServeCommand {
         }
         String mode = args.get("compute", "sim");
         if (!mode.equals("sim") && !mode.equals("aws")) {
-            throw new Args.UsageException("--compute must be sim or aws, not '" + mode + "'");
+            throw new Args.UsageException("--compute must be sim or aws, not '" + abbreviate(mode) + "'");
         }
         Duration boot = args.duration("boot", Duration.ofSeconds(30));
+        if (boot.isNegative()) {
+            throw new Args.UsageException("--boot must be 0s or longer");
+        }
         Duration tick = args.duration("tick", Duration.ofMinutes(1));
         if (tick.isZero() || tick.isNegative()) {
             throw new Args.UsageException("--tick must be longer than 0s");
         }
         ObjectMapper json = new ObjectMapper();
         Clock clock = Clock.systemUTC();
-        GitLab gitlab = gitlab(args.get("gitlab-url", null), json);
+        GitLab gitlab = gitlab(args.get("gitlab-url", null), json, env);
         String bind = args.get("bind", "127.0.0.1");
+        InetAddress bindAddress = bindAddress(bind);
+        if (args.flag("in-memory") && args.get("data-dir", null) != null) {
+            throw new Args.UsageException("--data-dir and --in-memory exclude each other");
+        }
+        Path dataDir = args.flag("in-memory") ? null : dataDirectory(args.get("data-dir", null), env);
 
-        EmbeddedDynamo dynamo = EmbeddedDynamo.start();
+        DataDirLock lock = dataDir == null ? null : DataDirLock.acquire(dataDir);
+        HttpServer http = null;
+        EmbeddedDynamo dynamo = null;
         LocalScaleRequests scaleRequests = null;
         LocalServer server = null;
         try {
-            dynamo.createTable("runnerscale-local");
-            DynamoJobStore store = new DynamoJobStore(dynamo.client(), "runnerscale-local", Duration.ofDays(7));
+            http = listen(bindAddress, bind, port);
+            dynamo = dataDir == null ? EmbeddedDynamo.start() : EmbeddedDynamo.start(dataDir.resolve("dynamodb"));
+            dynamo.createTableIfAbsent(TABLE);
+            DynamoJobStore store = new DynamoJobStore(dynamo.client(), TABLE, Duration.ofDays(7));
             SimulatedFleet fleet = null;
             Compute compute;
             if (mode.equals("sim")) {
@@ -123,14 +169,15 @@ final class ServeCommand {
             // Re-read the file every few seconds: edits apply without a restart; a bad edit keeps the last good config.
             PoolsConfigSource pools = new PoolsConfigSource(() -> PoolsFiles.text(configPath), configName,
                     Duration.ofSeconds(5), clock);
-            InMemoryDemandHistory history = new InMemoryDemandHistory();
+            // the same counters as the Lambda functions keep, so a restart keeps the forecast's history
+            DynamoDemandHistory history = new DynamoDemandHistory(dynamo.client(), TABLE, DEMAND_RETENTION);
             DemandForecast forecast = new DemandHistoryForecast(history);
             ScalerService scaler = new ScalerService(pools, store, compute, forecast, clock);
             scaleRequests = new LocalScaleRequests(scaler);
             String webhookToken = token;
             WebhookService webhook = new WebhookService(new WebhookAuthenticator(() -> webhookToken), pools, store,
                     new PoolResolver(gitlab, store, 10_000), scaleRequests, json, clock, history);
-            server = new LocalServer(new InetSocketAddress(bind, port), webhook, store, compute, pools, json);
+            server = new LocalServer(http, webhook, store, compute, pools, json);
             server.start();
             scaleRequests.startTicking(tick);
 
@@ -138,19 +185,190 @@ final class ServeCommand {
                     + "  (POST /webhook, GET /status, GET /jobs/{projectId}/{jobId})");
             out.println("  pools: " + configName + ", compute: " + mode + (mode.equals("sim") ? " (boot " + boot.toSeconds() + "s)" : "")
                     + ", DynamoDB Local at " + dynamo.endpoint());
+            out.println(dataDir == null ? "  state: in memory (lost when serve stops)"
+                    : "  state: " + dataDir + " (kept across restarts)");
             out.println(generated ? "  webhook token (generated for this run; set --webhook-token to choose one): " + token
                     : "  webhook token: as given");
             out.flush();
-            return new Running(server, scaleRequests, dynamo, fleet);
+            return new Running(server, scaleRequests, dynamo, lock, fleet);
         } catch (Exception | Error e) {
             if (server != null) {
                 server.close();
+            } else if (http != null) {
+                http.stop(0);
             }
             if (scaleRequests != null) {
                 scaleRequests.close();
             }
-            dynamo.close();
+            if (dynamo != null) {
+                dynamo.close();
+            }
+            if (lock != null) {
+                lock.close();
+            }
             throw e;
+        }
+    }
+
+    /** {@code --data-dir}, else env {@code RUNNERSCALE_DATA_DIR}, else the XDG data directory; created if missing. */
+    static Path dataDirectory(String given, Map<String, String> env) {
+        String source = "--data-dir";
+        String text = given;
+        if (text == null && env.get("RUNNERSCALE_DATA_DIR") != null && !env.get("RUNNERSCALE_DATA_DIR").isBlank()) {
+            source = "RUNNERSCALE_DATA_DIR";
+            text = env.get("RUNNERSCALE_DATA_DIR");
+        }
+        Path dir;
+        if (text == null) {
+            source = "the default data directory";
+            dir = defaultDataHome(env).resolve("runnerscale");
+        } else {
+            try {
+                dir = Path.of(text);
+            } catch (InvalidPathException e) {
+                throw new Args.UsageException(source + ": '" + abbreviate(text) + "' is not a path");
+            }
+        }
+        dir = dir.toAbsolutePath().normalize();
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new Main.Failure(source + " " + dir + " is not a directory; choose another with --data-dir, or --in-memory");
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new Main.Failure(source + " " + dir + " cannot be created (" + e.getMessage()
+                    + "); choose another with --data-dir, or --in-memory");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new Main.Failure(source + " " + dir + " is not writable; choose another with --data-dir, or --in-memory");
+        }
+        return dir;
+    }
+
+    /** {@code $XDG_DATA_HOME} when it is absolute (the XDG spec ignores a relative one), else {@code ~/.local/share}. */
+    private static Path defaultDataHome(Map<String, String> env) {
+        String xdg = env.get("XDG_DATA_HOME");
+        if (xdg != null && !xdg.isBlank()) {
+            try {
+                Path path = Path.of(xdg);
+                if (path.isAbsolute()) {
+                    return path;
+                }
+            } catch (InvalidPathException ignored) {
+                // fall through to the spec's default
+            }
+        }
+        String home = env.get("HOME");
+        return Path.of(home != null && !home.isBlank() ? home : System.getProperty("user.home"), ".local", "share");
+    }
+
+    private static InetAddress bindAddress(String bind) {
+        if (bind.isBlank()) {
+            throw new Args.UsageException("--bind needs an address, e.g. 127.0.0.1 or 0.0.0.0");
+        }
+        try {
+            return InetAddress.getByName(bind);
+        } catch (UnknownHostException e) {
+            throw new Args.UsageException("--bind: '" + abbreviate(bind) + "' is not an address or a known host name");
+        }
+    }
+
+    /** The HTTP socket, bound before anything else starts; the JDK's bind errors become a plain message. */
+    private static HttpServer listen(InetAddress address, String bind, int port) {
+        try {
+            return LocalServer.bind(new InetSocketAddress(address, port));
+        } catch (BindException e) {
+            String problem = String.valueOf(e.getMessage());
+            if (problem.contains("in use")) {
+                throw new Main.Failure("port " + port + " on " + bind + " is in use; choose another with --port");
+            }
+            throw new Main.Failure("cannot listen on port " + port + " on " + bind + " (" + problem
+                    + "); choose another --bind or --port");
+        } catch (IOException e) {
+            throw new Main.Failure("cannot listen on port " + port + " on " + bind + " (" + e.getMessage() + ")");
+        }
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() <= 100 ? text : text.substring(0, 97) + "...";
+    }
+
+    /**
+     * The data directory held by one {@code serve}: two DynamoDB Locals writing one SQLite file would
+     * corrupt it. An OS lock on {@value #FILE} (released by the OS if the process dies, so no stale
+     * lock survives a crash); the file holds the owner's pid for the message.
+     */
+    static final class DataDirLock implements AutoCloseable {
+        static final String FILE = "serve.lock";
+        private final FileChannel channel;
+        private final FileLock lock;
+
+        private DataDirLock(FileChannel channel, FileLock lock) {
+            this.channel = channel;
+            this.lock = lock;
+        }
+
+        static DataDirLock acquire(Path dir) {
+            Path file = dir.resolve(FILE);
+            FileChannel channel;
+            try {
+                channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (IOException e) {
+                throw new Main.Failure("cannot open the lock file " + file + " (" + e.getMessage() + ")");
+            }
+            try {
+                FileLock lock;
+                try {
+                    lock = channel.tryLock();
+                } catch (OverlappingFileLockException heldInThisProcess) {
+                    lock = null;
+                }
+                if (lock == null) {
+                    String owner = owner(channel);
+                    channel.close();
+                    throw new Main.Failure("the data directory " + dir + " is in use by another runnerscale serve"
+                            + (owner.isEmpty() ? "" : " (pid " + owner + ")")
+                            + "; stop it, or choose another --data-dir (or --in-memory)");
+                }
+                channel.truncate(0);
+                channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+                channel.force(false);
+                return new DataDirLock(channel, lock);
+            } catch (IOException e) {
+                closeQuietly(channel);
+                throw new Main.Failure("cannot lock the data directory " + dir + " (" + e.getMessage() + ")");
+            }
+        }
+
+        /** The pid the holder wrote, digits only; empty when unreadable. */
+        private static String owner(FileChannel channel) {
+            try {
+                ByteBuffer buffer = ByteBuffer.allocate(32);
+                channel.read(buffer, 0);
+                String text = new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII).strip();
+                return text.matches("[0-9]{1,19}") ? text : "";
+            } catch (IOException e) {
+                return "";
+            }
+        }
+
+        private static void closeQuietly(FileChannel channel) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing was locked
+            }
+        }
+
+        /** Releases the lock; the file stays (deleting it could race with a serve that has just opened it). */
+        @Override
+        public void close() {
+            try {
+                lock.release();
+            } catch (IOException ignored) {
+                // closing the channel releases it too
+            }
+            closeQuietly(channel);
         }
     }
 
@@ -159,14 +377,17 @@ final class ServeCommand {
         private final LocalServer server;
         private final LocalScaleRequests scaleRequests;
         private final EmbeddedDynamo dynamo;
+        private final DataDirLock lock;
         private final SimulatedFleet fleet;
         private final int port;
         private boolean closed;
 
-        private Running(LocalServer server, LocalScaleRequests scaleRequests, EmbeddedDynamo dynamo, SimulatedFleet fleet) {
+        private Running(LocalServer server, LocalScaleRequests scaleRequests, EmbeddedDynamo dynamo, DataDirLock lock,
+                        SimulatedFleet fleet) {
             this.server = server;
             this.scaleRequests = scaleRequests;
             this.dynamo = dynamo;
+            this.lock = lock;
             this.fleet = fleet;
             this.port = server.port();
         }
@@ -188,16 +409,19 @@ final class ServeCommand {
             server.close();
             scaleRequests.close();
             dynamo.close();
+            if (lock != null) {
+                lock.close(); // last: DynamoDB Local has written its file
+            }
         }
     }
 
-    private static GitLab gitlab(String url, ObjectMapper json) {
+    private static GitLab gitlab(String url, ObjectMapper json, Map<String, String> env) {
         if (url == null) {
             return job -> {
                 throw new GitLabUnavailableException("no GitLab API configured (serve --gitlab-url)", null);
             };
         }
-        String token = System.getenv("GITLAB_TOKEN");
+        String token = env.get("GITLAB_TOKEN");
         if (token == null || token.isBlank()) {
             throw new Args.UsageException("--gitlab-url needs the API token in env GITLAB_TOKEN");
         }

@@ -15,18 +15,25 @@ import software.amazon.awssdk.services.dynamodb.model.KeySchemaElement;
 import software.amazon.awssdk.services.dynamodb.model.KeyType;
 import software.amazon.awssdk.services.dynamodb.model.Projection;
 import software.amazon.awssdk.services.dynamodb.model.ProjectionType;
+import software.amazon.awssdk.services.dynamodb.model.ResourceNotFoundException;
 import software.amazon.awssdk.services.dynamodb.model.ScalarAttributeType;
 
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
- * DynamoDB Local in this JVM, in memory, on a free loopback port, with runnerscale's table created
- * exactly as template.yaml declares it.
+ * DynamoDB Local in this JVM on a free loopback port, in memory or kept in a directory, with
+ * runnerscale's table created exactly as template.yaml declares it.
  */
 public final class EmbeddedDynamo implements AutoCloseable {
+    /** The file DynamoDB Local keeps a {@link #start(Path) persistent} database in. */
+    public static final String DB_FILE = "shared-local-instance.db";
+
     private final DynamoDBProxyServer server;
     private final URI endpoint;
     private final DynamoDbClient client;
@@ -42,11 +49,33 @@ public final class EmbeddedDynamo implements AutoCloseable {
                 .build();
     }
 
+    /** In memory: everything is lost when it stops. */
     public static EmbeddedDynamo start() {
-        int port = freePort();
+        return start(new String[]{"-inMemory"});
+    }
+
+    /**
+     * Kept in {@code directory} (created if missing) as one SQLite file, {@value #DB_FILE}, whatever
+     * credentials a client signs with ({@code -sharedDb}); tables and items survive a restart. One
+     * process at a time: the caller holds a lock on the directory.
+     */
+    public static EmbeddedDynamo start(Path directory) {
         try {
-            DynamoDBProxyServer server = ServerRunner.createServerFromCommandLineArgs(
-                    new String[]{"-inMemory", "-port", Integer.toString(port), "-disableTelemetry"});
+            Files.createDirectories(directory);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create " + directory + ": " + e.getMessage(), e);
+        }
+        return start(new String[]{"-dbPath", directory.toString(), "-sharedDb"});
+    }
+
+    private static EmbeddedDynamo start(String[] storage) {
+        int port = freePort();
+        String[] args = Arrays.copyOf(storage, storage.length + 3);
+        args[storage.length] = "-port";
+        args[storage.length + 1] = Integer.toString(port);
+        args[storage.length + 2] = "-disableTelemetry";
+        try {
+            DynamoDBProxyServer server = ServerRunner.createServerFromCommandLineArgs(args);
             server.start();
             return new EmbeddedDynamo(server, port);
         } catch (Exception e) {
@@ -60,6 +89,17 @@ public final class EmbeddedDynamo implements AutoCloseable {
 
     public URI endpoint() {
         return endpoint;
+    }
+
+    /** Creates the jobs table unless a persistent database already has it; true when it was created. */
+    public boolean createTableIfAbsent(String table) {
+        try {
+            client.describeTable(r -> r.tableName(table));
+            return false;
+        } catch (ResourceNotFoundException absent) {
+            createTable(table);
+            return true;
+        }
     }
 
     /** Creates the jobs table (same keys, index and TTL attribute as template.yaml's JobsTable). */

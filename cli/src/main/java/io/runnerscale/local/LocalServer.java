@@ -27,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,10 +36,26 @@ import java.util.regex.Pattern;
  * The webhook and a read-only status API over the JDK's HTTP server, running the same
  * {@link WebhookService} as the Lambda function:
  * {@code POST /webhook}, {@code GET /status}, {@code GET /jobs/{projectId}/{jobId}}.
+ *
+ * <p>Hostile input gets an HTTP answer, never a stack trace: a wrong token is answered 401 from the
+ * headers before any of the body is read, a declared body over the limit 413 before it is read,
+ * headers over {@value #MAX_HEADER_BYTES} bytes 431, a known path with the wrong method 405 with
+ * {@code Allow} (HEAD is served wherever GET is), ids GitLab cannot issue 400.
+ *
+ * <p>What the JDK server decides before this class sees a request: it drops the connection without
+ * an answer (the client sees a reset) when the request line and headers exceed its own bound, 380 KiB
+ * or 200 header lines on JDK 25 (system properties {@code sun.net.httpserver.maxReqHeaderSize} and
+ * {@code maxReqHeaders}); under that bound this class answers 431. When an answer is given before the
+ * body was read, closing the exchange makes the JDK discard up to 64 KiB of the unread body
+ * ({@code sun.net.httpserver.drainAmount}) and then close the connection, so the answer is flushed
+ * first and says {@code Connection: close}.
  */
 public final class LocalServer implements AutoCloseable {
+    /** Request line plus headers; GitLab's deliveries use about 1 KiB. */
+    public static final int MAX_HEADER_BYTES = 32 * 1024;
     private static final Logger LOG = LoggerFactory.getLogger(LocalServer.class);
-    private static final Pattern JOB_PATH = Pattern.compile("/jobs/(\\d{1,18})/(\\d{1,18})/?");
+    private static final Pattern JOB_PATH = Pattern.compile("/jobs/([^/]*)/([^/]*)/?");
+    private static final String ENDPOINTS = "POST /webhook, GET /status, GET /jobs/{projectId}/{jobId}";
 
     private final HttpServer server;
     private final WebhookService webhook;
@@ -47,14 +64,23 @@ public final class LocalServer implements AutoCloseable {
     private final PoolsConfigSource pools;
     private final ObjectMapper json;
 
-    public LocalServer(InetSocketAddress address, WebhookService webhook, JobStore store, Compute compute,
-                       PoolsConfigSource pools, ObjectMapper json) throws IOException {
+    /**
+     * The JDK server bound to {@code address} and not serving yet: binding comes first, so a port in
+     * use is reported before anything else has started. {@link #close()} or {@code stop(0)} releases it.
+     */
+    public static HttpServer bind(InetSocketAddress address) throws IOException {
+        return HttpServer.create(address, 128);
+    }
+
+    /** @param bound from {@link #bind}; serves once {@link #start()} is called */
+    public LocalServer(HttpServer bound, WebhookService webhook, JobStore store, Compute compute,
+                       PoolsConfigSource pools, ObjectMapper json) {
         this.webhook = webhook;
         this.store = store;
         this.compute = compute;
         this.pools = pools;
         this.json = json;
-        this.server = HttpServer.create(address, 128);
+        this.server = bound;
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", this::route);
     }
@@ -68,50 +94,129 @@ public final class LocalServer implements AutoCloseable {
     }
 
     private void route(HttpExchange exchange) throws IOException {
+        // the 500 is sent inside try-with-resources: its catch clause would run after the exchange is closed
         try (exchange) {
-            String path = exchange.getRequestURI().getPath();
-            String method = exchange.getRequestMethod();
-            if (path.equals("/webhook")) {
-                if (!method.equals("POST")) {
-                    send(exchange, 405, error("use POST /webhook"));
-                    return;
-                }
-                WebhookResponse response = webhook.handle(readRequest(exchange));
-                send(exchange, response.status(), response.body());
-            } else if (path.equals("/status") && method.equals("GET")) {
-                send(exchange, 200, status());
-            } else if (JOB_PATH.matcher(path).matches() && method.equals("GET")) {
-                Matcher m = JOB_PATH.matcher(path);
-                m.matches();
-                JobKey key = new JobKey(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
-                var job = store.find(key);
-                if (job.isPresent()) {
-                    send(exchange, 200, job(job.get()));
-                } else {
-                    send(exchange, 404, error("job " + key + " is unknown"));
-                }
-            } else {
-                send(exchange, 404, error("no such endpoint: " + method + " " + path
-                        + " (POST /webhook, GET /status, GET /jobs/{projectId}/{jobId})"));
+            try {
+                dispatch(exchange);
+            } catch (RuntimeException e) {
+                LOG.error("request failed", e);
+                send(exchange, 500, error("internal error: " + e.getClass().getSimpleName()));
             }
-        } catch (RuntimeException e) {
-            LOG.error("request failed", e);
-            send(exchange, 500, error("internal error: " + e.getClass().getSimpleName()));
         }
     }
 
-    /** Reads at most one byte past the limit: enough to answer 413 without buffering a huge body. */
-    private static WebhookRequest readRequest(HttpExchange exchange) throws IOException {
+    private void dispatch(HttpExchange exchange) throws IOException {
+        String path = exchange.getRequestURI().getPath();
+        String method = exchange.getRequestMethod();
+        long headerBytes = headerBytes(exchange);
+        if (headerBytes > MAX_HEADER_BYTES) {
+            sendBeforeBody(exchange, 431, error("request line and headers are " + headerBytes
+                    + " bytes; the limit is " + MAX_HEADER_BYTES));
+            return;
+        }
+        Matcher jobPath = JOB_PATH.matcher(path);
+        if (path.equals("/webhook")) {
+            if (!method.equals("POST")) {
+                methodNotAllowed(exchange, "POST", "POST " + path);
+                return;
+            }
+            webhook(exchange);
+        } else if (path.equals("/status")) {
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                methodNotAllowed(exchange, "GET, HEAD", "GET " + path);
+                return;
+            }
+            send(exchange, 200, status());
+        } else if (jobPath.matches()) {
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                methodNotAllowed(exchange, "GET, HEAD", "GET /jobs/{projectId}/{jobId}");
+                return;
+            }
+            job(exchange, jobPath.group(1), jobPath.group(2));
+        } else {
+            send(exchange, 404, error("no such endpoint: " + abbreviate(method) + " " + abbreviate(path)
+                    + " (" + ENDPOINTS + ")"));
+        }
+    }
+
+    /**
+     * The token is checked from the headers before the body is read, so a wrong token costs no
+     * upload; a declared length over the limit is refused before reading, and a body without one
+     * (chunked) is read to one byte past the limit at most.
+     */
+    private void webhook(HttpExchange exchange) throws IOException {
         Map<String, String> headers = new HashMap<>();
         exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, values.isEmpty() ? "" : values.getFirst()));
-        long limit = WebhookService.MAX_BODY_BYTES + 1;
+        Optional<WebhookResponse> rejected = webhook.rejectUnauthenticated(new WebhookRequest(headers, "", 0));
+        if (rejected.isPresent()) {
+            sendBeforeBody(exchange, rejected.get().status(), rejected.get().body());
+            return;
+        }
+        long declared = declaredLength(exchange);
+        if (declared > WebhookService.MAX_BODY_BYTES) {
+            WebhookResponse tooLarge = webhook.handle(new WebhookRequest(headers, "", declared));
+            sendBeforeBody(exchange, tooLarge.status(), tooLarge.body());
+            return;
+        }
         byte[] body;
         try (InputStream in = exchange.getRequestBody()) {
-            body = in.readNBytes((int) limit);
-            long more = body.length >= limit ? in.transferTo(OutputStream.nullOutputStream()) : 0;
-            long total = body.length + more;
-            return new WebhookRequest(headers, total > WebhookService.MAX_BODY_BYTES ? ""
-                    : new String(body, StandardCharsets.UTF_8), total);
+            body = in.readNBytes((int) WebhookService.MAX_BODY_BYTES + 1);
+        }
+        if (body.length > WebhookService.MAX_BODY_BYTES) {
+            sendBeforeBody(exchange, 413, error("body is more than " + WebhookService.MAX_BODY_BYTES
+                    + " bytes; the limit is " + WebhookService.MAX_BODY_BYTES));
+            return;
+        }
+        WebhookResponse response = webhook.handle(new WebhookRequest(headers, new String(body, StandardCharsets.UTF_8),
+                body.length));
+        send(exchange, response.status(), response.body());
+    }
+
+    private void job(HttpExchange exchange, String projectText, String jobText) throws IOException {
+        Optional<Long> projectId = JobKey.parseId(projectText);
+        Optional<Long> jobId = JobKey.parseId(jobText);
+        if (projectId.isEmpty() || jobId.isEmpty()) {
+            String which = projectId.isEmpty() ? "projectId" : "jobId";
+            send(exchange, 400, error(which + " in /jobs/{projectId}/{jobId} must be a whole number from 1 to "
+                    + Long.MAX_VALUE + ", not '" + abbreviate(projectId.isEmpty() ? projectText : jobText) + "'"));
+            return;
+        }
+        JobKey key = new JobKey(projectId.get(), jobId.get());
+        Optional<JobRecord> job = store.find(key);
+        if (job.isPresent()) {
+            send(exchange, 200, job(job.get()));
+        } else {
+            send(exchange, 404, error("job " + key + " is unknown"));
+        }
+    }
+
+    private void methodNotAllowed(HttpExchange exchange, String allowed, String use) throws IOException {
+        exchange.getResponseHeaders().set("Allow", allowed);
+        sendBeforeBody(exchange, 405, error(abbreviate(exchange.getRequestMethod()) + " is not allowed here; use " + use));
+    }
+
+    /** Request line plus header lines as they came on the wire, CRLFs included. */
+    private static long headerBytes(HttpExchange exchange) {
+        long bytes = exchange.getRequestMethod().length() + 1 + exchange.getRequestURI().toString().length() + 1
+                + exchange.getProtocol().length() + 2;
+        for (Map.Entry<String, List<String>> header : exchange.getRequestHeaders().entrySet()) {
+            for (String value : header.getValue()) {
+                bytes += header.getKey().length() + 2 + value.length() + 2;
+            }
+        }
+        return bytes;
+    }
+
+    /** The Content-Length the client declared, -1 without one; the JDK has already refused malformed ones. */
+    private static long declaredLength(HttpExchange exchange) {
+        String value = exchange.getRequestHeaders().getFirst("Content-Length");
+        if (value == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
@@ -169,10 +274,40 @@ public final class LocalServer implements AutoCloseable {
     private static void send(HttpExchange exchange, int status, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.sendResponseHeaders(status, -1); // a HEAD answer has no body
+            return;
+        }
         exchange.sendResponseHeaders(status, bytes.length);
         try (OutputStream out = exchange.getResponseBody()) {
             out.write(bytes);
         }
+    }
+
+    /**
+     * An answer given while a body may still be on its way: flushed first, because closing the
+     * exchange discards the unread body before the JDK would send a buffered answer, and with
+     * {@code Connection: close}, because the JDK drops the connection when the discarded rest is large.
+     */
+    private static void sendBeforeBody(HttpExchange exchange, int status, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        if (declaredLength(exchange) > 0 || exchange.getRequestHeaders().containsKey("Transfer-Encoding")) {
+            exchange.getResponseHeaders().set("Connection", "close");
+        }
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.sendResponseHeaders(status, -1);
+            return;
+        }
+        exchange.sendResponseHeaders(status, bytes.length);
+        OutputStream out = exchange.getResponseBody();
+        out.write(bytes);
+        out.flush();
+    }
+
+    /** Request text in an answer: at most 100 characters of it. */
+    private static String abbreviate(String text) {
+        return text.length() <= 100 ? text : text.substring(0, 97) + "...";
     }
 
     @Override

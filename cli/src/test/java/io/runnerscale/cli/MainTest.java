@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigParser;
+import io.runnerscale.testing.SharedFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The command line as a user runs it: {@link Main#run} with its exit code, stdout and stderr. */
 class MainTest {
-    private static final Path RUNNER_FIXTURES = Path.of("../../shared/fixtures/gitlab-runner");
+    private static final Path RUNNER_FIXTURES = SharedFiles.fixture("gitlab-runner");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir

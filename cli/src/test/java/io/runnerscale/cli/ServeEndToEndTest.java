@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.runnerscale.simulate.SimulatedFleet;
+import io.runnerscale.testing.SharedFiles;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -41,7 +42,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ServeEndToEndTest {
-    private static final Path FIXTURES = Path.of("../../shared/fixtures/gitlab");
+    private static final Path FIXTURES = SharedFiles.fixture("gitlab");
     private static final String TOKEN = "s3cret-hook-token";
     private static final Duration DEADLINE = Duration.ofSeconds(15);
 
@@ -70,7 +71,7 @@ class ServeEndToEndTest {
     private ServeCommand.Running startServe() throws Exception {
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         ServeCommand.Running running = ServeCommand.start(List.of("--port", "0", "--webhook-token", TOKEN,
-                "--boot", "1s", "--tick", "1s"), new PrintStream(buffer, true, StandardCharsets.UTF_8));
+                "--boot", "1s", "--tick", "1s", "--in-memory"), new PrintStream(buffer, true, StandardCharsets.UTF_8));
         lastOutput = buffer.toString(StandardCharsets.UTF_8);
         return running;
     }
@@ -141,6 +142,7 @@ class ServeEndToEndTest {
     void printsWhereItServes() {
         assertTrue(output.contains("runnerscale serving on http://127.0.0.1:" + serve.port()), output);
         assertTrue(output.contains("webhook token: as given"), output);
+        assertTrue(output.contains("state: in memory (lost when serve stops)"), output);
         assertFalse(output.contains(TOKEN), "a given token is never echoed");
         assertNotEquals(0, serve.port());
     }

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -71,16 +72,25 @@ public final class WebhookService {
         this.clock = clock;
     }
 
-    public WebhookResponse handle(WebhookRequest request) {
-        boolean authentic;
+    /**
+     * The answer to a delivery whose {@code X-Gitlab-Token} is missing or wrong (401) or cannot be
+     * checked (503), judged from its headers alone, the same check {@link #handle} makes first; empty
+     * when the token is right. A server calls it before reading the body, so a bad token costs no upload.
+     */
+    public Optional<WebhookResponse> rejectUnauthenticated(WebhookRequest headers) {
         try {
-            authentic = authenticator.isAuthentic(request.header("x-gitlab-token"));
+            return authenticator.isAuthentic(headers.header("x-gitlab-token")) ? Optional.empty()
+                    : Optional.of(error(401, "missing or wrong X-Gitlab-Token", null));
         } catch (RuntimeException e) {
             LOG.error("cannot read the webhook secret: {}", e.toString());
-            return error(503, "webhook secret unavailable; the delivery was not stored", null);
+            return Optional.of(error(503, "webhook secret unavailable; the delivery was not stored", null));
         }
-        if (!authentic) {
-            return error(401, "missing or wrong X-Gitlab-Token", null);
+    }
+
+    public WebhookResponse handle(WebhookRequest request) {
+        Optional<WebhookResponse> rejected = rejectUnauthenticated(request);
+        if (rejected.isPresent()) {
+            return rejected.get();
         }
         if (request.bodyBytes() > MAX_BODY_BYTES) {
             return error(413, "body is " + request.bodyBytes() + " bytes; the limit is " + MAX_BODY_BYTES, null);
