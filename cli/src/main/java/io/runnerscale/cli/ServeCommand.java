@@ -10,6 +10,9 @@ import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.gitlab.GitLabUnavailableException;
 import io.runnerscale.local.EmbeddedDynamo;
+import io.runnerscale.local.LocalJobUpdateQueue;
+import io.runnerscale.webhook.DeferredJobUpdatesCodec;
+import io.runnerscale.webhook.JobUpdateService;
 import io.runnerscale.local.LocalScaleRequests;
 import io.runnerscale.local.LocalServer;
 import io.runnerscale.pool.PoolsConfigParser;
@@ -150,6 +153,7 @@ final class ServeCommand {
         HttpServer http = null;
         EmbeddedDynamo dynamo = null;
         LocalScaleRequests scaleRequests = null;
+        LocalJobUpdateQueue deferred = null;
         LocalServer server = null;
         try {
             http = listen(bindAddress, bind, port);
@@ -172,11 +176,20 @@ final class ServeCommand {
             // the same counters as the Lambda functions keep, so a restart keeps the forecast's history
             DynamoDemandHistory history = new DynamoDemandHistory(dynamo.client(), TABLE, DEMAND_RETENTION);
             DemandForecast forecast = new DemandHistoryForecast(history);
-            ScalerService scaler = new ScalerService(pools, store, compute, forecast, clock);
+            // a tick every --tick: a pool unwatched for three ticks (at least 5 min) may have missed job events
+            Duration watchGap = tick.multipliedBy(3).compareTo(ScalerService.DEFAULT_WATCH_GAP) > 0
+                    ? tick.multipliedBy(3) : ScalerService.DEFAULT_WATCH_GAP;
+            ScalerService scaler = new ScalerService(pools, store, compute, forecast, clock, watchGap);
             scaleRequests = new LocalScaleRequests(scaler);
             String webhookToken = token;
-            WebhookService webhook = new WebhookService(new WebhookAuthenticator(() -> webhookToken), pools, store,
-                    new PoolResolver(gitlab, store, 10_000), scaleRequests, json, clock, history);
+            JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
+                    scaleRequests, history);
+            // big deliveries: answered once spooled to the data dir, applied right after (as SQS + scaler in AWS)
+            deferred = new LocalJobUpdateQueue(updates, new DeferredJobUpdatesCodec(json),
+                    dataDir == null ? null : dataDir.resolve("job-updates"));
+            int recovered = deferred.recover();
+            WebhookService webhook = new WebhookService(new WebhookAuthenticator(() -> webhookToken), store, updates,
+                    deferred, json, clock);
             server = new LocalServer(http, webhook, store, compute, pools, json);
             server.start();
             scaleRequests.startTicking(tick);
@@ -187,15 +200,21 @@ final class ServeCommand {
                     + ", DynamoDB Local at " + dynamo.endpoint());
             out.println(dataDir == null ? "  state: in memory (lost when serve stops)"
                     : "  state: " + dataDir + " (kept across restarts)");
+            if (recovered > 0) {
+                out.println("  applying " + recovered + " part(s) of big deliveries acknowledged before the last stop");
+            }
             out.println(generated ? "  webhook token (generated for this run; set --webhook-token to choose one): " + token
                     : "  webhook token: as given");
             out.flush();
-            return new Running(server, scaleRequests, dynamo, lock, fleet);
+            return new Running(server, scaleRequests, deferred, dynamo, lock, fleet);
         } catch (Exception | Error e) {
             if (server != null) {
                 server.close();
             } else if (http != null) {
                 http.stop(0);
+            }
+            if (deferred != null) {
+                deferred.close();
             }
             if (scaleRequests != null) {
                 scaleRequests.close();
@@ -376,16 +395,18 @@ final class ServeCommand {
     static final class Running implements AutoCloseable {
         private final LocalServer server;
         private final LocalScaleRequests scaleRequests;
+        private final LocalJobUpdateQueue deferred;
         private final EmbeddedDynamo dynamo;
         private final DataDirLock lock;
         private final SimulatedFleet fleet;
         private final int port;
         private boolean closed;
 
-        private Running(LocalServer server, LocalScaleRequests scaleRequests, EmbeddedDynamo dynamo, DataDirLock lock,
-                        SimulatedFleet fleet) {
+        private Running(LocalServer server, LocalScaleRequests scaleRequests, LocalJobUpdateQueue deferred,
+                        EmbeddedDynamo dynamo, DataDirLock lock, SimulatedFleet fleet) {
             this.server = server;
             this.scaleRequests = scaleRequests;
+            this.deferred = deferred;
             this.dynamo = dynamo;
             this.lock = lock;
             this.fleet = fleet;
@@ -407,6 +428,7 @@ final class ServeCommand {
             }
             closed = true;
             server.close();
+            deferred.close();   // before the store: what it cannot finish stays in the spool
             scaleRequests.close();
             dynamo.close();
             if (lock != null) {

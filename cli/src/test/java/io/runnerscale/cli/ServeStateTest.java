@@ -137,4 +137,38 @@ class ServeStateTest {
         assertEquals(given, ServeCommand.dataDirectory(given.toString(), Map.of("RUNNERSCALE_DATA_DIR", "/elsewhere")));
         assertTrue(Files.isDirectory(given), "created");
     }
+
+    @Test
+    void aBigPipelineHookIsAnsweredAtOnceAndEveryJobIsStoredSoonAfter() throws Exception {
+        ObjectNode hook = (ObjectNode) json.readTree(Files.readString(FIXTURES.resolve("gitlab-doc_pipeline_hook.json")));
+        JsonNode template = hook.get("builds").get(0);
+        var builds = hook.putArray("builds");
+        for (int i = 1; i <= 300; i++) {
+            builds.add(((ObjectNode) template.deepCopy()).put("id", 90_000 + i).put("status", "pending"));
+        }
+        long project = hook.path("project").path("id").asLong();
+        try (ServeCommand.Running serve = serve("--data-dir", temp.resolve("big").toString())) {
+            HttpResponse<String> answer = http.send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + serve.port() + "/webhook"))
+                    .timeout(Duration.ofSeconds(10))
+                    .header("X-Gitlab-Event", "Pipeline Hook").header("X-Gitlab-Token", TOKEN)
+                    .header("Idempotency-Key", "big-1")
+                    .POST(HttpRequest.BodyPublishers.ofString(hook.toString())).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(202, answer.statusCode(), answer.body());
+            assertEquals(300, json.readTree(answer.body()).path("queued").asInt());
+
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            int stored = 0;
+            for (int i = 1; i <= 300 && System.nanoTime() < deadline; ) {
+                if (get(serve, "/jobs/" + project + "/" + (90_000 + i)).statusCode() == 200) {
+                    stored++;
+                    i++;
+                } else {
+                    Thread.sleep(50);
+                }
+            }
+            assertEquals(300, stored, "every acknowledged job stored");
+            assertEquals(300, json.readTree(get(serve, "/status").body()).at("/pools/0/pending").asInt());
+        }
+    }
 }

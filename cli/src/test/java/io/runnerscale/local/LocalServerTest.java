@@ -92,8 +92,18 @@ class LocalServerTest {
         }
 
         @Override
-        public void recordInstance(String pool, String instanceId, Instant launchedAt) {
-            delegate.recordInstance(pool, instanceId, launchedAt);
+        public void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
+            delegate.recordInstance(pool, instanceId, launchedAt, unknownSince);
+        }
+
+        @Override
+        public void markStateUnknown(String instanceId, Instant since) {
+            delegate.markStateUnknown(instanceId, since);
+        }
+
+        @Override
+        public Optional<Instant> observePool(String pool, Instant now) {
+            return delegate.observePool(pool, now);
         }
 
         @Override
