@@ -212,34 +212,34 @@ class ScalerHandlerIntegrationTest {
         apply(stack.store, 500, 2, JobStatus.RUNNING, b, "docker", T0.plus(Duration.ofMinutes(2)));
         apply(stack.store, 500, 3, JobStatus.CANCELED, null, "docker", T0.plus(Duration.ofMinutes(2)));
 
-        clock.set(T0.plus(Duration.ofMinutes(5)));                // c idle 4 min < 10 min: kept
+        tickUntil(scaler, clock, 5);                // c idle 4 min < 10 min: kept
         decide(scaler, 3);
         assertEquals(all, stack.instances("docker"));
 
-        clock.set(T0.plus(Duration.ofMinutes(12)));               // c idle 11 min: goes; a and b run jobs
+        tickUntil(scaler, clock, 12);               // c went at the tick of minute 11 (idle 10 min since first seen); a and b run jobs
         decide(scaler, 2);
         assertEquals(sorted(a, b), stack.instances("docker"));
 
         apply(stack.store, 500, 2, JobStatus.SUCCESS, b, "docker", T0.plus(Duration.ofMinutes(20)),
                 T0.plus(Duration.ofMinutes(20)));
-        clock.set(T0.plus(Duration.ofMinutes(25)));               // b idle 5 min since its job: kept
+        tickUntil(scaler, clock, 25);               // b idle 5 min since its job: kept
         decide(scaler, 2);
         assertEquals(sorted(a, b), stack.instances("docker"));
 
-        clock.set(T0.plus(Duration.ofMinutes(31)));               // b idle 11 min: goes
+        tickUntil(scaler, clock, 31);               // b went at minute 30 (idle 10 min since its job)
         decide(scaler, 1);
         assertEquals(List.of(a), stack.instances("docker"));
 
-        clock.set(T0.plus(Duration.ofMinutes(90)));               // a's long job still runs: a stays
+        tickUntil(scaler, clock, 90);               // a's long job still runs: a stays
         decide(scaler, 1);
         assertEquals(List.of(a), stack.instances("docker"));
 
         apply(stack.store, 500, 1, JobStatus.SUCCESS, a, "docker", T0.plus(Duration.ofMinutes(91)),
                 T0.plus(Duration.ofMinutes(91)));
-        clock.set(T0.plus(Duration.ofMinutes(95)));
+        tickUntil(scaler, clock, 95);
         decide(scaler, 1);
         assertEquals(List.of(a), stack.instances("docker"));
-        clock.set(T0.plus(Duration.ofMinutes(102)));
+        tickUntil(scaler, clock, 102);
         decide(scaler, 0);
         assertEquals(List.of(), stack.instances("docker"));
         decide(scaler, 0);
@@ -271,6 +271,20 @@ class ScalerHandlerIntegrationTest {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * The schedule's ticks up to {@code minute} (decided directly, as an operator's invocation does),
+     * then the clock at {@code minute}: a pool left without decisions for long is one whose instances
+     * may have run jobs nobody saw, and is never scaled in.
+     */
+    private static void tickUntil(ScalerHandler scaler, MutableClock clock, int minute) {
+        long from = Duration.between(T0, clock.instant()).toMinutes() + 1;
+        for (long m = from; m < minute; m++) {
+            clock.set(T0.plus(Duration.ofMinutes(m)));
+            TestStack.invoke(scaler, Fixtures.JSON.createObjectNode().put("pool", "docker"));
+        }
+        clock.set(T0.plus(Duration.ofMinutes(minute)));
+    }
 
     private void decide(ScalerHandler scaler, int expectedDesired) {
         JsonNode answer = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));

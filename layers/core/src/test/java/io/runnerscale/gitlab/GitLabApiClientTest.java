@@ -113,4 +113,36 @@ class GitLabApiClientTest {
                 () -> client.jobTags(new JobKey(380, 1977)));
         assertTrue(e.getMessage().contains("404"), e.getMessage());
     }
+
+    /** A server that sends its headers at once, then the body a byte a second: the webhook must not wait for it. */
+    @Test
+    void anAnswerThatDripsIsGivenUpOnInsteadOfHoldingTheWebhook() throws IOException {
+        server.stop(0);
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        server.createContext("/", exchange -> {
+            exchange.getResponseHeaders().add("Content-Type", "application/json");
+            exchange.sendResponseHeaders(200, 0);
+            try (OutputStream out = exchange.getResponseBody()) {
+                for (byte b : "{\"tag_list\": [\"docker\"]}".getBytes(StandardCharsets.UTF_8)) {
+                    out.write(b);
+                    out.flush();
+                    Thread.sleep(1_000);
+                }
+            } catch (IOException | InterruptedException clientGaveUp) {
+                // expected: the client stops reading
+            }
+        });
+        server.start();
+        GitLabCredentials credentials = new GitLabCredentials(
+                "http://127.0.0.1:" + server.getAddress().getPort(), "glpat-test");
+        GitLabApiClient dripping = new GitLabApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials,
+                new ObjectMapper());
+
+        GitLabUnavailableException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(15),
+                () -> assertThrows(GitLabUnavailableException.class, () -> dripping.jobTags(new JobKey(380, 1977))),
+                "the 25-byte answer takes 25 s to arrive");
+        assertTrue(e.getMessage().contains("not read within"), e.getMessage());
+    }
 }
