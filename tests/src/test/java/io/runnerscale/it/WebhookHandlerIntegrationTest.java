@@ -279,6 +279,18 @@ class WebhookHandlerIntegrationTest {
         assertEquals(JobStatus.PENDING, stack.store.find(new JobKey(380, 7004)).orElseThrow().status());
         assertEquals("docker", stack.store.find(new JobKey(380, 7004)).orElseThrow().pool());
 
+        // marked base64 but not base64: a 400 that says so, not a function error (API Gateway's 500)
+        var notBase64 = Fixtures.apiGatewayEvent(Fixtures.gitlabHeaders("Job Hook", TestStack.WEBHOOK_TOKEN,
+                UUID.randomUUID().toString()), "{not base64}", false);
+        notBase64.setIsBase64Encoded(true);
+        APIGatewayV2HTTPResponse badEncoding = TestStack.deliver(webhook, notBase64);
+        assertEquals(400, badEncoding.getStatusCode(), badEncoding.getBody());
+        assertTrue(TestStack.body(badEncoding).path("error").asText().contains("base64"), badEncoding.getBody());
+        var wrongTokenToo = Fixtures.apiGatewayEvent(Fixtures.gitlabHeaders("Job Hook", "wrong-token",
+                UUID.randomUUID().toString()), "{not base64}", false);
+        wrongTokenToo.setIsBase64Encoded(true);
+        assertEquals(401, TestStack.deliver(webhook, wrongTokenToo).getStatusCode(), "the token is checked first");
+
         // GitLab capitalises header names; API Gateway passes them lower-cased, but either must work
         Map<String, String> capitalised = new HashMap<>();
         Fixtures.gitlabHeaders("Job Hook", TestStack.WEBHOOK_TOKEN, UUID.randomUUID().toString())

@@ -85,16 +85,26 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     }
 
     APIGatewayV2HTTPResponse handle(APIGatewayV2HTTPEvent event) {
-        String body = event.getBody() == null ? "" : event.getBody();
-        if (event.getIsBase64Encoded()) {
-            body = new String(Base64.getDecoder().decode(body), StandardCharsets.UTF_8);
-        }
-        WebhookRequest request = new WebhookRequest(event.getHeaders(), body,
-                body.getBytes(StandardCharsets.UTF_8).length);
-        WebhookResponse response = service.handle(request);
+        WebhookResponse response = service.rejectUnauthenticated(new WebhookRequest(event.getHeaders(), "", 0))
+                .orElseGet(() -> decode(event).map(service::handle).orElseGet(() -> new WebhookResponse(400,
+                        "{\"error\":\"the body is marked base64-encoded but is not valid base64\"}")));
         metrics.count("WebhookDeliveries", "Status", Integer.toString(response.status()));
         return APIGatewayV2HTTPResponse.builder().withStatusCode(response.status()).withHeaders(JSON_HEADERS)
                 .withBody(response.body()).build();
+    }
+
+    /** The delivery with its body decoded; empty when API Gateway marked it base64 and it is not. */
+    private static java.util.Optional<WebhookRequest> decode(APIGatewayV2HTTPEvent event) {
+        String body = event.getBody() == null ? "" : event.getBody();
+        if (event.getIsBase64Encoded()) {
+            try {
+                body = new String(Base64.getMimeDecoder().decode(body), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException notBase64) {
+                return java.util.Optional.empty();
+            }
+        }
+        return java.util.Optional.of(new WebhookRequest(event.getHeaders(), body,
+                body.getBytes(StandardCharsets.UTF_8).length));
     }
 
     /** SnapStart: load the JSON, parsing and DynamoDB code paths into the snapshot; no secret is read. */
