@@ -180,7 +180,7 @@ public final class WebhookBenchmark {
             try (LocalJobUpdateQueue deferred = new LocalJobUpdateQueue(updates, new DeferredJobUpdatesCodec(json), spool)) {
                 WebhookService bigDeliveries = new WebhookService(new WebhookAuthenticator(() -> TOKEN), store, updates,
                         deferred, json, Clock.systemUTC());
-                for (int size : settings.pipelineSizes()) {
+                for (int size : settings.pipelineDeliveries() > 0 ? settings.pipelineSizes() : List.<Integer>of()) {
                     pipelineHooks.add(pipelineHooks(bigDeliveries, store, size));
                 }
             } finally {
