@@ -555,7 +555,7 @@ class WebhookServiceTest {
     // ---- store failures -----------------------------------------------------------------------------
 
     /** The in-memory store, with switches that make it fail like an unreachable DynamoDB. */
-    static final class FlakyStore implements JobStore {
+    static class FlakyStore implements JobStore {
         final InMemoryJobStore delegate = new InMemoryJobStore();
         boolean failApply;
         boolean failClaim;
