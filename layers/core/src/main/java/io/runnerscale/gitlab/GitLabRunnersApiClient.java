@@ -119,10 +119,10 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
         Needs needs = new Needs(MANAGE_SCOPE, "administrator access (instance runners), the Owner role (group"
                 + " runners) or Maintainer (project runners)");
         Answer answer = send("PUT", "/runners/" + runnerId, body, needs);
-        answer.discard();
         if (answer.status() != 200) {
             throw rejected(answer, needs);
         }
+        answer.discard();
     }
 
     @Override
@@ -150,10 +150,10 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
         Needs needs = new Needs(MANAGE_SCOPE, "administrator access (instance runners), the Owner role (group"
                 + " runners) or Maintainer in the owning project (project runners)");
         Answer answer = send("DELETE", "/runners/" + runnerId, null, needs);
-        answer.discard();
         if (answer.status() != 204 && answer.status() != 200 && answer.status() != 404) {
             throw rejected(answer, needs);
         }
+        answer.discard();
     }
 
     @Override
@@ -161,10 +161,10 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
         Needs needs = new Needs(JOB_SCOPE, "the Developer role or more in project " + job.projectId());
         Answer answer = send("POST", "/projects/" + job.projectId() + "/jobs/" + job.jobId() + "/cancel", null,
                 needs);
-        answer.discard();
         if (answer.status() != 201 && answer.status() != 200 && answer.status() != 404) {
             throw rejected(answer, needs);
         }
+        answer.discard();
     }
 
     @Override
