@@ -6,13 +6,6 @@ import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobTags;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -26,8 +19,6 @@ import java.util.function.Supplier;
 /** GitLab's REST API v4 over the JDK's HTTP client, with short timeouts: the webhook has 10 s in all. */
 public final class GitLabApiClient implements GitLab {
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
-    /** Reads answers off the caller's thread, so a slow one can be abandoned; virtual: one per read is cheap. */
-    private static final Executor READER = Executors.newVirtualThreadPerTaskExecutor();
     /**
      * Largest answer read. A job's JSON is a few KB (its commit message and artifact list are the
      * big parts); the bound keeps a misbehaving server from filling the webhook's memory, with
@@ -72,14 +63,10 @@ public final class GitLabApiClient implements GitLab {
             throw new GitLabUnavailableException("interrupted", e);
         }
         if (response.statusCode() != 200) {
-            closeQuietly(response.body());
+            GitLabHttp.closeQuietly(response.body());
             throw new GitLabUnavailableException("GET " + uri.getPath() + " answered " + response.statusCode(), null);
         }
-        byte[] body = readWithin(response.body(), TIMEOUT, uri.getPath());
-        if (body.length > MAX_ANSWER_BYTES) {
-            throw new GitLabUnavailableException("GET " + uri.getPath() + " answered more than " + MAX_ANSWER_BYTES
-                    + " bytes", null);
-        }
+        byte[] body = GitLabHttp.readBounded(response.body(), TIMEOUT, MAX_ANSWER_BYTES, "GET " + uri.getPath());
         JsonNode tags;
         try {
             tags = json.readTree(body).path("tag_list");
@@ -94,44 +81,6 @@ public final class GitLabApiClient implements GitLab {
         List<String> out = new ArrayList<>(tags.size());
         tags.forEach(tag -> out.add(tag.asText()));
         return out;
-    }
-
-    /**
-     * Reads the answer, giving up after {@code limit}: the request's timeout ends with the headers,
-     * and a server that then sends its body a byte at a time must not hold the webhook past
-     * GitLab's 10 s. Closing the stream ends the read.
-     */
-    private static byte[] readWithin(InputStream in, Duration limit, String path) {
-        CompletableFuture<byte[]> read = CompletableFuture.supplyAsync(() -> {
-            try (in) {
-                return in.readNBytes(MAX_ANSWER_BYTES + 1);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }, READER);
-        try {
-            return read.get(limit.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            closeQuietly(in);
-            read.cancel(true);
-            throw new GitLabUnavailableException("GET " + path + ": the answer was not read within " + limit.toSeconds()
-                    + " s", e);
-        } catch (ExecutionException e) {
-            throw new GitLabUnavailableException("GET " + path + ": reading the answer failed: "
-                    + e.getCause().getClass().getSimpleName(), e.getCause());
-        } catch (InterruptedException e) {
-            closeQuietly(in);
-            Thread.currentThread().interrupt();
-            throw new GitLabUnavailableException("interrupted", e);
-        }
-    }
-
-    private static void closeQuietly(InputStream in) {
-        try {
-            in.close();
-        } catch (IOException ignored) {
-            // nothing more to read from it either way
-        }
     }
 
     /**

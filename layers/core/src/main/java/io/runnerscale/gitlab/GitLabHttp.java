@@ -1,0 +1,71 @@
+package io.runnerscale.gitlab;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** What the GitLab API clients share: reading an answer with a bound and a deadline. */
+final class GitLabHttp {
+    /** Reads answers off the caller's thread, so a slow one can be abandoned; virtual: one per read is cheap. */
+    private static final Executor READER = Executors.newVirtualThreadPerTaskExecutor();
+
+    private GitLabHttp() {
+    }
+
+    /**
+     * Reads the answer, giving up after {@code limit}: the request's timeout ends with the headers,
+     * and a server that then sends its body a byte at a time must not hold the caller (the webhook
+     * has GitLab's 10 s, a lifecycle task its own timeout). Closing the stream ends the read.
+     * Reads at most {@code maxBytes + 1} bytes, so a caller can tell an answer over the bound.
+     *
+     * @param request the request for messages, like {@code GET /api/v4/runners/7/jobs}
+     */
+    static byte[] readWithin(InputStream in, Duration limit, int maxBytes, String request) {
+        CompletableFuture<byte[]> read = CompletableFuture.supplyAsync(() -> {
+            try (in) {
+                return in.readNBytes(maxBytes + 1);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, READER);
+        try {
+            return read.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            closeQuietly(in);
+            read.cancel(true);
+            throw new GitLabUnavailableException(request + ": the answer was not read within " + limit.toSeconds()
+                    + " s", e);
+        } catch (ExecutionException e) {
+            throw new GitLabUnavailableException(request + ": reading the answer failed: "
+                    + e.getCause().getClass().getSimpleName(), e.getCause());
+        } catch (InterruptedException e) {
+            closeQuietly(in);
+            Thread.currentThread().interrupt();
+            throw new GitLabUnavailableException("interrupted", e);
+        }
+    }
+
+    /** {@link #readWithin}, refusing an answer longer than {@code maxBytes}. */
+    static byte[] readBounded(InputStream in, Duration limit, int maxBytes, String request) {
+        byte[] body = readWithin(in, limit, maxBytes, request);
+        if (body.length > maxBytes) {
+            throw new GitLabUnavailableException(request + " answered more than " + maxBytes + " bytes", null);
+        }
+        return body;
+    }
+
+    static void closeQuietly(InputStream in) {
+        try {
+            in.close();
+        } catch (IOException ignored) {
+            // nothing more to read from it either way
+        }
+    }
+}
