@@ -113,6 +113,10 @@ fi
 log "instance ${INSTANCE_ID} of group ${ASG_NAME} in ${AWS_REGION}"
 
 STEP="checking inputs"
+RUNNERSCALE_STACK=${RUNNERSCALE_STACK:-}
+RUNNERSCALE_POOL=${RUNNERSCALE_POOL:-}
+GITLAB_URL=${GITLAB_URL:-}
+CAPACITY_PER_INSTANCE=${CAPACITY_PER_INSTANCE:-}
 for required in RUNNERSCALE_STACK RUNNERSCALE_POOL GITLAB_URL CAPACITY_PER_INSTANCE; do
   if [[ -z ${!required:-} ]]; then
     log "${required} is required"
