@@ -25,6 +25,7 @@
 #   JOB_TIMEOUT_SECONDS     optional  systemd TimeoutStopSec: how long a graceful stop may wait for
 #                                     running jobs (default: 3600, GitLab's default job timeout)
 #   TOKEN_WAIT_SECONDS      optional  how long to wait for the token parameter (default: 300)
+#   VERIFY_WAIT_SECONDS     optional  how long to retry `gitlab-runner verify` (default: 60)
 #   AWS_REGION              optional  default: the instance's region from IMDS
 #   LAUNCH_HOOK             optional  launch lifecycle hook name (default: runnerscale-launch)
 #   RUNNERSCALE_ROOT        optional  prefix for /etc paths (tests only; default: empty)
@@ -128,8 +129,9 @@ RUNNER_EXECUTOR=${RUNNER_EXECUTOR:-docker}
 DOCKER_IMAGE=${DOCKER_IMAGE:-alpine:3.20}
 JOB_TIMEOUT_SECONDS=${JOB_TIMEOUT_SECONDS:-3600}
 TOKEN_WAIT_SECONDS=${TOKEN_WAIT_SECONDS:-300}
+VERIFY_WAIT_SECONDS=${VERIFY_WAIT_SECONDS:-60}
 
-for number in CAPACITY_PER_INSTANCE JOB_TIMEOUT_SECONDS TOKEN_WAIT_SECONDS; do
+for number in CAPACITY_PER_INSTANCE JOB_TIMEOUT_SECONDS TOKEN_WAIT_SECONDS VERIFY_WAIT_SECONDS; do
   if ! [[ ${!number} =~ ^[1-9][0-9]{0,5}$ ]]; then
     log "${number} must be a positive whole number"
     exit 2
@@ -236,7 +238,9 @@ systemctl restart gitlab-runner
 
 STEP="verifying the runner with GitLab"
 verified=false
-for attempt in 1 2 3 4 5 6; do
+deadline=$((SECONDS + VERIFY_WAIT_SECONDS))
+delay=1
+while :; do
   # "is valid" (Runner 15+) or "is alive" (older); "is not valid"/"is removed" on failure.
   if verify_output=$(gitlab-runner verify --config "$CONFIG_FILE" 2>&1) \
     && grep -Eq 'is (valid|alive)' <<<"$verify_output" \
@@ -244,7 +248,10 @@ for attempt in 1 2 3 4 5 6; do
     verified=true
     break
   fi
-  sleep "$attempt"
+  remaining=$((deadline - SECONDS))
+  ((remaining > 0)) || break
+  sleep $((delay < remaining ? delay : remaining))
+  delay=$((delay * 2 > 15 ? 15 : delay * 2))
 done
 if [[ $verified != true ]]; then
   log "gitlab-runner verify did not succeed: $(scrub <<<"${verify_output:-}")"
