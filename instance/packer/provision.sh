@@ -35,7 +35,6 @@ if [[ -n ${PREPULL_IMAGES:-} ]]; then
   done
 fi
 
-# Nothing of the build instance's identity in the image: cloud-init runs user data again on
-# every instance launched from it.
+# Nothing of the build instance in the image: cloud-init starts fresh on every instance.
 dnf clean all
-rm -rf /var/lib/cloud/instances/* /var/log/cloud-init*.log
+cloud-init clean --logs
