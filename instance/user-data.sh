@@ -187,7 +187,8 @@ EOF
 # --- the runner token ----------------------------------------------------------------------------
 STEP="waiting for the runner token"
 readonly TOKEN_PARAMETER="/runnerscale/${RUNNERSCALE_STACK}/runners/${INSTANCE_ID}"
-deadline=$((SECONDS + TOKEN_WAIT_SECONDS))
+# bash's SECONDS counts whole seconds: +1 so the wait is never shorter than asked
+deadline=$((SECONDS + TOKEN_WAIT_SECONDS + 1))
 delay=1
 ssm_errors=$(mktemp)
 runner_token=""
@@ -238,7 +239,7 @@ systemctl restart gitlab-runner
 
 STEP="verifying the runner with GitLab"
 verified=false
-deadline=$((SECONDS + VERIFY_WAIT_SECONDS))
+deadline=$((SECONDS + VERIFY_WAIT_SECONDS + 1))
 delay=1
 while :; do
   # "is valid" (Runner 15+) or "is alive" (older); "is not valid"/"is removed" on failure.
