@@ -33,13 +33,14 @@ import java.util.Optional;
  * <ul>
  *   <li>{@code JOB#<project>#<job>}: one job; indexed under {@code POOL#<pool>#pending|running} (GSI
  *       {@code live}) only while live, so a decision reads only live jobs; terminal jobs expire by TTL;</li>
- *   <li>{@code INST#<id>}: an instance, indexed under {@code POOL#<pool>#instances};</li>
+ *   <li>{@code INST#<id>}: an instance, indexed under {@code POOL#<pool>#instances}; the lifecycle
+ *       function adds {@code runnerId}, {@code state}, {@code runnerPaused} and {@code drainAttempt};</li>
  *   <li>{@code DELIVERY#<id>}: a webhook delivery already processed, expiring by TTL;</li>
  *   <li>{@code POOLWATCH#<pool>}: when a decision last looked at the pool's instances.</li>
  * </ul>
  * Every job write is conditional on the status rank, so duplicates and late events change nothing.
  */
-public final class DynamoJobStore implements JobStore {
+public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
     public static final String PK = "pk";
     public static final String LIVE_INDEX = "live";
     public static final String LIVE_PK = "livePk";
@@ -264,6 +265,83 @@ public final class DynamoJobStore implements JobStore {
     @Override
     public void forgetInstance(String instanceId) {
         dynamo.deleteItem(r -> r.tableName(table).key(Map.of(PK, s("INST#" + instanceId))));
+    }
+
+    @Override
+    public Optional<InstanceLifecycle> lifecycle(String instanceId) {
+        GetItemResponse response = dynamo.getItem(r -> r.tableName(table).key(instanceKey(instanceId)).consistentRead(true));
+        if (!response.hasItem() || response.item().isEmpty()) {
+            return Optional.empty();
+        }
+        Map<String, AttributeValue> item = response.item();
+        AttributeValue paused = item.get("runnerPaused");
+        Long attempt = number(item.get("drainAttempt"));
+        return Optional.of(new InstanceLifecycle(instanceId, text(item.get("pool")), number(item.get("runnerId")),
+                io.runnerscale.lifecycle.InstanceState.fromWireName(text(item.get("state"))).orElse(null),
+                paused != null && Boolean.TRUE.equals(paused.bool()),
+                attempt == null ? 1 : attempt.intValue()));
+    }
+
+    @Override
+    public void recordRunner(String instanceId, String pool, Long runnerId, io.runnerscale.lifecycle.InstanceState state,
+                             Instant now) {
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":pool", s(pool),
+                ":livePk", s("POOL#" + pool + "#instances"), ":id", s(instanceId), ":launched", s(now.toString()),
+                ":state", s(state.wireName())));
+        String expression = "SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+                + "launchedAt = if_not_exists(launchedAt, :launched), #state = :state";
+        if (runnerId != null) {
+            values.put(":runner", n(runnerId));
+            expression += ", runnerId = :runner";
+        } else {
+            expression += " REMOVE runnerId, runnerPaused";
+        }
+        String update = expression;
+        dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                .updateExpression(update)
+                .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
+                .expressionAttributeValues(values));
+    }
+
+    @Override
+    public boolean setState(String instanceId, io.runnerscale.lifecycle.InstanceState state) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #state = :state")
+                    .conditionExpression("attribute_exists(" + PK + ")")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":state", s(state.wireName()))));
+            return true;
+        } catch (ConditionalCheckFailedException unknown) {
+            return false;
+        }
+    }
+
+    @Override
+    public void setRunnerPaused(String instanceId, boolean paused) {
+        dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                .updateExpression("SET runnerPaused = :paused")
+                .expressionAttributeValues(Map.of(":paused", AttributeValue.fromBool(paused))));
+    }
+
+    @Override
+    public void clearRunner(String instanceId) {
+        dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                .updateExpression("REMOVE runnerId, runnerPaused"));
+    }
+
+    @Override
+    public int nextDrainAttempt(String instanceId) {
+        // the first drain used attempt 1 without writing it: start the counter there
+        UpdateItemResponse response = dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                .updateExpression("SET drainAttempt = if_not_exists(drainAttempt, :first) + :one")
+                .expressionAttributeValues(Map.of(":first", n(1), ":one", n(1)))
+                .returnValues(ReturnValue.UPDATED_NEW));
+        return Integer.parseInt(response.attributes().get("drainAttempt").n());
+    }
+
+    private static Map<String, AttributeValue> instanceKey(String instanceId) {
+        return Map.of(PK, s("INST#" + instanceId));
     }
 
     private void queryLive(String partition, java.util.function.Consumer<Map<String, AttributeValue>> sink) {

@@ -19,12 +19,13 @@ import java.util.Set;
  * The job store in memory, with the same rules as {@link DynamoJobStore}: the simulator replays a
  * month of jobs through it in seconds. Not for production: nothing survives a restart.
  */
-public final class InMemoryJobStore implements JobStore {
+public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore {
     private final Map<JobKey, JobRecord> jobs = new HashMap<>();
     private final Map<String, Map<JobKey, JobRecord>> liveByPool = new HashMap<>();
     private final Map<String, InstanceRecord> instances = new LinkedHashMap<>();
     private final Set<String> deliveries = new HashSet<>();
     private final Map<String, Instant> observed = new HashMap<>();
+    private final Map<String, InstanceLifecycle> lifecycles = new HashMap<>();
 
     @Override
     public synchronized ApplyOutcome apply(JobEvent event, String pool, Instant now) {
@@ -113,6 +114,59 @@ public final class InMemoryJobStore implements JobStore {
     @Override
     public synchronized void forgetInstance(String instanceId) {
         instances.remove(instanceId);
+        lifecycles.remove(instanceId);
+    }
+
+    @Override
+    public synchronized Optional<InstanceLifecycle> lifecycle(String instanceId) {
+        return Optional.ofNullable(lifecycles.get(instanceId));
+    }
+
+    @Override
+    public synchronized void recordRunner(String instanceId, String pool, Long runnerId,
+                                          io.runnerscale.lifecycle.InstanceState state, Instant now) {
+        recordInstance(pool, instanceId, now);
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, pool, runnerId, state,
+                old != null && runnerId != null && runnerId.equals(old.runnerId()) && old.runnerPaused(),
+                old == null ? 1 : old.drainAttempt()));
+    }
+
+    @Override
+    public synchronized boolean setState(String instanceId, io.runnerscale.lifecycle.InstanceState state) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old == null) {
+            return false;
+        }
+        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, old.pool(), old.runnerId(), state,
+                old.runnerPaused(), old.drainAttempt()));
+        return true;
+    }
+
+    @Override
+    public synchronized void setRunnerPaused(String instanceId, boolean paused) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        lifecycles.put(instanceId, old == null ? new InstanceLifecycle(instanceId, null, null, null, paused, 1)
+                : new InstanceLifecycle(instanceId, old.pool(), old.runnerId(), old.state(), paused, old.drainAttempt()));
+    }
+
+    @Override
+    public synchronized void clearRunner(String instanceId) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old != null) {
+            lifecycles.put(instanceId, new InstanceLifecycle(instanceId, old.pool(), null, old.state(), false,
+                    old.drainAttempt()));
+        }
+    }
+
+    @Override
+    public synchronized int nextDrainAttempt(String instanceId) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        InstanceLifecycle next = old == null ? new InstanceLifecycle(instanceId, null, null, null, false, 2)
+                : new InstanceLifecycle(instanceId, old.pool(), old.runnerId(), old.state(), old.runnerPaused(),
+                old.drainAttempt() + 1);
+        lifecycles.put(instanceId, next);
+        return next.drainAttempt();
     }
 
     private static <T> T first(T preferred, T fallback) {

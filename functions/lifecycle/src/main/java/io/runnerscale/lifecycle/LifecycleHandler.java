@@ -1,0 +1,184 @@
+package io.runnerscale.lifecycle;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.runnerscale.config.AwsClients;
+import io.runnerscale.config.CachedParameters;
+import io.runnerscale.config.Settings;
+import io.runnerscale.gitlab.GitLabApiClient;
+import io.runnerscale.gitlab.GitLabCredentials;
+import io.runnerscale.gitlab.GitLabRunnersApiClient;
+import io.runnerscale.lifecycle.aws.AsgLifecycleActions;
+import io.runnerscale.lifecycle.aws.AwsFailures;
+import io.runnerscale.lifecycle.aws.SfnDrainStarter;
+import io.runnerscale.lifecycle.aws.SsmRunnerTokens;
+import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.store.DynamoJobStore;
+import org.crac.Core;
+import org.crac.Resource;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
+import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.sfn.SfnClient;
+import software.amazon.awssdk.services.ssm.SsmClient;
+import software.amazon.lambda.powertools.logging.PowertoolsLogging;
+import software.amazon.lambda.powertools.parameters.secrets.SecretsProvider;
+import software.amazon.lambda.powertools.parameters.ssm.SSMProvider;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.function.Supplier;
+
+/**
+ * The lifecycle function. Two kinds of input:
+ * <ul>
+ *   <li>a drain Task of the drain state machine, {@code {"task": "<Name>", "drain": {...}}}: answers
+ *       the updated drain object (statemachine/README.md); a failure worth retrying throws
+ *       {@link RetryableError}, whose class name the state machine's Retry matches;</li>
+ *   <li>an EventBridge event: {@code EC2 Instance-launch Lifecycle Action} (create the instance's
+ *       runner and token), {@code EC2 Instance-terminate Lifecycle Action}, {@code EC2 Spot Instance
+ *       Interruption Warning} and {@code EC2 Instance Rebalance Recommendation} (start a drain);
+ *       answers {@code {"result": "..."}}.</li>
+ * </ul>
+ * Thin on purpose: {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
+ * random or time-dependent (secrets and pools are read on first use); priming touches only JSON.
+ */
+public final class LifecycleHandler implements RequestStreamHandler, Resource {
+    private static final Duration POOLS_MAX_AGE = Duration.ofMinutes(1);
+    private static final Duration SECRET_MAX_AGE = Duration.ofMinutes(5);
+    static final String LAUNCH = "EC2 Instance-launch Lifecycle Action";
+    static final String TERMINATE = "EC2 Instance-terminate Lifecycle Action";
+    static final String SPOT = "EC2 Spot Instance Interruption Warning";
+    static final String REBALANCE = "EC2 Instance Rebalance Recommendation";
+
+    private final ObjectMapper json = new ObjectMapper();
+    private final DrainCodec codec = new DrainCodec(json);
+    private final LifecycleService service;
+
+    public LifecycleHandler() {
+        this(Settings.fromEnvironment(), LifecycleSettings.from(System.getenv()), AwsClients.create(null));
+    }
+
+    private LifecycleHandler(Settings settings, LifecycleSettings lifecycle, AwsClients aws) {
+        this(settings, lifecycle, aws.build(DynamoDbClient.builder()), aws.build(SsmClient.builder()),
+                aws.build(AutoScalingClient.builder()), aws.build(SfnClient.builder()),
+                aws.build(SecretsManagerClient.builder()), Clock.systemUTC());
+        Core.getGlobalContext().register(this);
+    }
+
+    /** Wires the service from clients; tests pass clients pointed at DynamoDB Local and moto_server. */
+    public LifecycleHandler(Settings settings, LifecycleSettings lifecycle, DynamoDbClient dynamo, SsmClient ssm,
+                            AutoScalingClient autoScaling, SfnClient sfn, SecretsManagerClient secretsManager,
+                            Clock clock) {
+        SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
+        PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
+                POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
+        if (settings.gitlabSecretId().isBlank()) {
+            throw new IllegalStateException("environment variable GITLAB_SECRET_ID is not set (the lifecycle function"
+                    + " creates and deletes GitLab runners)");
+        }
+        Supplier<String> gitlabSecret = CachedParameters.of(SecretsProvider.builder().withClient(secretsManager).build(),
+                settings.gitlabSecretId(), SECRET_MAX_AGE);
+        GitLabRunnersApiClient gitlab = new GitLabRunnersApiClient(GitLabApiClient.defaultHttpClient(),
+                () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
+        this.service = new LifecycleService(pools::current,
+                new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl()), gitlab,
+                new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix()), new AsgLifecycleActions(autoScaling),
+                new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec), lifecycle.runnerOwner(),
+                lifecycle.jobTimeout(), clock);
+    }
+
+    @Override
+    public void handleRequest(InputStream input, OutputStream output, Context context) {
+        JsonNode result = PowertoolsLogging.withLogging(context, () -> {
+            JsonNode event;
+            try {
+                event = json.readTree(input);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("lifecycle input is not JSON");
+            }
+            try {
+                return handle(event);
+            } catch (SdkException e) {
+                throw AwsFailures.classify("AWS", e);
+            }
+        });
+        try {
+            json.writeValue(output, result);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    JsonNode handle(JsonNode event) {
+        if (event == null || !event.isObject()) {
+            throw new IllegalArgumentException("lifecycle input must be a JSON object: a drain task or an EventBridge event");
+        }
+        if (event.has("task")) {
+            Drain drain = codec.fromJson(event.get("drain"));
+            return codec.toJson(service.task(event.get("task").asText(), drain));
+        }
+        String detailType = event.path("detail-type").asText("");
+        JsonNode detail = event.path("detail");
+        Object result = switch (detailType) {
+            case LAUNCH -> {
+                String instanceId = field(detail, "EC2InstanceId");
+                yield service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
+                        InstanceArns.of(field(event, "region"), field(event, "account"), instanceId),
+                        field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"));
+            }
+            case TERMINATE -> service.onTerminateHook(field(detail, "AutoScalingGroupName"),
+                    field(detail, "EC2InstanceId"), field(detail, "LifecycleHookName"),
+                    field(detail, "LifecycleActionToken"));
+            case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
+            case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
+            default -> throw new IllegalArgumentException("detail-type '" + abbreviate(detailType)
+                    + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
+                    + ") and the input has no \"task\"");
+        };
+        return json.createObjectNode().put("result", result.toString());
+    }
+
+    private static String field(JsonNode node, String name) {
+        JsonNode value = node.get(name);
+        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+            throw new IllegalArgumentException("event field " + name + " is missing or not a string");
+        }
+        return value.asText();
+    }
+
+    /** The event's time: a repeated delivery carries the same, so it names the same drain. Null when unreadable. */
+    private static Instant time(JsonNode event) {
+        try {
+            return Instant.parse(event.path("time").asText(""));
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+
+    private static String abbreviate(String text) {
+        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
+    }
+
+    @Override
+    public void beforeCheckpoint(org.crac.Context<? extends Resource> context) {
+        // primes Jackson and the codec's classes; no call, no state
+        Drain prime = Drain.start("i-00000000", "prime", "prime", null, DrainReason.SCALE_IN, null, Instant.EPOCH,
+                Duration.ofHours(1), 60, java.util.List.of());
+        codec.read(codec.write(prime));
+    }
+
+    @Override
+    public void afterRestore(org.crac.Context<? extends Resource> context) {
+        // nothing captured at init depends on time, randomness or secrets
+    }
+}

@@ -1,0 +1,430 @@
+package io.runnerscale.lifecycle;
+
+import io.runnerscale.gitlab.CreatedRunner;
+import io.runnerscale.gitlab.GitLabRejectedException;
+import io.runnerscale.gitlab.GitLabRunners;
+import io.runnerscale.gitlab.GitLabUnavailableException;
+import io.runnerscale.gitlab.RunnerInfo;
+import io.runnerscale.gitlab.RunnerOwner;
+import io.runnerscale.gitlab.RunnerSpec;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.pool.PoolsConfig;
+import io.runnerscale.store.InstanceLifecycle;
+import io.runnerscale.store.InstanceLifecycleStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * An EC2 runner instance's life, from the launch lifecycle hook to the last drain step. Plain Java
+ * behind ports: the lifecycle Lambda parses events and task payloads and calls this.
+ *
+ * <ul>
+ *   <li><b>Launch</b> ({@link #onLaunch}): the pool whose {@code backend.asg} is the group; a GitLab
+ *       runner described by the instance id with the pool's tags; its token in the instance's SSM
+ *       SecureString; {@code INST#<id>} registered. The instance's user data completes the hook. A
+ *       group no pool names is abandoned at once (a runner-less instance can do nothing; the hook's
+ *       DefaultResult would abandon it too, ten minutes later).</li>
+ *   <li><b>Drain starts</b> ({@link #onTerminateHook}, {@link #onSpotWarning}, {@link #onRebalance}):
+ *       one drain execution per instance, reason and attempt. Spot and rebalance events come for every
+ *       instance of the account: an instance runnerscale has no record of is ignored.</li>
+ *   <li><b>Drain tasks</b> ({@link #task}): the steps the drain state machine calls; each is
+ *       idempotent (Step Functions retries them) and decisions come from {@link DrainPolicy}.</li>
+ * </ul>
+ * GitLab being unavailable (429, 5xx, unreachable) is thrown as {@link RetryableError}; a refusal
+ * ({@link GitLabRejectedException}) is not retried.
+ */
+public final class LifecycleService {
+    private static final Logger LOG = LoggerFactory.getLogger(LifecycleService.class);
+    /** How often a drain re-checks running jobs (and heartbeats a held hook: well inside its 300 s). */
+    static final int HEARTBEAT_SECONDS = 60;
+    /** Spot: the 100 s deadline must be noticed in time, and the 2 minutes are nearly gone by then. */
+    static final int SPOT_HEARTBEAT_SECONDS = 10;
+    /** A drain name that ended is skipped for the next attempt; more in a row means something else is wrong. */
+    private static final int MAX_NAME_TRIES = 3;
+
+    private final Supplier<PoolsConfig> pools;
+    private final InstanceLifecycleStore store;
+    private final GitLabRunners gitlab;
+    private final RunnerTokens tokens;
+    private final LifecycleActions actions;
+    private final DrainStarter drains;
+    private final RunnerOwner owner;
+    private final Duration jobTimeout;
+    private final Clock clock;
+
+    public LifecycleService(Supplier<PoolsConfig> pools, InstanceLifecycleStore store, GitLabRunners gitlab,
+                            RunnerTokens tokens, LifecycleActions actions, DrainStarter drains, RunnerOwner owner,
+                            Duration jobTimeout, Clock clock) {
+        this.pools = pools;
+        this.store = store;
+        this.gitlab = gitlab;
+        this.tokens = tokens;
+        this.actions = actions;
+        this.drains = drains;
+        this.owner = owner;
+        this.jobTimeout = jobTimeout;
+        this.clock = clock;
+    }
+
+    public enum LaunchResult {
+        /** A runner was created, its token stored and the instance recorded as registered. */
+        REGISTERED,
+        /** The instance already has its runner (a repeated event): nothing created. */
+        ALREADY_REGISTERED,
+        /** No pool uses the group: the launch lifecycle action was completed with ABANDON. */
+        ABANDONED_UNKNOWN_GROUP
+    }
+
+    public enum DrainRequestResult {
+        STARTED,
+        /** A drain of this instance for this reason runs already. */
+        ALREADY_RUNNING,
+        /** The instance was drained already: the terminate lifecycle action was completed at once. */
+        COMPLETED_AT_ONCE,
+        /** Not an instance runnerscale knows (spot and rebalance events cover the whole account). */
+        IGNORED_UNKNOWN_INSTANCE,
+        /** The instance is gone already: nothing to drain. */
+        IGNORED_GONE
+    }
+
+    // ------------------------------------------------------------------ launch
+
+    /**
+     * The launch lifecycle action of {@code instanceId} in {@code asg}. Idempotent: an instance
+     * already registered gets nothing new. A previous attempt that stopped half-way left a runner
+     * whose token runnerscale may not hold (GitLab shows it once): that runner and any stored token
+     * are deleted and a fresh runner created, unless the record shows the token was stored for the
+     * recorded runner.
+     *
+     * @param instanceArn the instance's ARN, the tag that lets only this instance read its token
+     */
+    public LaunchResult onLaunch(String asg, String instanceId, String instanceArn, String hookName, String token) {
+        Optional<PoolConfig> pool = poolOfGroup(asg);
+        if (pool.isEmpty()) {
+            LOG.error("launch of {} in group {}: no pool has backend.asg {}; the lifecycle action is abandoned",
+                    instanceId, abbreviate(asg), abbreviate(asg));
+            actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.ABANDON);
+            return LaunchResult.ABANDONED_UNKNOWN_GROUP;
+        }
+        String poolName = pool.get().name();
+        Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+        if (record.isPresent() && record.get().runnerId() != null && record.get().state() != null
+                && record.get().state() != InstanceState.LAUNCHING) {
+            return LaunchResult.ALREADY_REGISTERED;
+        }
+        if (record.isPresent() && record.get().state() == InstanceState.LAUNCHING && record.get().runnerId() != null
+                && tokens.exists(instanceId)) {
+            // the token was stored after this runner was recorded (a stale token is deleted before a new runner)
+            store.recordRunner(instanceId, poolName, record.get().runnerId(), InstanceState.REGISTERED, clock.instant());
+            return LaunchResult.REGISTERED;
+        }
+        if (record.isPresent() && record.get().state() == InstanceState.LAUNCHING) {
+            removeHalfMadeRunners(instanceId, record.get().runnerId());
+        } else {
+            store.recordRunner(instanceId, poolName, null, InstanceState.LAUNCHING, clock.instant());
+        }
+        RunnerSpec spec = new RunnerSpec(owner, instanceId, pool.get().match().tags(), pool.get().match().runUntagged(),
+                Optional.empty());
+        CreatedRunner runner = gitlab(() -> gitlab.createRunner(spec));
+        store.recordRunner(instanceId, poolName, runner.id(), InstanceState.LAUNCHING, clock.instant());
+        tokens.put(instanceId, runner.token(), instanceArn);
+        store.recordRunner(instanceId, poolName, runner.id(), InstanceState.REGISTERED, clock.instant());
+        LOG.info("instance {} of pool {}: runner {} created, token stored", instanceId, poolName, runner.id());
+        return LaunchResult.REGISTERED;
+    }
+
+    /** A retried launch: every runner of the instance has a token runnerscale cannot vouch for. */
+    private void removeHalfMadeRunners(String instanceId, Long recordedRunner) {
+        tokens.delete(instanceId);
+        Set<Long> stale = new LinkedHashSet<>();
+        if (recordedRunner != null) {
+            stale.add(recordedRunner);
+        }
+        try {
+            gitlab(() -> gitlab.findRunnersByDescription(owner, instanceId)).stream().map(RunnerInfo::id).forEach(stale::add);
+        } catch (GitLabRejectedException e) {
+            // listing needs more rights than creating (an administrator for instance runners): go on without
+            LOG.warn("instance {}: cannot list {} runners to remove a half-made one: {}", instanceId, owner, e.getMessage());
+        }
+        for (long runnerId : stale) {
+            gitlab(() -> {
+                gitlab.deleteRunner(runnerId);
+                return null;
+            });
+            LOG.info("instance {}: runner {} of an interrupted launch deleted", instanceId, runnerId);
+        }
+    }
+
+    // ------------------------------------------------------------------ drain starts
+
+    /**
+     * The terminate lifecycle action (AWS terminates the instance, or runnerscale's own drain did): an
+     * instance already drained completes at once; otherwise it is drained first, the drain holding the
+     * action and completing it with CONTINUE.
+     */
+    public DrainRequestResult onTerminateHook(String asg, String instanceId, String hookName, String token) {
+        Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+        if (record.isPresent() && record.get().state() == InstanceState.GONE) {
+            actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
+            return DrainRequestResult.COMPLETED_AT_ONCE;
+        }
+        Optional<String> pool = poolOfGroup(asg).map(PoolConfig::name).or(() -> record.map(InstanceLifecycle::pool));
+        if (pool.isEmpty()) {
+            LOG.warn("terminate of {} in group {}: no pool uses the group; the lifecycle action is completed",
+                    instanceId, abbreviate(asg));
+            actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
+            return DrainRequestResult.COMPLETED_AT_ONCE;
+        }
+        return startDrain(instanceId, pool.get(), asg, DrainReason.LIFECYCLE_HOOK, new LifecycleHook(hookName, token),
+                clock.instant(), record);
+    }
+
+    /**
+     * EC2's two-minute spot interruption warning: drain at once, deadline {@link DrainPolicy#SPOT_DEADLINE}
+     * after {@code warnedAt} (the event's time, so a repeated delivery starts the same drain).
+     */
+    public DrainRequestResult onSpotWarning(String instanceId, Instant warnedAt) {
+        return drainKnownInstance(instanceId, DrainReason.SPOT, warnedAt);
+    }
+
+    /** EC2's rebalance recommendation: drain like scale-in, never abandoned. */
+    public DrainRequestResult onRebalance(String instanceId, Instant recommendedAt) {
+        return drainKnownInstance(instanceId, DrainReason.REBALANCE, recommendedAt);
+    }
+
+    private DrainRequestResult drainKnownInstance(String instanceId, DrainReason reason, Instant at) {
+        Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+        if (record.isEmpty() || record.get().pool() == null) {
+            LOG.info("{} for {}: not a runnerscale instance, ignored", reason.wireName(), instanceId);
+            return DrainRequestResult.IGNORED_UNKNOWN_INSTANCE;
+        }
+        Optional<String> asg = pools.get().pool(record.get().pool()).map(PoolConfig::backend)
+                .filter(b -> b instanceof PoolConfig.Ec2Asg).map(b -> ((PoolConfig.Ec2Asg) b).asg());
+        if (asg.isEmpty()) {
+            LOG.error("{} for {}: its pool {} is no longer an EC2 pool in the configuration; not drained",
+                    reason.wireName(), instanceId, record.get().pool());
+            return DrainRequestResult.IGNORED_UNKNOWN_INSTANCE;
+        }
+        return startDrain(instanceId, record.get().pool(), asg.get(), reason, null,
+                at != null ? at : clock.instant(), record);
+    }
+
+    private DrainRequestResult startDrain(String instanceId, String pool, String asg, DrainReason reason,
+                                          LifecycleHook hook, Instant startedAt, Optional<InstanceLifecycle> record) {
+        if (record.isPresent() && record.get().state() == InstanceState.GONE) {
+            return DrainRequestResult.IGNORED_GONE;
+        }
+        Drain drain = Drain.start(instanceId, pool, asg, record.map(InstanceLifecycle::runnerId).orElse(null), reason,
+                hook, startedAt, jobTimeout, heartbeatSeconds(reason), List.of());
+        int attempt = record.map(InstanceLifecycle::drainAttempt).orElse(1);
+        for (int tries = 0; tries < MAX_NAME_TRIES; tries++) {
+            switch (drains.start(drain, attempt)) {
+                case STARTED -> {
+                    LOG.info("drain {} started", DrainStarter.executionName(drain, attempt));
+                    return DrainRequestResult.STARTED;
+                }
+                case ALREADY_RUNNING -> {
+                    return DrainRequestResult.ALREADY_RUNNING;
+                }
+                case NAME_USED -> attempt = store.nextDrainAttempt(instanceId);
+            }
+        }
+        throw new IllegalStateException("drain of " + instanceId + " (" + reason.wireName() + "): " + MAX_NAME_TRIES
+                + " execution names in a row were used already");
+    }
+
+    static int heartbeatSeconds(DrainReason reason) {
+        return reason == DrainReason.SPOT ? SPOT_HEARTBEAT_SECONDS : HEARTBEAT_SECONDS;
+    }
+
+    /**
+     * Whether terminating lowers the group's desired capacity. Scale-in, retirement and outdated
+     * instances were runnerscale's choice: yes. Spot, rebalance and boot timeout lose an instance the
+     * pool still wanted: no, so the group launches a replacement at once (the scaler corrects the
+     * number at its next decision either way).
+     */
+    static boolean decrementsCapacity(DrainReason reason) {
+        return switch (reason) {
+            case SCALE_IN, RETIRED, OUTDATED -> true;
+            case SPOT, REBALANCE, BOOT_TIMEOUT, LIFECYCLE_HOOK -> false;
+        };
+    }
+
+    // ------------------------------------------------------------------ drain tasks
+
+    /** One Task of the drain state machine: the drain after the task (see statemachine/README.md). */
+    public Drain task(String task, Drain drain) {
+        return switch (task == null ? "" : task) {
+            case "MarkDraining" -> markDraining(drain);
+            case "PauseRunner" -> pauseRunner(drain);
+            case "RunningJobs" -> runningJobs(drain);
+            case "Heartbeat" -> heartbeat(drain);
+            case "CancelAndRetryJobs" -> cancelAndRetryJobs(drain);
+            case "UnpauseRunner" -> unpauseRunner(drain);
+            case "DeleteRunner" -> deleteRunner(drain);
+            case "Terminate" -> terminate(drain);
+            default -> throw new IllegalArgumentException("task '" + abbreviate(String.valueOf(task))
+                    + "' is not one of MarkDraining, PauseRunner, RunningJobs, Heartbeat, CancelAndRetryJobs,"
+                    + " UnpauseRunner, DeleteRunner, Terminate");
+        };
+    }
+
+    /**
+     * State draining (the scaler stops counting it); the jobs running now become the drain's baseline,
+     * so a job that was already running is not taken for one that started during the drain. A drain
+     * started without a runner id takes the recorded one.
+     */
+    private Drain markDraining(Drain drain) {
+        Optional<InstanceLifecycle> record = store.lifecycle(drain.instanceId());
+        Long runnerId = drain.runnerId() != null ? drain.runnerId() : record.map(InstanceLifecycle::runnerId).orElse(null);
+        if (!store.setState(drain.instanceId(), InstanceState.DRAINING)) {
+            store.recordRunner(drain.instanceId(), drain.pool(), runnerId, InstanceState.DRAINING, clock.instant());
+        }
+        List<JobKey> running = runnerId == null ? List.of() : gitlab(() -> gitlab.runningJobs(runnerId));
+        return new Drain(drain.instanceId(), drain.pool(), drain.asg(), runnerId, drain.reason(), drain.lifecycleHook(),
+                drain.startedAt(), drain.deadline(), drain.heartbeatSeconds(), running, drain.jobStartedDuringDrain(),
+                drain.cancelledJobs(), drain.outcome(), drain.next());
+    }
+
+    private Drain pauseRunner(Drain drain) {
+        if (drain.runnerId() != null) {
+            gitlab(() -> {
+                gitlab.setPaused(drain.runnerId(), true);
+                return null;
+            });
+            store.setRunnerPaused(drain.instanceId(), true);
+        }
+        return drain;
+    }
+
+    private Drain runningJobs(Drain drain) {
+        List<JobKey> running = listRunning(drain);
+        DrainStep step = DrainPolicy.next(drain, clock.instant(), running, runnerPaused(drain));
+        return drain.observed(running).withNext(step);
+    }
+
+    private Drain heartbeat(Drain drain) {
+        if (drain.lifecycleHook() != null) {
+            actions.heartbeat(drain.lifecycleHook().name(), drain.asg(), drain.instanceId(), drain.lifecycleHook().token());
+        }
+        return drain;
+    }
+
+    /** Decides afresh: only jobs {@link DrainPolicy} says to cancel now, each cancelled then retried once. */
+    private Drain cancelAndRetryJobs(Drain drain) {
+        List<JobKey> running = listRunning(drain);
+        if (!(DrainPolicy.next(drain, clock.instant(), running, runnerPaused(drain)) instanceof DrainStep.CancelAndRetry c)) {
+            return drain;
+        }
+        Drain after = drain;
+        for (JobKey job : c.jobs()) {
+            gitlab(() -> {
+                gitlab.cancelJob(job);
+                return null;
+            });
+            Optional<JobKey> retried = gitlab(() -> gitlab.retryJob(job));
+            LOG.info("drain of {}: job {} cancelled, retried as {}", drain.instanceId(), job,
+                    retried.map(Object::toString).orElse("nothing (not retryable)"));
+            after = after.withCancelled(List.of(job));
+        }
+        return after;
+    }
+
+    private Drain unpauseRunner(Drain drain) {
+        if (drain.runnerId() != null) {
+            gitlab(() -> {
+                gitlab.setPaused(drain.runnerId(), false);
+                return null;
+            });
+            store.setRunnerPaused(drain.instanceId(), false);
+        }
+        store.setState(drain.instanceId(), InstanceState.READY);
+        // this execution's name is spent: a later drain of the instance needs the next attempt
+        store.nextDrainAttempt(drain.instanceId());
+        return drain.withOutcome(DrainOutcome.ABANDONED);
+    }
+
+    /**
+     * Deletes the runner and its token. The rule is checked once more here: a runner GitLab lists a
+     * running job on is not deleted (a plain error, not retried: the state machine's cleanup re-checks).
+     */
+    private Drain deleteRunner(Drain drain) {
+        if (drain.runnerId() != null) {
+            List<JobKey> running = listRunning(drain);
+            if (!running.isEmpty()) {
+                throw new IllegalStateException("runner " + drain.runnerId() + " of " + drain.instanceId()
+                        + " still lists " + running.size() + " running job(s); not deleted");
+            }
+            gitlab(() -> {
+                gitlab.deleteRunner(drain.runnerId());
+                return null;
+            });
+        }
+        tokens.delete(drain.instanceId());
+        store.clearRunner(drain.instanceId());
+        return drain.withRunnerDeleted();
+    }
+
+    /**
+     * Completes the held terminate lifecycle action with CONTINUE, or terminates the instance. The
+     * state is gone before the call: terminating fires the terminate hook, whose event may arrive
+     * before this returns, and must find the instance drained.
+     */
+    private Drain terminate(Drain drain) {
+        if (drain.runnerId() != null) {
+            throw new IllegalStateException("instance " + drain.instanceId() + " still has runner " + drain.runnerId()
+                    + "; DeleteRunner comes before Terminate");
+        }
+        if (!store.setState(drain.instanceId(), InstanceState.GONE)) {
+            store.recordRunner(drain.instanceId(), drain.pool(), null, InstanceState.GONE, clock.instant());
+        }
+        if (drain.lifecycleHook() != null) {
+            actions.complete(drain.lifecycleHook().name(), drain.asg(), drain.instanceId(), drain.lifecycleHook().token(),
+                    LifecycleActions.Result.CONTINUE);
+        } else {
+            actions.terminate(drain.instanceId(), decrementsCapacity(drain.reason()));
+        }
+        return drain.withOutcome(DrainOutcome.TERMINATED);
+    }
+
+    private List<JobKey> listRunning(Drain drain) {
+        return drain.runnerId() == null ? List.of() : gitlab(() -> gitlab.runningJobs(drain.runnerId()));
+    }
+
+    private boolean runnerPaused(Drain drain) {
+        return store.lifecycle(drain.instanceId()).map(InstanceLifecycle::runnerPaused).orElse(false);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private Optional<PoolConfig> poolOfGroup(String asg) {
+        return pools.get().pools().stream()
+                .filter(p -> p.backend() instanceof PoolConfig.Ec2Asg(String group) && group.equals(asg))
+                .findFirst();
+    }
+
+    private static <T> T gitlab(Supplier<T> call) {
+        try {
+            return call.get();
+        } catch (GitLabUnavailableException e) {
+            throw new RetryableError("GitLab unavailable: " + e.getMessage(), e);
+        }
+    }
+
+    private static String abbreviate(String text) {
+        if (text == null) {
+            return "null";
+        }
+        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
+    }
+}

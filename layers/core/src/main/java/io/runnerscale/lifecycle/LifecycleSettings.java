@@ -1,0 +1,78 @@
+package io.runnerscale.lifecycle;
+
+import io.runnerscale.gitlab.RunnerOwner;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The lifecycle function's own environment, on top of {@link io.runnerscale.config.Settings}.
+ *
+ * @param runnerTokenPrefix  {@code RUNNER_TOKEN_PREFIX}, e.g. {@code /runnerscale/<stack>/runners/}
+ * @param drainStateMachineArn {@code DRAIN_STATE_MACHINE_ARN}
+ * @param runnerOwner        {@code RUNNER_OWNER}: {@code instance} (default), {@code group:<id>} or
+ *                           {@code project:<id>}: where the per-instance runners are created
+ * @param jobTimeout         {@code DRAIN_JOB_TIMEOUT_MINUTES} (default 60, GitLab's default job
+ *                           timeout): how long a drain waits for a running job before it cancels and
+ *                           retries it
+ */
+public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachineArn, RunnerOwner runnerOwner,
+                                Duration jobTimeout) {
+    public static final Duration DEFAULT_JOB_TIMEOUT = Duration.ofHours(1);
+
+    public LifecycleSettings {
+        Objects.requireNonNull(runnerOwner, "runnerOwner");
+        if (runnerTokenPrefix == null || !runnerTokenPrefix.startsWith("/") || !runnerTokenPrefix.endsWith("/")) {
+            throw new IllegalStateException("RUNNER_TOKEN_PREFIX must be an SSM path that starts and ends with '/', got '"
+                    + abbreviate(runnerTokenPrefix) + "'");
+        }
+        if (drainStateMachineArn == null || !drainStateMachineArn.startsWith("arn:")) {
+            throw new IllegalStateException("DRAIN_STATE_MACHINE_ARN must be a state machine ARN, got '"
+                    + abbreviate(drainStateMachineArn) + "'");
+        }
+        if (jobTimeout == null || jobTimeout.isNegative() || jobTimeout.isZero()) {
+            throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a positive number of minutes");
+        }
+    }
+
+    public static LifecycleSettings from(Map<String, String> env) {
+        String minutes = env.getOrDefault("DRAIN_JOB_TIMEOUT_MINUTES", "");
+        Duration jobTimeout;
+        try {
+            jobTimeout = minutes.isBlank() ? DEFAULT_JOB_TIMEOUT : Duration.ofMinutes(Long.parseLong(minutes.strip()));
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a whole number of minutes, got '"
+                    + abbreviate(minutes) + "'");
+        }
+        return new LifecycleSettings(env.get("RUNNER_TOKEN_PREFIX"), env.get("DRAIN_STATE_MACHINE_ARN"),
+                owner(env.getOrDefault("RUNNER_OWNER", "")), jobTimeout);
+    }
+
+    /** {@code instance}, {@code group:<id>} or {@code project:<id>}; blank is {@code instance}. */
+    public static RunnerOwner owner(String text) {
+        String value = text == null ? "" : text.strip();
+        try {
+            if (value.isEmpty() || value.equals("instance")) {
+                return RunnerOwner.instance();
+            }
+            if (value.startsWith("group:")) {
+                return RunnerOwner.group(Long.parseLong(value.substring("group:".length())));
+            }
+            if (value.startsWith("project:")) {
+                return RunnerOwner.project(Long.parseLong(value.substring("project:".length())));
+            }
+        } catch (IllegalArgumentException e) {
+            // a bad number, or an id RunnerOwner refuses: reported below
+        }
+        throw new IllegalStateException("RUNNER_OWNER must be instance, group:<id> or project:<id>, got '"
+                + abbreviate(value) + "'");
+    }
+
+    private static String abbreviate(String text) {
+        if (text == null) {
+            return "";
+        }
+        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
+    }
+}

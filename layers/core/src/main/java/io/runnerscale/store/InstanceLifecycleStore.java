@@ -1,0 +1,35 @@
+package io.runnerscale.store;
+
+import io.runnerscale.lifecycle.InstanceState;
+
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * The lifecycle function's part of {@code INST#<id>}: the instance's runner, its state, whether its
+ * runner is paused and its drain attempt. A separate port from {@link JobStore} so the job store's
+ * other implementations need nothing new; {@link DynamoJobStore} and {@link InMemoryJobStore}
+ * implement both on the same items.
+ */
+public interface InstanceLifecycleStore {
+
+    Optional<InstanceLifecycle> lifecycle(String instanceId);
+
+    /**
+     * Records the instance in {@code pool} (indexed like {@link JobStore#recordInstance}, launched
+     * {@code now} unless known) with {@code state} and {@code runnerId}; a null runner id removes it.
+     */
+    void recordRunner(String instanceId, String pool, Long runnerId, InstanceState state, Instant now);
+
+    /** Sets the state of a known instance; false (nothing written) when the instance is unknown. */
+    boolean setState(String instanceId, InstanceState state);
+
+    /** Remembers whether runnerscale paused the instance's runner (an unknown instance is recorded bare). */
+    void setRunnerPaused(String instanceId, boolean paused);
+
+    /** The runner was deleted: forget its id and pause. */
+    void clearRunner(String instanceId);
+
+    /** Moves the drain attempt on by one (from 1) and returns the new number. */
+    int nextDrainAttempt(String instanceId);
+}

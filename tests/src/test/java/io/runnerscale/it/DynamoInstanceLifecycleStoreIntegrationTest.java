@@ -1,0 +1,89 @@
+package io.runnerscale.it;
+
+import io.runnerscale.job.JobEvent;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobStatus;
+import io.runnerscale.lifecycle.InstanceState;
+import io.runnerscale.store.DynamoJobStore;
+import io.runnerscale.store.InMemoryJobStore;
+import io.runnerscale.store.InstanceLifecycle;
+import io.runnerscale.store.InstanceLifecycleStore;
+import io.runnerscale.store.InstanceRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The lifecycle part of {@code INST#<id>} on DynamoDB Local, and the same steps on the in-memory
+ * store: both answer alike, and the scaler's view of the instance (use count, pool index) survives.
+ */
+class DynamoInstanceLifecycleStoreIntegrationTest {
+    static final Instant T0 = Instant.parse("2026-01-07T12:00:00Z");
+    static final String INSTANCE = "i-0123456789abcdef0";
+
+    final String table = SharedDynamo.newTable("lifecycle");
+    final DynamoJobStore dynamo = new DynamoJobStore(SharedDynamo.client(), table, Duration.ofDays(7));
+
+    @AfterEach
+    void drop() {
+        SharedDynamo.dropTable(table);
+    }
+
+    @Test
+    void dynamoAndMemoryStoresAgree() {
+        List<InstanceLifecycle> onDynamo = steps(dynamo);
+        List<InstanceLifecycle> inMemory = steps(new InMemoryJobStore());
+        assertEquals(inMemory, onDynamo);
+    }
+
+    @Test
+    void theScalersViewOfTheInstanceSurvivesLifecycleWrites() {
+        dynamo.recordRunner(INSTANCE, "docker", 501L, InstanceState.REGISTERED, T0);
+        dynamo.apply(new JobEvent(new JobKey(3, 4), JobStatus.SUCCESS, 9L, "t", "t", T0, T0, T0.plusSeconds(9), null,
+                501L, INSTANCE, null, List.of("docker")), "docker", T0.plusSeconds(10));
+        dynamo.setState(INSTANCE, InstanceState.DRAINING);
+        dynamo.recordRunner(INSTANCE, "docker", 501L, InstanceState.DRAINING, T0.plusSeconds(60));
+        InstanceRecord seen = dynamo.instances("docker").getFirst();
+        assertEquals(INSTANCE, seen.instanceId());
+        assertEquals(T0, seen.launchedAt(), "launched when first recorded");
+        assertEquals(1, seen.useCount());
+        assertEquals(T0.plusSeconds(10), seen.lastJobFinishedAt());
+    }
+
+    @Test
+    void setStateOfAnUnknownInstanceWritesNothing() {
+        assertFalse(dynamo.setState(INSTANCE, InstanceState.GONE));
+        assertEquals(Optional.empty(), dynamo.lifecycle(INSTANCE));
+    }
+
+    private static List<InstanceLifecycle> steps(InstanceLifecycleStore store) {
+        InstanceLifecycle launching;
+        store.recordRunner(INSTANCE, "docker", null, InstanceState.LAUNCHING, T0);
+        launching = store.lifecycle(INSTANCE).orElseThrow();
+        assertNull(launching.runnerId());
+        assertEquals(1, launching.drainAttempt());
+        store.recordRunner(INSTANCE, "docker", 501L, InstanceState.REGISTERED, T0);
+        InstanceLifecycle registered = store.lifecycle(INSTANCE).orElseThrow();
+        assertTrue(store.setState(INSTANCE, InstanceState.DRAINING));
+        store.setRunnerPaused(INSTANCE, true);
+        InstanceLifecycle paused = store.lifecycle(INSTANCE).orElseThrow();
+        assertTrue(paused.runnerPaused());
+        assertEquals(2, store.nextDrainAttempt(INSTANCE));
+        assertEquals(3, store.nextDrainAttempt(INSTANCE));
+        store.clearRunner(INSTANCE);
+        InstanceLifecycle cleared = store.lifecycle(INSTANCE).orElseThrow();
+        assertNull(cleared.runnerId());
+        assertFalse(cleared.runnerPaused());
+        assertTrue(store.setState(INSTANCE, InstanceState.GONE));
+        return List.of(launching, registered, paused, cleared, store.lifecycle(INSTANCE).orElseThrow());
+    }
+}
