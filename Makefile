@@ -8,12 +8,15 @@
 #   CoreLayer        -> $(ARTIFACTS_DIR)/java/lib/*.jar  runnerscale-core + its runtime dependencies
 #   WebhookFunction  -> $(ARTIFACTS_DIR)/...             functions/webhook/target/classes only
 #   ScalerFunction   -> $(ARTIFACTS_DIR)/...             functions/scaler/target/classes only
+#   LifecycleFunction -> $(ARTIFACTS_DIR)/...            functions/lifecycle/target/classes only
 #
-# Maven runs once for all three (a stamp that is newer than every source file), not once
+# Maven runs once for all four (a stamp that is newer than every source file), not once
 # per target. Local use without SAM:
 #
 #   make sam-build          lays out .aws-sam/build/<LogicalId> (+ template.yaml) like `sam build`
 #   make check-artifacts    verifies each handler links against its artifact + the layer only
+#   make sync-user-data     copies instance/user-data.sh into template.yaml (example launch template)
+#   make check-user-data    fails when that copy differs from instance/user-data.sh
 #   make clean              removes .aws-sam and the stamp (not Maven's target/ directories)
 #
 # Offline: make MVN_FLAGS="-B -q -o" ...
@@ -29,29 +32,34 @@ MVN_FLAGS ?= -B -q
 CORE_DIR    := layers/core
 WEBHOOK_DIR := functions/webhook
 SCALER_DIR  := functions/scaler
+LIFECYCLE_DIR := functions/lifecycle
 
 # Lives in core's target/: `mvn clean` removes it together with what it stands for.
 STAMP     := $(CORE_DIR)/target/sam-build.stamp
 LAYER_LIB := $(CORE_DIR)/target/sam-layer/java/lib
 
 SAM_BUILD_DIR ?= .aws-sam/build
-SAM_RESOURCES := CoreLayer WebhookFunction ScalerFunction
+SAM_RESOURCES := CoreLayer WebhookFunction ScalerFunction LifecycleFunction
+# The source tree as seen from $(SAM_BUILD_DIR), for paths the built template keeps (DefinitionUri):
+# `..` per component of a relative build directory (as `sam build` writes them), else absolute.
+SRC_FROM_BUILD := $(if $(filter /%,$(SAM_BUILD_DIR)),$(CURDIR),$(shell echo "$(SAM_BUILD_DIR)" | sed -E 's#/+$$##; s#[^/]+#..#g'))
 
-# Everything the three artifacts are built from (Maven's target/ directories excluded); the
+# Everything the four artifacts are built from (Maven's target/ directories excluded); the
 # directories too, whose mtime changes when a file is deleted or renamed.
-SOURCES := $(shell find pom.xml $(CORE_DIR) $(WEBHOOK_DIR) $(SCALER_DIR) \
+SOURCES := $(shell find pom.xml $(CORE_DIR) $(WEBHOOK_DIR) $(SCALER_DIR) $(LIFECYCLE_DIR) \
              -name target -prune -o \( -type f -o -type d \) -print 2>/dev/null)
 # Rebuild as well when an output has gone (e.g. `mvn -pl functions/webhook clean`).
-OUTPUTS := $(WEBHOOK_DIR)/target/classes $(SCALER_DIR)/target/classes $(LAYER_LIB)
+OUTPUTS := $(WEBHOOK_DIR)/target/classes $(SCALER_DIR)/target/classes $(LIFECYCLE_DIR)/target/classes $(LAYER_LIB)
 MISSING := $(filter-out $(wildcard $(OUTPUTS)),$(OUTPUTS))
 
-.PHONY: build-CoreLayer build-WebhookFunction build-ScalerFunction \
-        sam-build $(addprefix sam-build-,$(SAM_RESOURCES)) check-artifacts clean FORCE
+.PHONY: build-CoreLayer build-WebhookFunction build-ScalerFunction build-LifecycleFunction \
+        sam-build $(addprefix sam-build-,$(SAM_RESOURCES)) check-artifacts \
+        sync-user-data check-user-data clean FORCE
 
 # ------------------------------------------------------------------ Maven, once
 $(STAMP): $(SOURCES) $(if $(MISSING),FORCE)
-	@echo "maven: packaging $(CORE_DIR), $(WEBHOOK_DIR), $(SCALER_DIR)"
-	$(MVN) $(MVN_FLAGS) -DskipTests -pl $(WEBHOOK_DIR),$(SCALER_DIR) -am package
+	@echo "maven: packaging $(CORE_DIR), $(WEBHOOK_DIR), $(SCALER_DIR), $(LIFECYCLE_DIR)"
+	$(MVN) $(MVN_FLAGS) -DskipTests -pl $(WEBHOOK_DIR),$(SCALER_DIR),$(LIFECYCLE_DIR) -am package
 	rm -rf "$(LAYER_LIB)"
 	mkdir -p "$(LAYER_LIB)"
 	@# runtime dependencies of core (prependGroupId: two artifacts may share an artifactId)
@@ -93,11 +101,16 @@ build-WebhookFunction: $(STAMP)
 build-ScalerFunction: $(STAMP)
 	$(call copy-classes,$(SCALER_DIR))
 
+build-LifecycleFunction: $(STAMP)
+	$(call copy-classes,$(LIFECYCLE_DIR))
+
 # ------------------------------------------------------------------ local convenience
 # Same layout as `sam build`: .aws-sam/build/<LogicalId>/ and a template whose CodeUri and
-# ContentUri point at those directories, so `sam deploy` / `sam local invoke` can use it.
-sam-build: $(addprefix sam-build-,$(SAM_RESOURCES))
-	awk -f scripts/sam-built-template.awk template.yaml > "$(SAM_BUILD_DIR)/template.yaml"
+# ContentUri point at those directories and whose DefinitionUri points back into the source
+# tree, so `sam deploy` / `sam local invoke` can use it. Checks the user data copy first: the
+# built template is what gets deployed.
+sam-build: check-user-data $(addprefix sam-build-,$(SAM_RESOURCES))
+	awk -v src="$(SRC_FROM_BUILD)" -f scripts/sam-built-template.awk template.yaml > "$(SAM_BUILD_DIR)/template.yaml"
 	@echo "built $(SAM_RESOURCES) and template.yaml in $(SAM_BUILD_DIR)/"
 
 # (a static pattern rule: plain pattern rules are never applied to .PHONY targets)
@@ -109,6 +122,14 @@ $(addprefix sam-build-,$(SAM_RESOURCES)): sam-build-%: $(STAMP)
 # (after sam-build when both are asked for, even with -j)
 check-artifacts: | $(filter sam-build,$(MAKECMDGOALS))
 	scripts/check-sam-artifacts.sh "$(SAM_BUILD_DIR)" template.yaml
+
+# template.yaml carries a copy of instance/user-data.sh (CloudFormation cannot read a file
+# into UserData): refresh it after editing the script; the check fails on any difference.
+sync-user-data:
+	scripts/sync-user-data.sh instance/user-data.sh template.yaml
+
+check-user-data:
+	scripts/sync-user-data.sh --check instance/user-data.sh template.yaml
 
 clean:
 	rm -rf .aws-sam "$(STAMP)" "$(CORE_DIR)/target/sam-layer"
