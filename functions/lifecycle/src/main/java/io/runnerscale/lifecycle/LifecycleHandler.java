@@ -92,7 +92,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
         this.service = new LifecycleService(pools::current,
                 new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl()), gitlab,
-                new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix()), new AsgLifecycleActions(autoScaling),
+                new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId()), new AsgLifecycleActions(autoScaling),
                 new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec), lifecycle.runnerOwner(),
                 lifecycle.jobTimeout(), clock);
     }

@@ -16,9 +16,16 @@ import java.util.Objects;
  * @param jobTimeout         {@code DRAIN_JOB_TIMEOUT_MINUTES} (default 60, GitLab's default job
  *                           timeout): how long a drain waits for a running job before it cancels and
  *                           retries it
+ * @param runnerTokenKmsKeyId {@code RUNNER_TOKEN_KMS_KEY_ID}: the customer managed key for the token
+ *                           SecureStrings, or null for SSM's default {@code aws/ssm}
  */
 public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachineArn, RunnerOwner runnerOwner,
-                                Duration jobTimeout) {
+                                Duration jobTimeout, String runnerTokenKmsKeyId) {
+
+    public LifecycleSettings(String runnerTokenPrefix, String drainStateMachineArn, RunnerOwner runnerOwner,
+                             Duration jobTimeout) {
+        this(runnerTokenPrefix, drainStateMachineArn, runnerOwner, jobTimeout, null);
+    }
     public static final Duration DEFAULT_JOB_TIMEOUT = Duration.ofHours(1);
 
     public LifecycleSettings {
@@ -45,8 +52,9 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
             throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a whole number of minutes, got '"
                     + abbreviate(minutes) + "'");
         }
+        String kmsKey = env.getOrDefault("RUNNER_TOKEN_KMS_KEY_ID", "").strip();
         return new LifecycleSettings(env.get("RUNNER_TOKEN_PREFIX"), env.get("DRAIN_STATE_MACHINE_ARN"),
-                owner(env.getOrDefault("RUNNER_OWNER", "")), jobTimeout);
+                owner(env.getOrDefault("RUNNER_OWNER", "")), jobTimeout, kmsKey.isEmpty() ? null : kmsKey);
     }
 
     /** {@code instance}, {@code group:<id>} or {@code project:<id>}; blank is {@code instance}. */

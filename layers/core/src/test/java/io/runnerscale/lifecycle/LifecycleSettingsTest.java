@@ -20,6 +20,12 @@ class LifecycleSettingsTest {
         assertEquals(RunnerOwner.instance(), settings.runnerOwner());
         assertEquals(Duration.ofHours(1), settings.jobTimeout());
         assertEquals("/runnerscale/s/runners/", settings.runnerTokenPrefix());
+        assertEquals(null, settings.runnerTokenKmsKeyId(), "SSM's default key");
+        assertEquals(null, LifecycleSettings.from(Map.of("RUNNER_TOKEN_PREFIX", "/r/", "DRAIN_STATE_MACHINE_ARN", ARN,
+                "RUNNER_TOKEN_KMS_KEY_ID", "  ")).runnerTokenKmsKeyId(), "the template passes an empty parameter");
+        assertEquals("arn:aws:kms:us-east-1:123456789012:key/k", LifecycleSettings.from(Map.of("RUNNER_TOKEN_PREFIX", "/r/",
+                "DRAIN_STATE_MACHINE_ARN", ARN, "RUNNER_TOKEN_KMS_KEY_ID", "arn:aws:kms:us-east-1:123456789012:key/k"))
+                .runnerTokenKmsKeyId());
     }
 
     @Test

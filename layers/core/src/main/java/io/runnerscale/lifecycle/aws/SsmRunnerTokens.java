@@ -22,10 +22,17 @@ public final class SsmRunnerTokens implements RunnerTokens {
 
     private final SsmClient ssm;
     private final String prefix;
+    private final String kmsKeyId;
 
     public SsmRunnerTokens(SsmClient ssm, String prefix) {
+        this(ssm, prefix, null);
+    }
+
+    /** @param kmsKeyId the customer managed key for the SecureStrings; null or blank: SSM's default {@code aws/ssm} */
+    public SsmRunnerTokens(SsmClient ssm, String prefix, String kmsKeyId) {
         this.ssm = ssm;
         this.prefix = prefix;
+        this.kmsKeyId = kmsKeyId == null || kmsKeyId.isBlank() ? null : kmsKeyId.strip();
     }
 
     public String parameterName(String instanceId) {
@@ -39,9 +46,10 @@ public final class SsmRunnerTokens implements RunnerTokens {
         try {
             try {
                 ssm.putParameter(r -> r.name(name).type(ParameterType.SECURE_STRING).value(token).tags(tag)
-                        .description("GitLab runner token of " + instanceId));
+                        .keyId(kmsKeyId).description("GitLab runner token of " + instanceId));
             } catch (ParameterAlreadyExistsException exists) {
-                ssm.putParameter(r -> r.name(name).type(ParameterType.SECURE_STRING).value(token).overwrite(true));
+                ssm.putParameter(r -> r.name(name).type(ParameterType.SECURE_STRING).value(token).keyId(kmsKeyId)
+                        .overwrite(true));
                 ssm.addTagsToResource(r -> r.resourceType(ResourceTypeForTagging.PARAMETER).resourceId(name).tags(tag));
             }
         } catch (SdkException e) {
