@@ -66,8 +66,11 @@ public final class LocalServer implements AutoCloseable {
      * one has failed already; a 1 MiB body at GitLab's pace takes well under a second.
      */
     public static final int MAX_REQUEST_SECONDS = 10;
-    /** Open connections at once; GitLab sends a hook's deliveries one at a time. */
-    public static final int MAX_CONNECTIONS = 256;
+    /**
+     * Open connections at once; GitLab sends a hook's deliveries one at a time. With the ~130 file
+     * descriptors {@code serve} uses itself, this stays under the common soft limit of 1024.
+     */
+    public static final int MAX_CONNECTIONS = 512;
 
     static {
         // before the JDK server's classes are loaded: they read these once
