@@ -49,10 +49,34 @@ import java.util.regex.Pattern;
  * body was read, closing the exchange makes the JDK discard up to 64 KiB of the unread body
  * ({@code sun.net.httpserver.drainAmount}) and then close the connection, so the answer is flushed
  * first and says {@code Connection: close}.
+ *
+ * <p>Time and connections are bounded too (the JDK's defaults bound neither, so a client sending a
+ * byte now and then held a connection, a thread and a file descriptor forever, and enough of them
+ * would starve DynamoDB Local and the spool of file descriptors): a request not received whole within
+ * {@value #MAX_REQUEST_SECONDS} s of its first byte is dropped, and at most {@value #MAX_CONNECTIONS}
+ * connections are open at once (more are closed as they are accepted). Both are the JDK's system
+ * properties, read once when the JDK server is first used in the JVM: a value given with {@code -D}
+ * wins.
  */
 public final class LocalServer implements AutoCloseable {
     /** Request line plus headers; GitLab's deliveries use about 1 KiB. */
     public static final int MAX_HEADER_BYTES = 32 * 1024;
+    /**
+     * From a request's first byte to its last. GitLab gives up on a delivery after 10 s, so a slower
+     * one has failed already; a 1 MiB body at GitLab's pace takes well under a second.
+     */
+    public static final int MAX_REQUEST_SECONDS = 10;
+    /**
+     * Open connections at once; GitLab sends a hook's deliveries one at a time. With the ~130 file
+     * descriptors {@code serve} uses itself, this stays under the common soft limit of 1024.
+     */
+    public static final int MAX_CONNECTIONS = 512;
+
+    static {
+        // before the JDK server's classes are loaded: they read these once
+        setIfAbsent("sun.net.httpserver.maxReqTime", MAX_REQUEST_SECONDS);
+        setIfAbsent("jdk.httpserver.maxConnections", MAX_CONNECTIONS);
+    }
     private static final Logger LOG = LoggerFactory.getLogger(LocalServer.class);
     private static final Pattern JOB_PATH = Pattern.compile("/jobs/([^/]*)/([^/]*)/?");
     private static final String ENDPOINTS = "POST /webhook, GET /status, GET /jobs/{projectId}/{jobId}";
@@ -303,6 +327,12 @@ public final class LocalServer implements AutoCloseable {
         OutputStream out = exchange.getResponseBody();
         out.write(bytes);
         out.flush();
+    }
+
+    private static void setIfAbsent(String property, int value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, Integer.toString(value));
+        }
     }
 
     /** Request text in an answer: at most 100 characters of it. */

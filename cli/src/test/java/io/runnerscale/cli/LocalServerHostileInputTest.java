@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -260,6 +261,45 @@ class LocalServerHostileInputTest {
             assertEquals(200, next.status(), next.toString());
             JsonNode pools = json.readTree(next.body()).get("pools");
             assertTrue(pools.isArray(), next.body());
+        }
+    }
+
+    // -- defect: a request trickled byte by byte held its connection (and a file descriptor) forever --
+
+    private static final int REQUEST_LIMIT_SECONDS = io.runnerscale.local.LocalServer.MAX_REQUEST_SECONDS;
+
+    /** Seconds until the server closed the connection; fails when it is still open well after the limit. */
+    private static double secondsUntilClosed(Socket socket) throws IOException {
+        long start = System.nanoTime();
+        socket.setSoTimeout((REQUEST_LIMIT_SECONDS + 5) * 1000);
+        try {
+            int next = socket.getInputStream().read();
+            assertEquals(-1, next, "the server answered instead of dropping the connection");
+        } catch (SocketTimeoutException stillOpen) {
+            throw new AssertionError("the connection is still open " + (REQUEST_LIMIT_SECONDS + 5)
+                    + " s after the request began", stillOpen);
+        } catch (SocketException reset) {
+            // dropped with a reset: closed as well
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    @Test
+    void headersThatNeverEndAreDroppedAfterTheRequestTimeLimit() throws Exception {
+        try (Socket socket = connect()) {
+            write(socket, "POST /webhook HTTP/1.1\r\nHost: localhost\r\nX-Gitlab-Token: " + TOKEN + "\r\n");
+            double seconds = secondsUntilClosed(socket);
+            assertTrue(seconds >= REQUEST_LIMIT_SECONDS - 2, "dropped too early, after " + seconds + " s");
+        }
+        assertEquals(200, get("/status").status(), "the server still serves others");
+    }
+
+    @Test
+    void aBodyTrickledPastTheRequestTimeLimitIsDropped() throws Exception {
+        try (Socket socket = connect()) {
+            write(socket, "POST /webhook HTTP/1.1\r\nHost: localhost\r\nX-Gitlab-Token: " + TOKEN
+                    + "\r\nX-Gitlab-Event: Job Hook\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{");
+            secondsUntilClosed(socket);
         }
     }
 }

@@ -81,6 +81,10 @@ public final class DeferredJobUpdatesCodec {
         }
         List<JobEvent> events = new ArrayList<>();
         JsonNode list = root.path("events");
+        if (!list.isArray()) {
+            // a part without its list is damaged, not empty: applying it as "no jobs" would drop its jobs
+            throw new IllegalArgumentException("deferred job updates: events must be a list");
+        }
         for (int i = 0; i < list.size(); i++) {
             events.add(event(list.get(i), i));
         }
@@ -127,6 +131,9 @@ public final class DeferredJobUpdatesCodec {
 
     private static JobEvent event(JsonNode node, int index) {
         String at = "events[" + index + "]";
+        if (!node.isObject()) {
+            throw new IllegalArgumentException(at + " must be an object");
+        }
         JobStatus status = JobStatus.fromWire(node.path("status").asText(""))
                 .orElseThrow(() -> new IllegalArgumentException(at + ".status is not a job status"));
         if (!node.path("project").canConvertToLong() || !node.path("job").canConvertToLong()) {
@@ -140,8 +147,16 @@ public final class DeferredJobUpdatesCodec {
         }
         List<String> tags = null;
         if (node.has("tags")) {
+            // read leniently, "docker" would become no tags at all: an untagged job, sent to another pool
+            JsonNode list = node.get("tags");
+            if (!list.isArray()) {
+                throw new IllegalArgumentException(at + ".tags must be a list of strings");
+            }
             tags = new ArrayList<>();
-            for (JsonNode tag : node.get("tags")) {
+            for (JsonNode tag : list) {
+                if (!tag.isTextual()) {
+                    throw new IllegalArgumentException(at + ".tags must be a list of strings");
+                }
                 tags.add(tag.asText());
             }
         }

@@ -124,6 +124,28 @@ class DeferredJobUpdatesCodecTest {
         assertFalse(DeferredJobUpdatesCodec.isDeferredUpdates(null));
     }
 
+    /**
+     * Defect (hostile tester, issue 6): a spool file edited by hand, or an SQS message not written by
+     * this codec, with {@code events} not a list made decode throw a NullPointerException (an
+     * uncaught stack trace in serve's job-updates worker, naming no file) instead of the
+     * IllegalArgumentException its contract names; a missing list or tags that are not a list were
+     * read as "no events" (the part deleted as applied) and "untagged" (the job sent to another pool).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "\"events\":{\"a\":{\"project\":1,\"job\":2,\"status\":\"pending\"}}|events",
+            "\"part\":0|events",
+            "\"events\":[\"pending\"]|events[0]",
+            "\"events\":[{\"project\":1,\"job\":2,\"status\":\"pending\",\"tags\":\"docker\"}]|events[0].tags",
+            "\"events\":[{\"project\":1,\"job\":2,\"status\":\"pending\",\"tags\":[1]}]|events[0].tags"})
+    void malformedPartsAreRefusedNamingTheField(String fieldsAndName) {
+        String[] split = fieldsAndName.split("\\|");
+        String message = "{\"type\":\"job-updates\",\"delivery\":\"d\",\"receivedAt\":\"2026-01-07T12:00:00Z\","
+                + split[0] + "}";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> codec.decode(message));
+        assertTrue(e.getMessage().contains(split[1]), e.getMessage());
+    }
+
     private static Object readTree(String text) {
         try {
             return JSON.readTree(text);
