@@ -200,6 +200,13 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
     }
 
     @Override
+    public boolean deliveryRecorded(String deliveryId) {
+        GetItemResponse response = dynamo.getItem(r -> r.tableName(table)
+                .key(Map.of(PK, s("DELIVERY#" + deliveryId))).consistentRead(true).projectionExpression(PK));
+        return response.hasItem() && !response.item().isEmpty();
+    }
+
+    @Override
     public void releaseDelivery(String deliveryId) {
         dynamo.deleteItem(r -> r.tableName(table).key(Map.of(PK, s("DELIVERY#" + deliveryId))));
     }

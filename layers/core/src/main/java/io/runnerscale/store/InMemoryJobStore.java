@@ -74,6 +74,11 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
     }
 
     @Override
+    public synchronized boolean deliveryRecorded(String deliveryId) {
+        return deliveries.contains(deliveryId);
+    }
+
+    @Override
     public synchronized void releaseDelivery(String deliveryId) {
         deliveries.remove(deliveryId);
     }

@@ -25,8 +25,17 @@ public interface JobStore {
 
     Optional<JobRecord> find(JobKey key);
 
-    /** Marks a delivery as seen; false when it was seen before (a duplicate). */
+    /** Marks a delivery as processed; false when it was marked before (a duplicate). */
     boolean claimDelivery(String deliveryId, Instant now);
+
+    /**
+     * Whether a delivery was already processed: a consistent read, so a resend is answered without
+     * applying it again. Stores that cannot tell cheaply answer false (the delivery is then applied
+     * again, which changes nothing, and {@link #claimDelivery} reports the duplicate).
+     */
+    default boolean deliveryRecorded(String deliveryId) {
+        return false;
+    }
 
     /** Undoes {@link #claimDelivery} when the delivery could not be stored, so a resend is processed. */
     void releaseDelivery(String deliveryId);

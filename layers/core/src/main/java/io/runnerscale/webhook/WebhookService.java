@@ -109,30 +109,39 @@ public final class WebhookService {
         String deliveryId = deliveryId(request);
         Instant now = clock.instant();
         try {
-            if (deliveryId != null && !store.claimDelivery(deliveryId, now)) {
-                return new WebhookResponse(200, json.createObjectNode()
-                        .put("duplicate", true).put("delivery", deliveryId).toString());
+            if (deliveryId != null && store.deliveryRecorded(deliveryId)) {
+                return new WebhookResponse(200, duplicate(deliveryId).toString());
             }
         } catch (RuntimeException e) {
-            LOG.error("cannot record delivery {}: {}", deliveryId, e.toString());
+            LOG.error("cannot read delivery {}: {}", deliveryId, e.toString());
             return error(503, "job store unavailable; the delivery was not stored", null);
         }
+        WebhookResponse response;
         try {
-            if (deferred != null && jobUpdates.events().size() > INLINE_LIMIT) {
-                return new WebhookResponse(202, defer(jobUpdates, deliveryId, now).toString());
-            }
-            return new WebhookResponse(200, store(jobUpdates, now).toString());
+            response = deferred != null && jobUpdates.events().size() > INLINE_LIMIT
+                    ? new WebhookResponse(202, defer(jobUpdates, deliveryId, now).toString())
+                    : new WebhookResponse(200, store(jobUpdates, now).toString());
         } catch (RuntimeException e) {
+            // nothing recorded the delivery: a resend is processed
             LOG.error("cannot store delivery {} ({})", deliveryId, jobUpdates.kind(), e);
-            if (deliveryId != null) {
-                try {
-                    store.releaseDelivery(deliveryId);
-                } catch (RuntimeException ignored) {
-                    // the claim expires by TTL
-                }
-            }
             return error(503, "job store unavailable; the delivery was not stored", null);
         }
+        // Recorded only once its jobs are stored (or queued): a delivery that failed, or whose process
+        // died half-way, is never taken for a duplicate when GitLab sends it again. Applying a delivery
+        // twice (two copies at once) changes nothing: every write only moves a job forward.
+        try {
+            if (deliveryId != null && !store.claimDelivery(deliveryId, now)) {
+                return new WebhookResponse(response.status(), duplicate(deliveryId).toString());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("delivery {} stored, but not recorded as done (a resend will be applied again, harmlessly): {}",
+                    deliveryId, e.toString());
+        }
+        return response;
+    }
+
+    private ObjectNode duplicate(String deliveryId) {
+        return json.createObjectNode().put("duplicate", true).put("delivery", deliveryId);
     }
 
     private ObjectNode store(GitLabHook.JobUpdates delivery, Instant now) {
