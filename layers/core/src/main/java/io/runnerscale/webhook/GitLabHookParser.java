@@ -29,6 +29,8 @@ import java.util.Optional;
 public final class GitLabHookParser {
     public static final String JOB_HOOK = "Job Hook";
     public static final String PIPELINE_HOOK = "Pipeline Hook";
+    /** Notes on skipped builds kept in the answer: a 1 MiB body could list thousands of bad ones. */
+    static final int MAX_SKIPPED_NOTES = 20;
     /**
      * Longest job name, stage, failure reason or runner description kept. GitLab caps job and stage
      * names at 255 characters, so real values are kept whole; a longer one (a 900 KB build_name)
@@ -133,33 +135,58 @@ public final class GitLabHookParser {
         }
         List<JobEvent> events = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
+        int unread = 0;
         for (int i = 0; i < builds.size(); i++) {
-            JsonNode build = builds.get(i);
-            String at = "builds[" + i + "].";
-            long jobId = requiredId(build, "id", at + "id");
-            String statusText = requiredText(build, "status", at + "status");
-            JobStatus status = JobStatus.fromWire(statusText).orElse(null);
-            if (status == null) {
-                skipped.add(projectId + "/" + jobId + ": unknown status '" + BadRequestException.abbreviate(statusText) + "'");
-                continue;
+            // One unreadable build does not cost the others: it is skipped and named in the answer
+            // (a 4xx for the whole delivery would drop every good job and count towards disabling the hook).
+            try {
+                JobEvent event = build(builds.get(i), "builds[" + i + "].", projectId, pipelineId, skipped);
+                if (event != null) {
+                    events.add(event);
+                }
+            } catch (BadRequestException e) {
+                unread++;
+                if (skipped.size() < MAX_SKIPPED_NOTES) {
+                    skipped.add(e.getMessage());
+                }
             }
-            JsonNode runner = build.path("runner");
-            events.add(new JobEvent(
-                    new JobKey(projectId, jobId),
-                    status,
-                    pipelineId,
-                    optionalText(build, "name"),
-                    optionalText(build, "stage"),
-                    timestamp(build, "created_at", at + "created_at"),
-                    timestamp(build, "started_at", at + "started_at"),
-                    timestamp(build, "finished_at", at + "finished_at"),
-                    optionalDouble(build, "queued_duration"),
-                    optionalId(runner, "id"),
-                    optionalText(runner, "description"),
-                    optionalText(build, "failure_reason"),
-                    tagList(build, at)));
+        }
+        int shown = Math.min(skipped.size(), MAX_SKIPPED_NOTES);
+        if (skipped.size() > shown) {
+            skipped.subList(shown, skipped.size()).clear();
+        }
+        if (unread > 0 && events.isEmpty() && unread == builds.size()) {
+            throw new BadRequestException("no build in builds could be read; the first: " + skipped.getFirst(), "builds");
         }
         return new GitLabHook.JobUpdates(PIPELINE_HOOK, events, skipped);
+    }
+
+    /** One {@code builds[]} entry; null (with a note in {@code skipped}) for a status runnerscale does not know. */
+    private JobEvent build(JsonNode build, String at, long projectId, Long pipelineId, List<String> skipped) {
+        long jobId = requiredId(build, "id", at + "id");
+        String statusText = requiredText(build, "status", at + "status");
+        JobStatus status = JobStatus.fromWire(statusText).orElse(null);
+        if (status == null) {
+            if (skipped.size() < MAX_SKIPPED_NOTES) {
+                skipped.add(projectId + "/" + jobId + ": unknown status '" + BadRequestException.abbreviate(statusText) + "'");
+            }
+            return null;
+        }
+        JsonNode runner = build.path("runner");
+        return new JobEvent(
+                new JobKey(projectId, jobId),
+                status,
+                pipelineId,
+                optionalText(build, "name"),
+                optionalText(build, "stage"),
+                timestamp(build, "created_at", at + "created_at"),
+                timestamp(build, "started_at", at + "started_at"),
+                timestamp(build, "finished_at", at + "finished_at"),
+                optionalDouble(build, "queued_duration"),
+                optionalId(runner, "id"),
+                optionalText(runner, "description"),
+                optionalText(build, "failure_reason"),
+                tagList(build, at));
     }
 
     /** A GitLab id by {@link JobKey}'s rule, as a JSON whole number or a string of digits. */

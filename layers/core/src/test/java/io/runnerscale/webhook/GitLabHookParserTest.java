@@ -237,20 +237,45 @@ class GitLabHookParserTest {
 
     @ParameterizedTest(name = "builds[1] without {0}")
     @CsvSource({"id, builds[1].id", "status, builds[1].status"})
-    void pipelineBuildWithoutIdOrStatusIsABadRequestNamingIt(String field, String path) {
+    void pipelineBuildWithoutIdOrStatusIsSkippedNamingIt(String field, String path) {
         ObjectNode body = (ObjectNode) readFixture("nuecagram_pipeline_hook_running.json");
         ((ObjectNode) body.get("builds").get(1)).remove(field);
+        assertSkippedNaming(body, path);
+    }
+
+    /** One unreadable build is skipped with a note naming it; the others are read. */
+    private void assertSkippedNaming(ObjectNode body, String path) {
+        GitLabHook.JobUpdates updates = (GitLabHook.JobUpdates) parser.parse("Pipeline Hook", body.toString());
+        assertEquals(body.get("builds").size() - 1, updates.events().size(), "the other builds are read");
+        assertTrue(updates.skipped().stream().anyMatch(note -> note.contains(path)), updates.skipped().toString());
+    }
+
+    @Test
+    void aPipelineHookWhoseBuildsAllFailIsABadRequest() {
+        ObjectNode body = (ObjectNode) readFixture("nuecagram_pipeline_hook_running.json");
+        body.get("builds").forEach(build -> ((ObjectNode) build).remove("id"));
         BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Pipeline Hook", body.toString()));
-        assertEquals(path, e.field());
-        assertTrue(e.getMessage().contains(path), e.getMessage());
+        assertEquals("builds", e.field());
+        assertTrue(e.getMessage().contains("builds[0].id"), e.getMessage());
+    }
+
+    @Test
+    void notesOnSkippedBuildsAreBounded() {
+        ObjectNode body = (ObjectNode) readFixture("nuecagram_pipeline_hook_running.json");
+        var builds = body.putArray("builds");
+        for (int i = 0; i < 500; i++) {
+            builds.addObject().put("id", i == 0 ? 1 : 0).put("status", "pending");
+        }
+        GitLabHook.JobUpdates updates = (GitLabHook.JobUpdates) parser.parse("Pipeline Hook", body.toString());
+        assertEquals(1, updates.events().size());
+        assertEquals(GitLabHookParser.MAX_SKIPPED_NOTES, updates.skipped().size());
     }
 
     @Test
     void pipelineBuildWithBadTimestampNamesItsPath() {
         ObjectNode body = (ObjectNode) readFixture("gitlab-doc_pipeline_hook.json");
         ((ObjectNode) body.get("builds").get(3)).put("finished_at", "soon");
-        assertEquals("builds[3].finished_at", assertThrows(BadRequestException.class,
-                () -> parser.parse("Pipeline Hook", body.toString())).field());
+        assertSkippedNaming(body, "builds[3].finished_at");
     }
 
     @Test
@@ -352,9 +377,9 @@ class GitLabHookParserTest {
     void aPipelineBuildIdOfZeroIsABadRequestNamingItsPath() {
         ObjectNode body = (ObjectNode) readFixture("nuecagram_pipeline_hook_running.json");
         ((ObjectNode) body.get("builds").get(2)).put("id", 0);
-        BadRequestException e = assertThrows(BadRequestException.class, () -> parser.parse("Pipeline Hook", body.toString()));
-        assertEquals("builds[2].id", e.field());
-        assertTrue(e.getMessage().contains("got 0"), e.getMessage());
+        assertSkippedNaming(body, "builds[2].id");
+        GitLabHook.JobUpdates updates = (GitLabHook.JobUpdates) parser.parse("Pipeline Hook", body.toString());
+        assertTrue(updates.skipped().getFirst().contains("got 0"), updates.skipped().toString());
     }
 
     @Test
@@ -401,8 +426,7 @@ class GitLabHookParserTest {
     void aPipelineBuildTagIsNamedByItsPath() {
         ObjectNode body = (ObjectNode) readFixture("gitlab-doc_pipeline_hook.json");
         ((ObjectNode) body.get("builds").get(3)).putArray("tag_list").addNull();
-        assertEquals("builds[3].tag_list[0]", assertThrows(BadRequestException.class,
-                () -> parser.parse("Pipeline Hook", body.toString())).field());
+        assertSkippedNaming(body, "builds[3].tag_list[0]");
     }
 
     @Test
