@@ -192,7 +192,9 @@ class DrainPolicyPropertyTest {
         Instant stop = world.now;
         Instant bound = (stop.isAfter(world.drain.deadline()) ? stop : world.drain.deadline())
                 .plusSeconds((long) heartbeat * (cancelLingers ? 2 : 1));
-        int maxSteps = jobTimeout / heartbeat + 20; // one check per wait up to the deadline, then a few steps
+        // one check per wait up to the deadline (a spot drain's is 100 s, whatever the job timeout), then a few steps
+        long untilDeadline = Math.max(0, java.time.Duration.between(world.now, world.drain.deadline()).getSeconds());
+        long maxSteps = untilDeadline / heartbeat + 20;
         for (int i = 0; i < maxSteps && world.ended == null; i++) {
             world.step();
         }
