@@ -107,10 +107,21 @@ public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable 
             return 0;
         }
         List<Path> left;
+        List<Path> unfinished;
         try (Stream<Path> listing = Files.list(spool)) {
-            left = listing.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList();
+            List<Path> all = listing.sorted().toList();
+            left = all.stream().filter(p -> p.getFileName().toString().endsWith(".json")).toList();
+            unfinished = all.stream().filter(p -> p.getFileName().toString().endsWith(".json.tmp")).toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the job updates spool " + spool, e);
+        }
+        for (Path partial : unfinished) {
+            // written by a run that stopped before moving it into place: its delivery was never acknowledged
+            try {
+                Files.deleteIfExists(partial);
+            } catch (IOException e) {
+                LOG.warn("cannot remove the unfinished job updates file {}: {}", partial, e.toString());
+            }
         }
         for (Path file : left) {
             try {

@@ -162,4 +162,16 @@ class LocalJobUpdateQueueTest {
         }
         assertEquals(50, store.delegate.liveJobs("docker").size());
     }
+
+    @Test
+    void aPartWrittenButNeverMovedIntoPlaceWasNeverAcknowledgedAndIsRemoved() throws Exception {
+        Path unfinished = spool.resolve("abc-0.json.tmp");
+        Files.writeString(unfinished, "{\"type\":\"job-updates\",\"delivery\":\"d\",\"receivedAt\":\"2026-01-07T12:00:00Z\",\"ev");
+        ControlledStore store = new ControlledStore();
+        try (LocalJobUpdateQueue queue = new LocalJobUpdateQueue(updates(store), codec, spool)) {
+            assertEquals(0, queue.recover(), "nothing acknowledged to apply");
+            queue.drain(Duration.ofSeconds(5));
+        }
+        assertEquals(0, files(spool));
+    }
 }
