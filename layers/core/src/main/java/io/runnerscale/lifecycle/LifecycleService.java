@@ -118,8 +118,9 @@ public final class LifecycleService {
         }
         String poolName = pool.get().name();
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
-        if (record.isPresent() && record.get().runnerId() != null && record.get().state() != null
-                && record.get().state() != InstanceState.LAUNCHING) {
+        // past launching (registered, ready, draining or gone, with or without a runner): a late or
+        // repeated event; a runner made now for a draining or terminated instance would never be deleted
+        if (record.isPresent() && record.get().state() != null && record.get().state() != InstanceState.LAUNCHING) {
             return LaunchResult.ALREADY_REGISTERED;
         }
         if (record.isPresent() && record.get().state() == InstanceState.LAUNCHING && record.get().runnerId() != null
@@ -360,15 +361,17 @@ public final class LifecycleService {
      */
     private Drain deleteRunner(Drain drain) {
         if (drain.runnerId() != null) {
-            List<JobKey> running = listRunning(drain);
-            if (!running.isEmpty()) {
+            Optional<List<JobKey>> running = runningUnlessGone(drain);
+            if (running.isPresent() && !running.get().isEmpty()) {
                 throw new IllegalStateException("runner " + drain.runnerId() + " of " + drain.instanceId()
-                        + " still lists " + running.size() + " running job(s); not deleted");
+                        + " still lists " + running.get().size() + " running job(s); not deleted");
             }
-            gitlab(() -> {
-                gitlab.deleteRunner(drain.runnerId());
-                return null;
-            });
+            if (running.isPresent()) {
+                gitlab(() -> {
+                    gitlab.deleteRunner(drain.runnerId());
+                    return null;
+                });
+            }
         }
         tokens.delete(drain.instanceId());
         store.clearRunner(drain.instanceId());
@@ -395,6 +398,24 @@ public final class LifecycleService {
             actions.terminate(drain.instanceId(), decrementsCapacity(drain.reason()));
         }
         return drain.withOutcome(DrainOutcome.TERMINATED);
+    }
+
+    /**
+     * The runner's running jobs, or empty when GitLab answers 404: a retried DeleteRunner whose first
+     * try deleted the runner and then failed (the token deletion throttled, the Lambda timed out). A
+     * deleted runner runs no job, and {@link GitLabRunners#deleteRunner} counts 404 as deleted too;
+     * without this the retry fails for good and the token stays behind. Other refusals propagate.
+     */
+    private Optional<List<JobKey>> runningUnlessGone(Drain drain) {
+        try {
+            return Optional.of(listRunning(drain));
+        } catch (GitLabRejectedException e) {
+            if (e.status() == 404) {
+                LOG.info("drain of {}: runner {} is gone already (404)", drain.instanceId(), drain.runnerId());
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 
     private List<JobKey> listRunning(Drain drain) {
