@@ -60,6 +60,28 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
     }
 
     @Test
+    void aLaunchIsClaimedByOneHandlerUntilItsLeaseLapsesOnBothStores() {
+        List<Boolean> onDynamo = claims(dynamo);
+        assertEquals(claims(new InMemoryJobStore()), onDynamo);
+        assertEquals(List.of(true, false, true, true, false), onDynamo);
+        assertEquals(InstanceState.REGISTERED, dynamo.lifecycle(INSTANCE).orElseThrow().state());
+    }
+
+    /** first claim; a second within the lease; after the lease; after a release; once registered. */
+    private static List<Boolean> claims(InstanceLifecycleStore store) {
+        Duration lease = Duration.ofSeconds(45);
+        List<Boolean> answers = new java.util.ArrayList<>();
+        answers.add(store.claimLaunch(INSTANCE, "docker", T0, lease));
+        answers.add(store.claimLaunch(INSTANCE, "docker", T0.plusSeconds(10), lease));
+        answers.add(store.claimLaunch(INSTANCE, "docker", T0.plusSeconds(60), lease));
+        store.releaseLaunch(INSTANCE);
+        answers.add(store.claimLaunch(INSTANCE, "docker", T0.plusSeconds(61), lease));
+        store.recordRunner(INSTANCE, "docker", 501L, InstanceState.REGISTERED, T0.plusSeconds(62));
+        answers.add(store.claimLaunch(INSTANCE, "docker", T0.plus(Duration.ofHours(1)), lease));
+        return answers;
+    }
+
+    @Test
     void setStateOfAnUnknownInstanceWritesNothing() {
         assertFalse(dynamo.setState(INSTANCE, InstanceState.GONE));
         assertEquals(Optional.empty(), dynamo.lifecycle(INSTANCE));

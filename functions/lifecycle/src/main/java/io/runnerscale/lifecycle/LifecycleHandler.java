@@ -132,9 +132,15 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         Object result = switch (detailType) {
             case LAUNCH -> {
                 String instanceId = field(detail, "EC2InstanceId");
-                yield service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
+                LifecycleService.LaunchResult launch = service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
                         InstanceArns.of(field(event, "region"), field(event, "account"), instanceId),
                         field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"));
+                if (launch == LifecycleService.LaunchResult.IN_PROGRESS) {
+                    // a failure, so Lambda retries the event: by then the other handler has finished (and
+                    // the retry finds the runner) or died (and its claim has lapsed)
+                    throw new RetryableError("launch of " + instanceId + " is being handled by another invocation");
+                }
+                yield launch;
             }
             case TERMINATE -> service.onTerminateHook(field(detail, "AutoScalingGroupName"),
                     field(detail, "EC2InstanceId"), field(detail, "LifecycleHookName"),

@@ -51,6 +51,12 @@ public final class LifecycleService {
     static final int SPOT_HEARTBEAT_SECONDS = 10;
     /** A drain name that ended is skipped for the next attempt; more in a row means something else is wrong. */
     private static final int MAX_NAME_TRIES = 3;
+    /**
+     * How long a launch claim keeps a second handler out: longer than the function's timeout (30 s),
+     * so it outlives only a handler that died, and shorter than Lambda's first retry of the event
+     * (about a minute), which then takes over; a handler that fails releases its claim at once.
+     */
+    static final Duration LAUNCH_LEASE = Duration.ofSeconds(45);
 
     private final Supplier<PoolsConfig> pools;
     private final InstanceLifecycleStore store;
@@ -82,7 +88,9 @@ public final class LifecycleService {
         /** The instance already has its runner (a repeated event): nothing created. */
         ALREADY_REGISTERED,
         /** No pool uses the group: the launch lifecycle action was completed with ABANDON. */
-        ABANDONED_UNKNOWN_GROUP
+        ABANDONED_UNKNOWN_GROUP,
+        /** Another handler holds the launch (a copy of the event handled at the same time): nothing created. */
+        IN_PROGRESS
     }
 
     public enum DrainRequestResult {
@@ -123,25 +131,37 @@ public final class LifecycleService {
         if (record.isPresent() && record.get().state() != null && record.get().state() != InstanceState.LAUNCHING) {
             return LaunchResult.ALREADY_REGISTERED;
         }
-        if (record.isPresent() && record.get().state() == InstanceState.LAUNCHING && record.get().runnerId() != null
-                && tokens.exists(instanceId)) {
-            // the token was stored after this runner was recorded (a stale token is deleted before a new runner)
-            store.recordRunner(instanceId, poolName, record.get().runnerId(), InstanceState.REGISTERED, clock.instant());
+        // one handler per launch: two copies of the event at once must not make two runners
+        if (!store.claimLaunch(instanceId, poolName, clock.instant(), LAUNCH_LEASE)) {
+            LOG.info("launch of {}: another handler is creating its runner (or it is past launching)", instanceId);
+            return LaunchResult.IN_PROGRESS;
+        }
+        try {
+            if (record.isPresent() && record.get().state() == InstanceState.LAUNCHING && record.get().runnerId() != null
+                    && tokens.exists(instanceId)) {
+                // the token was stored after this runner was recorded (a stale token is deleted before a new runner)
+                store.recordRunner(instanceId, poolName, record.get().runnerId(), InstanceState.REGISTERED, clock.instant());
+                return LaunchResult.REGISTERED;
+            }
+            if (record.isPresent() && record.get().state() == InstanceState.LAUNCHING) {
+                removeHalfMadeRunners(instanceId, record.get().runnerId());
+            }
+            RunnerSpec spec = new RunnerSpec(owner, instanceId, pool.get().match().tags(), pool.get().match().runUntagged(),
+                    Optional.empty());
+            CreatedRunner runner = gitlab(() -> gitlab.createRunner(spec));
+            store.recordRunner(instanceId, poolName, runner.id(), InstanceState.LAUNCHING, clock.instant());
+            tokens.put(instanceId, runner.token(), instanceArn);
+            store.recordRunner(instanceId, poolName, runner.id(), InstanceState.REGISTERED, clock.instant());
+            LOG.info("instance {} of pool {}: runner {} created, token stored", instanceId, poolName, runner.id());
             return LaunchResult.REGISTERED;
+        } catch (RuntimeException e) {
+            try {
+                store.releaseLaunch(instanceId);   // the event's retry need not wait out the lease
+            } catch (RuntimeException ignored) {
+                // the lease expires on its own
+            }
+            throw e;
         }
-        if (record.isPresent() && record.get().state() == InstanceState.LAUNCHING) {
-            removeHalfMadeRunners(instanceId, record.get().runnerId());
-        } else {
-            store.recordRunner(instanceId, poolName, null, InstanceState.LAUNCHING, clock.instant());
-        }
-        RunnerSpec spec = new RunnerSpec(owner, instanceId, pool.get().match().tags(), pool.get().match().runUntagged(),
-                Optional.empty());
-        CreatedRunner runner = gitlab(() -> gitlab.createRunner(spec));
-        store.recordRunner(instanceId, poolName, runner.id(), InstanceState.LAUNCHING, clock.instant());
-        tokens.put(instanceId, runner.token(), instanceArn);
-        store.recordRunner(instanceId, poolName, runner.id(), InstanceState.REGISTERED, clock.instant());
-        LOG.info("instance {} of pool {}: runner {} created, token stored", instanceId, poolName, runner.id());
-        return LaunchResult.REGISTERED;
     }
 
     /** A retried launch: every runner of the instance has a token runnerscale cannot vouch for. */

@@ -311,6 +311,30 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
     }
 
     @Override
+    public boolean claimLaunch(String instanceId, String pool, Instant now, Duration lease) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+                            + "launchedAt = if_not_exists(launchedAt, :now), #state = :launching, launchClaimedAt = :now")
+                    .conditionExpression("attribute_not_exists(#state) OR (#state = :launching AND "
+                            + "(attribute_not_exists(launchClaimedAt) OR launchClaimedAt < :expired))")
+                    .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
+                    .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
+                            ":id", s(instanceId), ":now", s(now.toString()),
+                            ":launching", s(io.runnerscale.lifecycle.InstanceState.LAUNCHING.wireName()),
+                            ":expired", s(now.minus(lease).toString()))));
+            return true;
+        } catch (ConditionalCheckFailedException held) {
+            return false;
+        }
+    }
+
+    @Override
+    public void releaseLaunch(String instanceId) {
+        dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId)).updateExpression("REMOVE launchClaimedAt"));
+    }
+
+    @Override
     public boolean setState(String instanceId, io.runnerscale.lifecycle.InstanceState state) {
         try {
             dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))

@@ -26,6 +26,7 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
     private final Set<String> deliveries = new HashSet<>();
     private final Map<String, Instant> observed = new HashMap<>();
     private final Map<String, InstanceLifecycle> lifecycles = new HashMap<>();
+    private final Map<String, Instant> launchClaims = new HashMap<>();
 
     @Override
     public synchronized ApplyOutcome apply(JobEvent event, String pool, Instant now) {
@@ -135,6 +136,27 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
         lifecycles.put(instanceId, new InstanceLifecycle(instanceId, pool, runnerId, state,
                 old != null && runnerId != null && runnerId.equals(old.runnerId()) && old.runnerPaused(),
                 old == null ? 1 : old.drainAttempt()));
+    }
+
+    @Override
+    public synchronized boolean claimLaunch(String instanceId, String pool, Instant now, java.time.Duration lease) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        Instant claimed = launchClaims.get(instanceId);
+        boolean free = old == null || old.state() == null
+                || old.state() == io.runnerscale.lifecycle.InstanceState.LAUNCHING
+                && (claimed == null || claimed.isBefore(now.minus(lease)));
+        if (!free) {
+            return false;
+        }
+        recordRunner(instanceId, pool, old == null ? null : old.runnerId(), io.runnerscale.lifecycle.InstanceState.LAUNCHING,
+                now);
+        launchClaims.put(instanceId, now);
+        return true;
+    }
+
+    @Override
+    public synchronized void releaseLaunch(String instanceId) {
+        launchClaims.remove(instanceId);
     }
 
     @Override

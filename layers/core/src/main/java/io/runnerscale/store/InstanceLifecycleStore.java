@@ -21,6 +21,18 @@ public interface InstanceLifecycleStore {
      */
     void recordRunner(String instanceId, String pool, Long runnerId, InstanceState state, Instant now);
 
+    /**
+     * Claims the launch of an instance for one handler: succeeds when the instance has no state yet,
+     * or is still launching and its previous claim is older than {@code lease} (that handler died).
+     * Two copies of a launch event handled at once: only one creates a runner.
+     *
+     * @return false when another handler holds a live claim, or the instance is past launching
+     */
+    boolean claimLaunch(String instanceId, String pool, Instant now, java.time.Duration lease);
+
+    /** Gives a claim up early (its handler failed), so a retry of the event need not wait out the lease. */
+    void releaseLaunch(String instanceId);
+
     /** Sets the state of a known instance; false (nothing written) when the instance is unknown. */
     boolean setState(String instanceId, InstanceState state);
 

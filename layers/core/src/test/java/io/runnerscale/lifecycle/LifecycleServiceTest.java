@@ -127,8 +127,10 @@ class LifecycleServiceTest {
     void launchInterruptedAfterTheTokenWasStoredKeepsThatRunner() {
         LifecycleService service = service();
         service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok");
-        // as if the last write (registered) had failed: runner recorded while launching, token stored
+        // as if the last write (registered) had failed: runner recorded while launching, token stored,
+        // and the failed handler gave its claim up
         store.recordRunner(ID, "docker", 1L, InstanceState.LAUNCHING, NOW);
+        store.releaseLaunch(ID);
 
         assertEquals(LifecycleService.LaunchResult.REGISTERED, service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"));
         assertEquals(1, gitlab.created.size());
@@ -447,15 +449,37 @@ class LifecycleServiceTest {
      * the second runner and terminates the instance under a job running on the first, and the first
      * runner is never deleted.
      */
-    @org.junit.jupiter.api.Disabled("DEFECT (review h9): onLaunch has no conditional claim of INST#<id>; concurrent"
-            + " duplicate launch events create two runners. Needs a conditional write (attribute_not_exists /"
-            + " a launch claim) in InstanceLifecycleStore and DynamoJobStore.")
+    /** Found by review: two copies of the launch event handled at once made two runners. */
     @Test
     void concurrentDuplicateLaunchEventsCreateOneRunner() {
         LifecycleService service = service();
-        gitlab.duringCreate = () -> service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok");
-        service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok");
+        List<LifecycleService.LaunchResult> second = new ArrayList<>();
+        gitlab.duringCreate = () -> second.add(service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"));
+        assertEquals(LifecycleService.LaunchResult.REGISTERED,
+                service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"));
+        assertEquals(List.of(LifecycleService.LaunchResult.IN_PROGRESS), second);
         assertEquals(1, gitlab.created.size() - gitlab.deleted.size(), "one live runner for the instance");
+    }
+
+    @Test
+    void aClaimLeftByAHandlerThatDiedLapsesAfterTheLease() {
+        assertTrue(store.claimLaunch(ID, "docker", NOW, LifecycleService.LAUNCH_LEASE));
+        assertFalse(store.claimLaunch(ID, "docker", NOW.plusSeconds(10), LifecycleService.LAUNCH_LEASE), "held");
+        assertTrue(store.claimLaunch(ID, "docker", NOW.plus(LifecycleService.LAUNCH_LEASE).plusSeconds(1),
+                LifecycleService.LAUNCH_LEASE), "lapsed: the event's retry takes over");
+        store.recordRunner(ID, "docker", 7L, InstanceState.REGISTERED, NOW);
+        assertFalse(store.claimLaunch(ID, "docker", NOW.plus(Duration.ofHours(1)), LifecycleService.LAUNCH_LEASE),
+                "never once past launching");
+    }
+
+    @Test
+    void aFailedLaunchReleasesItsClaimSoTheRetryGoesAhead() {
+        gitlab.unavailable = true;
+        assertThrows(RetryableError.class, () -> service().onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"));
+        gitlab.unavailable = false;
+        assertEquals(LifecycleService.LaunchResult.REGISTERED,
+                service().onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"), "not held up by a dead claim");
+        assertEquals(1, gitlab.created.size());
     }
 
     // ------------------------------------------------------------------ helpers
