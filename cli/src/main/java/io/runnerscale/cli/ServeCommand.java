@@ -1,5 +1,7 @@
 package io.runnerscale.cli;
 
+import io.runnerscale.text.Quoted;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.runnerscale.compute.AsgCompute;
@@ -129,7 +131,7 @@ final class ServeCommand {
         }
         String mode = args.get("compute", "sim");
         if (!mode.equals("sim") && !mode.equals("aws")) {
-            throw new Args.UsageException("--compute must be sim or aws, not '" + abbreviate(mode) + "'");
+            throw new Args.UsageException("--compute must be sim or aws, not '" + Quoted.abbreviate(mode) + "'");
         }
         Duration boot = args.duration("boot", Duration.ofSeconds(30));
         if (boot.isNegative()) {
@@ -245,7 +247,7 @@ final class ServeCommand {
             try {
                 dir = Path.of(text);
             } catch (InvalidPathException e) {
-                throw new Args.UsageException(source + ": '" + abbreviate(text) + "' is not a path");
+                throw new Args.UsageException(source + ": '" + Quoted.abbreviate(text) + "' is not a path");
             }
         }
         dir = dir.toAbsolutePath().normalize();
@@ -288,7 +290,7 @@ final class ServeCommand {
         try {
             return InetAddress.getByName(bind);
         } catch (UnknownHostException e) {
-            throw new Args.UsageException("--bind: '" + abbreviate(bind) + "' is not an address or a known host name");
+            throw new Args.UsageException("--bind: '" + Quoted.abbreviate(bind) + "' is not an address or a known host name");
         }
     }
 
@@ -306,10 +308,6 @@ final class ServeCommand {
         } catch (IOException e) {
             throw new Main.Failure("cannot listen on port " + port + " on " + bind + " (" + e.getMessage() + ")");
         }
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() <= 100 ? text : text.substring(0, 97) + "...";
     }
 
     /**

@@ -2,6 +2,7 @@ package io.runnerscale.local;
 
 import io.runnerscale.webhook.DeferredJobUpdates;
 import io.runnerscale.webhook.DeferredJobUpdatesCodec;
+import io.runnerscale.webhook.DeliveryKeys;
 import io.runnerscale.webhook.JobUpdateQueue;
 import io.runnerscale.webhook.JobUpdateService;
 import org.slf4j.Logger;
@@ -16,11 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -80,7 +78,7 @@ public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable 
         List<String> parts = codec.encode(deferred, DeferredJobUpdatesCodec.DEFAULT_MAX_BYTES);
         List<Path> files = new ArrayList<>();
         if (spool != null) {
-            String name = sha256(deferred.deliveryId()).substring(0, 32);
+            String name = DeliveryKeys.sha256Hex(deferred.deliveryId()).substring(0, 32);
             try {
                 for (int part = 0; part < parts.size(); part++) {
                     files.add(write(spool.resolve(name + "-" + part + ".json"), parts.get(part)));
@@ -208,14 +206,6 @@ public final class LocalJobUpdateQueue implements JobUpdateQueue, AutoCloseable 
             channel.force(true);
         }
         return Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.runnerscale.local;
 
+import io.runnerscale.text.Quoted;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -158,7 +160,7 @@ public final class LocalServer implements AutoCloseable {
             }
             job(exchange, jobPath.group(1), jobPath.group(2));
         } else {
-            send(exchange, 404, error("no such endpoint: " + abbreviate(method) + " " + abbreviate(path)
+            send(exchange, 404, error("no such endpoint: " + Quoted.abbreviate(method) + " " + Quoted.abbreviate(path)
                     + " (" + ENDPOINTS + ")"));
         }
     }
@@ -202,7 +204,7 @@ public final class LocalServer implements AutoCloseable {
         if (projectId.isEmpty() || jobId.isEmpty()) {
             String which = projectId.isEmpty() ? "projectId" : "jobId";
             send(exchange, 400, error(which + " in /jobs/{projectId}/{jobId} must be a whole number from 1 to "
-                    + Long.MAX_VALUE + ", not '" + abbreviate(projectId.isEmpty() ? projectText : jobText) + "'"));
+                    + Long.MAX_VALUE + ", not '" + Quoted.abbreviate(projectId.isEmpty() ? projectText : jobText) + "'"));
             return;
         }
         JobKey key = new JobKey(projectId.get(), jobId.get());
@@ -216,7 +218,7 @@ public final class LocalServer implements AutoCloseable {
 
     private void methodNotAllowed(HttpExchange exchange, String allowed, String use) throws IOException {
         exchange.getResponseHeaders().set("Allow", allowed);
-        sendBeforeBody(exchange, 405, error(abbreviate(exchange.getRequestMethod()) + " is not allowed here; use " + use));
+        sendBeforeBody(exchange, 405, error(Quoted.abbreviate(exchange.getRequestMethod()) + " is not allowed here; use " + use));
     }
 
     /** Request line plus header lines as they came on the wire, CRLFs included. */
@@ -333,11 +335,6 @@ public final class LocalServer implements AutoCloseable {
         if (System.getProperty(property) == null) {
             System.setProperty(property, Integer.toString(value));
         }
-    }
-
-    /** Request text in an answer: at most 100 characters of it. */
-    private static String abbreviate(String text) {
-        return text.length() <= 100 ? text : text.substring(0, 97) + "...";
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.runnerscale.lifecycle;
 
+import io.runnerscale.text.Quoted;
+
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -147,7 +149,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                     field(detail, "LifecycleActionToken"));
             case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
             case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
-            default -> throw new IllegalArgumentException("detail-type '" + abbreviate(detailType)
+            default -> throw new IllegalArgumentException("detail-type '" + Quoted.abbreviate(detailType)
                     + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
                     + ") and the input has no \"task\"");
         };
@@ -169,10 +171,6 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         } catch (DateTimeParseException e) {
             return null;
         }
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
     }
 
     @Override

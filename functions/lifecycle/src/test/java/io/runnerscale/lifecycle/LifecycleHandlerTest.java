@@ -60,7 +60,7 @@ class LifecycleHandlerTest {
     void unknownDetailTypeIsNamedAndAbbreviated() {
         ObjectNode event = json.createObjectNode().put("detail-type", "X".repeat(500));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> handler().handle(event));
-        assertTrue(e.getMessage().startsWith("detail-type '" + "X".repeat(100) + "...'"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("detail-type '" + "X".repeat(100) + "..."), e.getMessage());
         assertTrue(e.getMessage().length() < 400);
     }
 

@@ -1,5 +1,7 @@
 package io.runnerscale.lifecycle;
 
+import io.runnerscale.text.Quoted;
+
 import io.runnerscale.gitlab.CreatedRunner;
 import io.runnerscale.gitlab.GitLabRejectedException;
 import io.runnerscale.gitlab.GitLabRunners;
@@ -120,7 +122,7 @@ public final class LifecycleService {
         Optional<PoolConfig> pool = poolOfGroup(asg);
         if (pool.isEmpty()) {
             LOG.error("launch of {} in group {}: no pool has backend.asg {}; the lifecycle action is abandoned",
-                    instanceId, abbreviate(asg), abbreviate(asg));
+                    instanceId, Quoted.abbreviate(asg), Quoted.abbreviate(asg));
             actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.ABANDON);
             return LaunchResult.ABANDONED_UNKNOWN_GROUP;
         }
@@ -202,7 +204,7 @@ public final class LifecycleService {
         Optional<String> pool = poolOfGroup(asg).map(PoolConfig::name).or(() -> record.map(InstanceLifecycle::pool));
         if (pool.isEmpty()) {
             LOG.warn("terminate of {} in group {}: no pool uses the group; the lifecycle action is completed",
-                    instanceId, abbreviate(asg));
+                    instanceId, Quoted.abbreviate(asg));
             actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
             return DrainRequestResult.COMPLETED_AT_ONCE;
         }
@@ -294,7 +296,7 @@ public final class LifecycleService {
             case "UnpauseRunner" -> unpauseRunner(drain);
             case "DeleteRunner" -> deleteRunner(drain);
             case "Terminate" -> terminate(drain);
-            default -> throw new IllegalArgumentException("task '" + abbreviate(String.valueOf(task))
+            default -> throw new IllegalArgumentException("task '" + Quoted.abbreviate(String.valueOf(task))
                     + "' is not one of MarkDraining, PauseRunner, RunningJobs, Heartbeat, CancelAndRetryJobs,"
                     + " UnpauseRunner, DeleteRunner, Terminate");
         };
@@ -460,12 +462,5 @@ public final class LifecycleService {
         } catch (GitLabUnavailableException e) {
             throw new RetryableError("GitLab unavailable: " + e.getMessage(), e);
         }
-    }
-
-    private static String abbreviate(String text) {
-        if (text == null) {
-            return "null";
-        }
-        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
     }
 }

@@ -1,5 +1,7 @@
 package io.runnerscale.lifecycle;
 
+import io.runnerscale.text.Quoted;
+
 import io.runnerscale.gitlab.RunnerOwner;
 
 import java.time.Duration;
@@ -32,11 +34,11 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
         Objects.requireNonNull(runnerOwner, "runnerOwner");
         if (runnerTokenPrefix == null || !runnerTokenPrefix.startsWith("/") || !runnerTokenPrefix.endsWith("/")) {
             throw new IllegalStateException("RUNNER_TOKEN_PREFIX must be an SSM path that starts and ends with '/', got '"
-                    + abbreviate(runnerTokenPrefix) + "'");
+                    + Quoted.abbreviate(runnerTokenPrefix) + "'");
         }
         if (drainStateMachineArn == null || !drainStateMachineArn.startsWith("arn:")) {
             throw new IllegalStateException("DRAIN_STATE_MACHINE_ARN must be a state machine ARN, got '"
-                    + abbreviate(drainStateMachineArn) + "'");
+                    + Quoted.abbreviate(drainStateMachineArn) + "'");
         }
         if (jobTimeout == null || jobTimeout.isNegative() || jobTimeout.isZero()) {
             throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a positive number of minutes");
@@ -50,7 +52,7 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
             jobTimeout = minutes.isBlank() ? DEFAULT_JOB_TIMEOUT : Duration.ofMinutes(Long.parseLong(minutes.strip()));
         } catch (NumberFormatException e) {
             throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a whole number of minutes, got '"
-                    + abbreviate(minutes) + "'");
+                    + Quoted.abbreviate(minutes) + "'");
         }
         String kmsKey = env.getOrDefault("RUNNER_TOKEN_KMS_KEY_ID", "").strip();
         return new LifecycleSettings(env.get("RUNNER_TOKEN_PREFIX"), env.get("DRAIN_STATE_MACHINE_ARN"),
@@ -74,13 +76,6 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
             // a bad number, or an id RunnerOwner refuses: reported below
         }
         throw new IllegalStateException("RUNNER_OWNER must be instance, group:<id> or project:<id>, got '"
-                + abbreviate(value) + "'");
-    }
-
-    private static String abbreviate(String text) {
-        if (text == null) {
-            return "";
-        }
-        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
+                + Quoted.abbreviate(value) + "'");
     }
 }

@@ -1,5 +1,7 @@
 package io.runnerscale.webhook;
 
+import io.runnerscale.text.Quoted;
+
 /**
  * A delivery that cannot be understood; answered with 400 and this message.
  *
@@ -11,7 +13,7 @@ public final class BadRequestException extends RuntimeException {
     /** Longest message (and longest ignored reason or skipped note) a response carries. */
     public static final int MAX_MESSAGE_LENGTH = 300;
     /** Longest part of an input value a message quotes. */
-    public static final int MAX_QUOTED_LENGTH = 100;
+    public static final int MAX_QUOTED_LENGTH = Quoted.MAX_LENGTH;
 
     private final String field;
 
@@ -31,24 +33,10 @@ public final class BadRequestException extends RuntimeException {
      * become {@code ?}.
      */
     public static String abbreviate(String value) {
-        if (value == null) {
-            return "null";
-        }
-        StringBuilder out = new StringBuilder(Math.min(value.length(), MAX_QUOTED_LENGTH) + 24);
-        String head = cut(value, MAX_QUOTED_LENGTH);
-        head.codePoints().forEach(c -> out.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        if (head.length() < value.length()) {
-            out.append("... (").append(value.length()).append(" chars)");
-        }
-        return out.toString();
+        return Quoted.abbreviate(value);
     }
 
-    /** The first {@code max} characters of {@code text}, one fewer when the cut would split a surrogate pair. */
     static String cut(String text, int max) {
-        if (text == null || text.length() <= max) {
-            return text;
-        }
-        int end = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
-        return text.substring(0, end);
+        return Quoted.cut(text, max);
     }
 }

@@ -55,7 +55,8 @@ public final class DeliveryKeys {
         return HASHED + sha256Hex(trimmed);
     }
 
-    private static String sha256Hex(String text) {
+    /** Hex SHA-256 of the text's UTF-8 bytes: how delivery ids and the names derived from them are bounded. */
+    public static String sha256Hex(String text) {
         try {
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(digest);

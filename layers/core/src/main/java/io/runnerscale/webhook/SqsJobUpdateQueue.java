@@ -6,10 +6,7 @@ import software.amazon.awssdk.services.sqs.model.SendMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.SendMessageBatchResponse;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -46,7 +43,7 @@ public final class SqsJobUpdateQueue implements JobUpdateQueue {
                 batch = new ArrayList<>();
                 batchBytes = 0;
             }
-            String id = sha256(updates.deliveryId() + "#" + part);
+            String id = DeliveryKeys.sha256Hex(updates.deliveryId() + "#" + part);
             batch.add(SendMessageBatchRequestEntry.builder().id("p" + part).messageBody(body)
                     .messageGroupId("job-updates-" + id.substring(0, 16))
                     .messageDeduplicationId(id).build());
@@ -71,14 +68,6 @@ public final class SqsJobUpdateQueue implements JobUpdateQueue {
                         + first.code() + " " + first.message());
             }
             pending = current.stream().filter(e -> failedIds.contains(e.id())).toList();
-        }
-    }
-
-    private static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -1,5 +1,7 @@
 package io.runnerscale.lifecycle.aws;
 
+import io.runnerscale.text.Quoted;
+
 import io.runnerscale.lifecycle.LifecycleActions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,14 +66,10 @@ public final class AsgLifecycleActions implements LifecycleActions {
         if (e instanceof AwsServiceException service && "ValidationError".equals(AwsFailures.errorCode(service))) {
             String message = AwsFailures.message(service).toLowerCase(Locale.ROOT);
             if (message.contains("no active lifecycle action") || message.contains("not found")) {
-                LOG.info("{} {}: already done ({})", call, instanceId, abbreviate(AwsFailures.message(service)));
+                LOG.info("{} {}: already done ({})", call, instanceId, Quoted.abbreviate(AwsFailures.message(service)));
                 return true;
             }
         }
         return false;
-    }
-
-    private static String abbreviate(String text) {
-        return text.length() > 100 ? text.substring(0, 100) + "..." : text;
     }
 }
