@@ -3,12 +3,9 @@ package io.runnerscale.local;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
-import io.runnerscale.job.JobRecord;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolsConfigParser;
 import io.runnerscale.pool.PoolsConfigSource;
-import io.runnerscale.store.InMemoryJobStore;
-import io.runnerscale.store.InstanceRecord;
 import io.runnerscale.store.JobStore;
 import io.runnerscale.webhook.DeferredJobUpdates;
 import io.runnerscale.webhook.DeferredJobUpdatesCodec;
@@ -25,7 +22,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -49,8 +45,7 @@ class LocalJobUpdateQueueTest {
     Path spool;
 
     /** The in-memory store, failing every write while {@code failing}, or holding writes until {@code release}. */
-    static final class ControlledStore implements JobStore {
-        final InMemoryJobStore delegate = new InMemoryJobStore();
+    static final class ControlledStore extends io.runnerscale.testing.DelegatingJobStore {
         volatile boolean failing;
         volatile CountDownLatch release;
 
@@ -67,20 +62,8 @@ class LocalJobUpdateQueueTest {
                     Thread.currentThread().interrupt();
                 }
             }
-            return delegate.apply(event, pool, now);
+            return super.apply(event, pool, now);
         }
-
-        @Override public Optional<JobRecord> find(JobKey key) { return delegate.find(key); }
-        @Override public boolean claimDelivery(String id, Instant now) { return delegate.claimDelivery(id, now); }
-        @Override public void releaseDelivery(String id) { delegate.releaseDelivery(id); }
-        @Override public List<JobRecord> liveJobs(String pool) { return delegate.liveJobs(pool); }
-        @Override public List<InstanceRecord> instances(String pool) { return delegate.instances(pool); }
-        @Override public void recordInstance(String pool, String id, Instant at, Instant unknown) {
-            delegate.recordInstance(pool, id, at, unknown);
-        }
-        @Override public void markStateUnknown(String id, Instant since) { delegate.markStateUnknown(id, since); }
-        @Override public Optional<Instant> observePool(String pool, Instant now) { return delegate.observePool(pool, now); }
-        @Override public void forgetInstance(String id) { delegate.forgetInstance(id); }
     }
 
     JobUpdateService updates(JobStore store) {

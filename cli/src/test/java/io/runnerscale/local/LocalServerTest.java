@@ -2,13 +2,10 @@ package io.runnerscale.local;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.runnerscale.gitlab.GitLabUnavailableException;
-import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.simulate.SimulatedFleet;
-import io.runnerscale.store.InMemoryJobStore;
-import io.runnerscale.store.InstanceRecord;
 import io.runnerscale.store.JobStore;
 import io.runnerscale.webhook.PoolResolver;
 import io.runnerscale.webhook.WebhookAuthenticator;
@@ -25,8 +22,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.List;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -58,57 +53,10 @@ class LocalServerTest {
     }
 
     /** Reads fail: what a DynamoDB outage looks like to the status API. */
-    private static final class FailingReads implements JobStore {
-        private final InMemoryJobStore delegate = new InMemoryJobStore();
-
-        @Override
-        public ApplyOutcome apply(JobEvent event, String pool, Instant now) {
-            return delegate.apply(event, pool, now);
-        }
-
+    private static final class FailingReads extends io.runnerscale.testing.DelegatingJobStore {
         @Override
         public Optional<JobRecord> find(JobKey key) {
             throw new IllegalStateException("store unavailable");
-        }
-
-        @Override
-        public boolean claimDelivery(String deliveryId, Instant now) {
-            return delegate.claimDelivery(deliveryId, now);
-        }
-
-        @Override
-        public void releaseDelivery(String deliveryId) {
-            delegate.releaseDelivery(deliveryId);
-        }
-
-        @Override
-        public List<JobRecord> liveJobs(String pool) {
-            return delegate.liveJobs(pool);
-        }
-
-        @Override
-        public List<InstanceRecord> instances(String pool) {
-            return delegate.instances(pool);
-        }
-
-        @Override
-        public void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
-            delegate.recordInstance(pool, instanceId, launchedAt, unknownSince);
-        }
-
-        @Override
-        public void markStateUnknown(String instanceId, Instant since) {
-            delegate.markStateUnknown(instanceId, since);
-        }
-
-        @Override
-        public Optional<Instant> observePool(String pool, Instant now) {
-            return delegate.observePool(pool, now);
-        }
-
-        @Override
-        public void forgetInstance(String instanceId) {
-            delegate.forgetInstance(instanceId);
         }
     }
 

@@ -34,7 +34,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -555,8 +554,7 @@ class WebhookServiceTest {
     // ---- store failures -----------------------------------------------------------------------------
 
     /** The in-memory store, with switches that make it fail like an unreachable DynamoDB. */
-    static class FlakyStore implements JobStore {
-        final InMemoryJobStore delegate = new InMemoryJobStore();
+    static class FlakyStore extends io.runnerscale.testing.DelegatingJobStore {
         boolean failApply;
         boolean failClaim;
         boolean failRelease;
@@ -567,12 +565,7 @@ class WebhookServiceTest {
             if (failApply) {
                 throw new IllegalStateException("ProvisionedThroughputExceeded");
             }
-            return delegate.apply(event, pool, now);
-        }
-
-        @Override
-        public Optional<JobRecord> find(JobKey key) {
-            return delegate.find(key);
+            return super.apply(event, pool, now);
         }
 
         @Override
@@ -580,7 +573,7 @@ class WebhookServiceTest {
             if (failClaim) {
                 throw new IllegalStateException("unreachable");
             }
-            return delegate.claimDelivery(deliveryId, now);
+            return super.claimDelivery(deliveryId, now);
         }
 
         @Override
@@ -589,37 +582,7 @@ class WebhookServiceTest {
                 throw new IllegalStateException("unreachable");
             }
             released.add(deliveryId);
-            delegate.releaseDelivery(deliveryId);
-        }
-
-        @Override
-        public List<JobRecord> liveJobs(String pool) {
-            return delegate.liveJobs(pool);
-        }
-
-        @Override
-        public List<InstanceRecord> instances(String pool) {
-            return delegate.instances(pool);
-        }
-
-        @Override
-        public void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
-            delegate.recordInstance(pool, instanceId, launchedAt, unknownSince);
-        }
-
-        @Override
-        public void markStateUnknown(String instanceId, Instant since) {
-            delegate.markStateUnknown(instanceId, since);
-        }
-
-        @Override
-        public java.util.Optional<Instant> observePool(String pool, Instant now) {
-            return delegate.observePool(pool, now);
-        }
-
-        @Override
-        public void forgetInstance(String instanceId) {
-            delegate.forgetInstance(instanceId);
+            super.releaseDelivery(deliveryId);
         }
     }
 
