@@ -480,7 +480,7 @@ public final class WebhookBenchmark {
             public void terminated(SimulatedFleet.Instance instance) {
             }
         });
-        ScalerService scaler = new ScalerService(pools, store, fleet,
+        ScalerService scaler = new ScalerService(pools, store, fleet, fleet,
                 new DemandHistoryForecast(new InMemoryDemandHistory()), clock);
         int warm = Math.min(50, settings.scaleJobs());
         List<Double> samples = new ArrayList<>();

@@ -20,6 +20,7 @@ import io.runnerscale.local.LocalServer;
 import io.runnerscale.pool.PoolsConfigParser;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.DemandForecast;
+import io.runnerscale.scaling.InstanceDrains;
 import io.runnerscale.scaling.ScalerService;
 import io.runnerscale.scaling.DemandHistoryForecast;
 import io.runnerscale.simulate.SimulatedFleet;
@@ -164,13 +165,19 @@ final class ServeCommand {
             DynamoJobStore store = new DynamoJobStore(dynamo.client(), TABLE, Duration.ofDays(7));
             SimulatedFleet fleet = null;
             Compute compute;
+            InstanceDrains drains;
             if (mode.equals("sim")) {
                 fleet = new SimulatedFleet(clock, () -> boot, null);
                 compute = fleet;
+                drains = fleet;
             } else {
                 String endpoint = args.get("aws-endpoint", null);
-                compute = new AsgCompute(AwsClients.create(endpoint == null ? null : URI.create(endpoint))
-                        .build(AutoScalingClient.builder()));
+                AutoScalingClient autoScaling = AwsClients.create(endpoint == null ? null : URI.create(endpoint))
+                        .build(AutoScalingClient.builder());
+                compute = new AsgCompute(autoScaling);
+                // INTERIM (replaced by the local drain runner): terminates the idle instance the policy chose
+                drains = (pool, instanceId, reason) -> autoScaling.terminateInstanceInAutoScalingGroup(r -> r
+                        .instanceId(instanceId).shouldDecrementDesiredCapacity(reason.decrementsCapacity()));
             }
             // Re-read the file every few seconds: edits apply without a restart; a bad edit keeps the last good config.
             PoolsConfigSource pools = new PoolsConfigSource(() -> PoolsFiles.text(configPath), configName,
@@ -181,7 +188,7 @@ final class ServeCommand {
             // a tick every --tick: a pool unwatched for three ticks (at least 5 min) may have missed job events
             Duration watchGap = tick.multipliedBy(3).compareTo(ScalerService.DEFAULT_WATCH_GAP) > 0
                     ? tick.multipliedBy(3) : ScalerService.DEFAULT_WATCH_GAP;
-            ScalerService scaler = new ScalerService(pools, store, compute, forecast, clock, watchGap);
+            ScalerService scaler = new ScalerService(pools, store, compute, drains, forecast, clock, watchGap);
             scaleRequests = new LocalScaleRequests(scaler);
             String webhookToken = token;
             JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),

@@ -3,6 +3,8 @@ package io.runnerscale.simulate;
 import io.runnerscale.compute.Compute;
 import io.runnerscale.compute.GroupState;
 import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.scaling.InstanceDrains;
+import io.runnerscale.scaling.ScalingAction;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -19,8 +21,12 @@ import java.util.function.Supplier;
  * capacity launches instances, which become ready after a boot delay; terminations with
  * {@code decrement=false} are replaced. Runs on any clock: wall time for {@code serve}, virtual
  * time for {@code simulate}.
+ *
+ * <p>Drains: the scaler drains only instances with no job on them (idle, retired, or never ready),
+ * so here a drain ends at once: the instance is terminated, lowering desired capacity unless the
+ * reason asks for a replacement.
  */
-public final class SimulatedFleet implements Compute {
+public final class SimulatedFleet implements Compute, InstanceDrains {
 
     /** Told about every launch and termination (the simulator schedules readiness and bills from it). */
     public interface Listener {
@@ -120,6 +126,11 @@ public final class SimulatedFleet implements Compute {
     }
 
     @Override
+    public void drain(PoolConfig pool, String instanceId, ScalingAction.Reason reason) {
+        terminate(pool, instanceId, reason.decrementsCapacity());
+    }
+
+    /** Terminates one instance; {@code decrement} lowers desired capacity with it, otherwise it is replaced. */
     public synchronized void terminate(PoolConfig pool, String instanceId, boolean decrement) {
         Instance instance = live.get(instanceId);
         if (instance == null) {

@@ -97,7 +97,7 @@ public final class Simulation {
         this.random = new Random(options.seed());
         this.clock = new VirtualClock(first.minus(options.tickInterval()));
         this.fleet = new SimulatedFleet(clock, this::bootDelay, new FleetListener());
-        this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, new DemandHistoryForecast(history), clock);
+        this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, fleet, new DemandHistoryForecast(history), clock);
     }
 
     public SimulationResult run() {

@@ -136,8 +136,9 @@ class BigPipelineHookIntegrationTest {
 
         Settings broken = new Settings("rs-no-such-table", stack.settings.poolsParameter(), stack.settings.webhookSecretId(),
                 stack.settings.gitlabSecretId(), stack.settings.scaleQueueUrl(), stack.settings.jobTtl());
-        ScalerHandler scaler = new ScalerHandler(broken, stack.dynamo, stack.autoScaling, stack.ssm, stack.sqs,
-                stack.secretsManager, Clock.systemUTC());
+        ScalerHandler scaler = new ScalerHandler(broken,
+                new io.runnerscale.lifecycle.LifecycleSettings.DrainSettings(stack.drainStateMachineArn, java.time.Duration.ofHours(1)),
+                stack.dynamo, stack.autoScaling, stack.ssm, stack.sqs, stack.secretsManager, stack.sfn, Clock.systemUTC());
         JsonNode answer = TestStack.invoke(scaler, stack.sqsEvent(parts));
 
         assertEquals(1, answer.path("batchItemFailures").size(), answer.toString());

@@ -10,6 +10,7 @@ import io.runnerscale.config.Settings;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobStatus;
+import io.runnerscale.lifecycle.LifecycleSettings;
 import io.runnerscale.scaling.ScalerHandler;
 import io.runnerscale.store.DynamoJobStore;
 import io.runnerscale.webhook.WebhookHandler;
@@ -18,6 +19,7 @@ import software.amazon.awssdk.services.autoscaling.model.AutoScalingGroup;
 import software.amazon.awssdk.services.autoscaling.model.LifecycleState;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -30,6 +32,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -63,10 +66,13 @@ public final class TestStack implements AutoCloseable {
     public final SsmClient ssm = moto.ssm();
     public final SecretsManagerClient secretsManager = moto.secretsManager();
     public final AutoScalingClient autoScaling = moto.autoScaling();
+    public final SfnClient sfn = moto.client(SfnClient.builder());
     public final WireMockServer gitlab = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1")
             .containerThreads(32));
     public final String queueUrl;
     public final Settings settings;
+    /** The drain state machine (the deployed definition) in moto: the scaler starts its executions. */
+    public final String drainStateMachineArn;
 
     private TestStack(String poolsYaml) {
         gitlab.start();
@@ -82,6 +88,14 @@ public final class TestStack implements AutoCloseable {
         secretsManager.createSecret(r -> r.name(gitlabSecret).secretString(Fixtures.JSON.createObjectNode()
                 .put("url", gitlab.baseUrl()).put("token", GITLAB_TOKEN).toString()));
         settings = new Settings(table, poolsParameter, webhookSecret, gitlabSecret, queueUrl, JOB_TTL);
+        try {
+            String definition = Files.readString(LifecycleHandlerIntegrationTest.repoFile("statemachine/drain.asl.json"))
+                    .replace("${LifecycleFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:rs-" + id + "-lifecycle");
+            drainStateMachineArn = sfn.createStateMachine(r -> r.name("rs-" + id + "-drain").definition(definition)
+                    .roleArn("arn:aws:iam::123456789012:role/rs-drain")).stateMachineArn();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public static TestStack create(String poolsYaml) {
@@ -104,7 +118,8 @@ public final class TestStack implements AutoCloseable {
     }
 
     public ScalerHandler scalerHandler(Clock clock) {
-        return new ScalerHandler(settings, dynamo, autoScaling, ssm, sqs, secretsManager, clock);
+        return new ScalerHandler(settings, new LifecycleSettings.DrainSettings(drainStateMachineArn, Duration.ofHours(1)),
+                dynamo, autoScaling, ssm, sqs, secretsManager, sfn, clock);
     }
 
     /** Delivers through the handler's Lambda entry point (Powertools logging included). */
@@ -281,6 +296,7 @@ public final class TestStack implements AutoCloseable {
         ssm.close();
         secretsManager.close();
         autoScaling.close();
+        sfn.close();
         SharedDynamo.dropTable(table);
     }
 }

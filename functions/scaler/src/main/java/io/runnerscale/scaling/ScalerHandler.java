@@ -11,6 +11,10 @@ import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
+import io.runnerscale.lifecycle.DrainCodec;
+import io.runnerscale.lifecycle.DrainRequests;
+import io.runnerscale.lifecycle.LifecycleSettings;
+import io.runnerscale.lifecycle.aws.SfnDrainStarter;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.store.DynamoDemandHistory;
 import io.runnerscale.store.DynamoJobStore;
@@ -30,6 +34,7 @@ import org.slf4j.LoggerFactory;
 import org.crac.Resource;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
 import software.amazon.lambda.powertools.logging.PowertoolsLogging;
@@ -78,9 +83,9 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
     }
 
     private ScalerHandler(Settings settings, AwsClients aws) {
-        this(settings, aws.build(DynamoDbClient.builder()), aws.build(AutoScalingClient.builder()),
-                aws.build(SsmClient.builder()), aws.build(SqsClient.builder()), aws.build(SecretsManagerClient.builder()),
-                Clock.systemUTC());
+        this(settings, LifecycleSettings.DrainSettings.from(System.getenv()), aws.build(DynamoDbClient.builder()),
+                aws.build(AutoScalingClient.builder()), aws.build(SsmClient.builder()), aws.build(SqsClient.builder()),
+                aws.build(SecretsManagerClient.builder()), aws.build(SfnClient.builder()), Clock.systemUTC());
         Core.getGlobalContext().register(this);
     }
 
@@ -88,15 +93,20 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
      * Wires the services from clients; tests pass clients pointed at DynamoDB Local and moto_server.
      *
      * @param secretsManager reads the GitLab API secret, for the tags of jobs in deferred job updates
+     * @param sfn            starts drains: the scaler lets an instance go only through the drain state machine
      */
-    public ScalerHandler(Settings settings, DynamoDbClient dynamo, AutoScalingClient autoScaling, SsmClient ssm,
-                         SqsClient sqs, SecretsManagerClient secretsManager, Clock clock) {
+    public ScalerHandler(Settings settings, LifecycleSettings.DrainSettings drain, DynamoDbClient dynamo,
+                         AutoScalingClient autoScaling, SsmClient ssm, SqsClient sqs,
+                         SecretsManagerClient secretsManager, SfnClient sfn, Clock clock) {
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
         DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
         DynamoDemandHistory demand = new DynamoDemandHistory(dynamo, settings.tableName(), Duration.ofDays(57));
-        this.scaler = new ScalerService(pools, store, new AsgCompute(autoScaling), new DemandHistoryForecast(demand), clock);
+        DrainRequests drains = new DrainRequests(store,
+                new SfnDrainStarter(sfn, drain.drainStateMachineArn(), new DrainCodec(json)), drain.jobTimeout(), clock);
+        this.scaler = new ScalerService(pools, store, new AsgCompute(autoScaling), drains,
+                new DemandHistoryForecast(demand), clock);
         this.queue = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
         GitLab gitlab;
         if (settings.gitlabSecretId().isBlank()) {

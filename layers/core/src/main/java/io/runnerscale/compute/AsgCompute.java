@@ -37,11 +37,6 @@ public final class AsgCompute implements Compute {
         autoScaling.setDesiredCapacity(r -> r.autoScalingGroupName(asg(pool)).desiredCapacity(desired).honorCooldown(false));
     }
 
-    @Override
-    public void terminate(PoolConfig pool, String instanceId, boolean decrement) {
-        autoScaling.terminateInstanceInAutoScalingGroup(r -> r.instanceId(instanceId).shouldDecrementDesiredCapacity(decrement));
-    }
-
     private static boolean isLeaving(LifecycleState state) {
         return switch (state) {
             case TERMINATING, TERMINATING_WAIT, TERMINATING_PROCEED, TERMINATED, DETACHING, DETACHED,

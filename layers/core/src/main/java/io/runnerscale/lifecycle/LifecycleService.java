@@ -51,8 +51,6 @@ public final class LifecycleService {
     static final int HEARTBEAT_SECONDS = 60;
     /** Spot: the 100 s deadline must be noticed in time, and the 2 minutes are nearly gone by then. */
     static final int SPOT_HEARTBEAT_SECONDS = 10;
-    /** A drain name that ended is skipped for the next attempt; more in a row means something else is wrong. */
-    private static final int MAX_NAME_TRIES = 3;
     /**
      * How long a launch claim keeps a second handler out: longer than the function's timeout (30 s),
      * so it outlives only a handler that died, and shorter than Lambda's first retry of the event
@@ -65,9 +63,8 @@ public final class LifecycleService {
     private final GitLabRunners gitlab;
     private final RunnerTokens tokens;
     private final LifecycleActions actions;
-    private final DrainStarter drains;
+    private final DrainRequests drainRequests;
     private final RunnerOwner owner;
-    private final Duration jobTimeout;
     private final Clock clock;
 
     public LifecycleService(Supplier<PoolsConfig> pools, InstanceLifecycleStore store, GitLabRunners gitlab,
@@ -78,9 +75,8 @@ public final class LifecycleService {
         this.gitlab = gitlab;
         this.tokens = tokens;
         this.actions = actions;
-        this.drains = drains;
+        this.drainRequests = new DrainRequests(store, drains, jobTimeout, clock);
         this.owner = owner;
-        this.jobTimeout = jobTimeout;
         this.clock = clock;
     }
 
@@ -244,30 +240,15 @@ public final class LifecycleService {
 
     private DrainRequestResult startDrain(String instanceId, String pool, String asg, DrainReason reason,
                                           LifecycleHook hook, Instant startedAt, Optional<InstanceLifecycle> record) {
-        if (record.isPresent() && record.get().state() == InstanceState.GONE) {
-            return DrainRequestResult.IGNORED_GONE;
-        }
-        Drain drain = Drain.start(instanceId, pool, asg, record.map(InstanceLifecycle::runnerId).orElse(null), reason,
-                hook, startedAt, jobTimeout, heartbeatSeconds(reason), List.of());
-        int attempt = record.map(InstanceLifecycle::drainAttempt).orElse(1);
-        for (int tries = 0; tries < MAX_NAME_TRIES; tries++) {
-            switch (drains.start(drain, attempt)) {
-                case STARTED -> {
-                    LOG.info("drain {} started", DrainStarter.executionName(drain, attempt));
-                    return DrainRequestResult.STARTED;
-                }
-                case ALREADY_RUNNING -> {
-                    return DrainRequestResult.ALREADY_RUNNING;
-                }
-                case NAME_USED -> attempt = store.nextDrainAttempt(instanceId);
-            }
-        }
-        throw new IllegalStateException("drain of " + instanceId + " (" + reason.wireName() + "): " + MAX_NAME_TRIES
-                + " execution names in a row were used already");
+        return switch (drainRequests.start(instanceId, pool, asg, reason, hook, startedAt, record)) {
+            case STARTED -> DrainRequestResult.STARTED;
+            case ALREADY_RUNNING -> DrainRequestResult.ALREADY_RUNNING;
+            case IGNORED_GONE -> DrainRequestResult.IGNORED_GONE;
+        };
     }
 
     static int heartbeatSeconds(DrainReason reason) {
-        return reason == DrainReason.SPOT ? SPOT_HEARTBEAT_SECONDS : HEARTBEAT_SECONDS;
+        return DrainRequests.heartbeatSeconds(reason);
     }
 
     /**

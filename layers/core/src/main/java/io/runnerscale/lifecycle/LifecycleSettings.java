@@ -46,17 +46,41 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
     }
 
     public static LifecycleSettings from(Map<String, String> env) {
+        String kmsKey = env.getOrDefault("RUNNER_TOKEN_KMS_KEY_ID", "").strip();
+        return new LifecycleSettings(env.get("RUNNER_TOKEN_PREFIX"), env.get("DRAIN_STATE_MACHINE_ARN"),
+                owner(env.getOrDefault("RUNNER_OWNER", "")), jobTimeout(env), kmsKey.isEmpty() ? null : kmsKey);
+    }
+
+    /**
+     * The part the scaler needs to start drains: the state machine's ARN and the job timeout, validated
+     * as {@link #from} does.
+     */
+    public record DrainSettings(String drainStateMachineArn, Duration jobTimeout) {
+        public DrainSettings {
+            if (jobTimeout == null || jobTimeout.isNegative() || jobTimeout.isZero()) {
+                throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a positive number of minutes");
+            }
+        }
+
+        public static DrainSettings from(Map<String, String> env) {
+            String arn = env.get("DRAIN_STATE_MACHINE_ARN");
+            if (arn == null || !arn.startsWith("arn:")) {
+                throw new IllegalStateException("DRAIN_STATE_MACHINE_ARN must be a state machine ARN, got '"
+                        + Quoted.abbreviate(arn) + "'");
+            }
+            return new DrainSettings(arn, LifecycleSettings.jobTimeout(env));
+        }
+    }
+
+    /** {@code DRAIN_JOB_TIMEOUT_MINUTES}, default {@link #DEFAULT_JOB_TIMEOUT}. */
+    static Duration jobTimeout(Map<String, String> env) {
         String minutes = env.getOrDefault("DRAIN_JOB_TIMEOUT_MINUTES", "");
-        Duration jobTimeout;
         try {
-            jobTimeout = minutes.isBlank() ? DEFAULT_JOB_TIMEOUT : Duration.ofMinutes(Long.parseLong(minutes.strip()));
+            return minutes.isBlank() ? DEFAULT_JOB_TIMEOUT : Duration.ofMinutes(Long.parseLong(minutes.strip()));
         } catch (NumberFormatException e) {
             throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a whole number of minutes, got '"
                     + Quoted.abbreviate(minutes) + "'");
         }
-        String kmsKey = env.getOrDefault("RUNNER_TOKEN_KMS_KEY_ID", "").strip();
-        return new LifecycleSettings(env.get("RUNNER_TOKEN_PREFIX"), env.get("DRAIN_STATE_MACHINE_ARN"),
-                owner(env.getOrDefault("RUNNER_OWNER", "")), jobTimeout, kmsKey.isEmpty() ? null : kmsKey);
     }
 
     /** {@code instance}, {@code group:<id>} or {@code project:<id>}; blank is {@code instance}. */

@@ -13,14 +13,22 @@ import java.time.Instant;
  * @param useCount     jobs it has finished
  * @param stateKnown   false while it may run jobs runnerscale has not seen (it was there before
  *                     runnerscale watched its pool, or the pool went unwatched): never scaled in then
+ * @param draining     a drain runs on it: it takes no new job and is leaving, so it gives no slots
+ *                     and is never chosen again (its drain decides when it goes)
  */
 public record InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs,
-                           Instant lastJobFinishedAt, int useCount, boolean stateKnown) {
+                           Instant lastJobFinishedAt, int useCount, boolean stateKnown, boolean draining) {
 
-    /** An instance whose jobs runnerscale has seen all along. */
+    /** An instance whose jobs runnerscale has seen all along, not draining. */
     public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,
                         int useCount) {
-        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, true);
+        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, true, false);
+    }
+
+    /** Not draining. */
+    public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,
+                        int useCount, boolean stateKnown) {
+        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, stateKnown, false);
     }
 
     public boolean busy() {

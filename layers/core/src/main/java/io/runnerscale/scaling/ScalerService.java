@@ -8,7 +8,7 @@ import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
-import io.runnerscale.scaling.ScalingAction.TerminateInstance;
+import io.runnerscale.scaling.ScalingAction.DrainInstance;
 import io.runnerscale.store.InstanceRecord;
 import io.runnerscale.store.JobStore;
 import org.slf4j.Logger;
@@ -29,6 +29,10 @@ import java.util.Set;
 /**
  * One scaling decision for one pool: read live jobs and instances, decide with {@link ScalingPolicy},
  * apply. Callers guarantee that two decisions for one pool never run at once.
+ *
+ * <p>The scaler never terminates an instance: it sets desired capacity on {@link Compute} and asks
+ * {@link InstanceDrains} to drain the instances it lets go; a drain terminates an instance only
+ * once GitLab lists no running job on its runner.
  */
 public final class ScalerService {
     /**
@@ -41,21 +45,23 @@ public final class ScalerService {
     private final PoolsConfigSource pools;
     private final JobStore store;
     private final Compute compute;
+    private final InstanceDrains drains;
     private final DemandForecast forecast;
     private final Clock clock;
     private final Duration watchGap;
 
-    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, DemandForecast forecast,
-                         Clock clock) {
-        this(pools, store, compute, forecast, clock, DEFAULT_WATCH_GAP);
+    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
+                         DemandForecast forecast, Clock clock) {
+        this(pools, store, compute, drains, forecast, clock, DEFAULT_WATCH_GAP);
     }
 
     /** @param watchGap the longest time between two decisions of a pool in which no job event is missed */
-    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, DemandForecast forecast,
-                         Clock clock, Duration watchGap) {
+    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
+                         DemandForecast forecast, Clock clock, Duration watchGap) {
         this.pools = pools;
         this.store = store;
         this.compute = compute;
+        this.drains = drains;
         this.forecast = forecast;
         this.clock = clock;
         this.watchGap = watchGap;
@@ -165,11 +171,13 @@ public final class ScalerService {
                     record == null ? 0 : record.useCount(), record == null ? null : record.lastJobFinishedAt(), unknownSince);
             views.add(new InstanceView(instance.id(), instance.ready(), launchedAt,
                     runningByInstance.getOrDefault(instance.id(), 0),
-                    current.lastJobFinishedAt(), current.useCount(), current.stateKnown()));
+                    current.lastJobFinishedAt(), current.useCount(), current.stateKnown(),
+                    record != null && record.draining()));
         }
-        for (String gone : known.keySet()) {
-            if (!present.contains(gone)) {
-                store.forgetInstance(gone);
+        for (InstanceRecord record : known.values()) {
+            // a terminating instance leaves the group's list while its drain still needs the record
+            if (!present.contains(record.instanceId()) && record.forgettable()) {
+                store.forgetInstance(record.instanceId());
             }
         }
         return new PoolSnapshot(pool, now, pending, running, views, group.desiredCapacity(),
@@ -180,11 +188,12 @@ public final class ScalerService {
         for (ScalingAction action : decision.actions()) {
             try {
                 switch (action) {
-                    case TerminateInstance t -> compute.terminate(pool, t.instanceId(), t.decrement());
+                    case DrainInstance d -> drains.drain(pool, d.instanceId(), d.reason());
                     case SetDesiredCapacity s -> compute.setDesiredCapacity(pool, s.desired());
                 }
             } catch (RuntimeException e) {
-                // One failed termination (e.g. the instance is already gone) must not block the rest.
+                // One failed drain request (e.g. the instance is already gone) must not block the rest;
+                // the next decision asks again.
                 LOG.error("pool {}: {} failed: {}", pool.name(), action, e.toString());
             }
         }

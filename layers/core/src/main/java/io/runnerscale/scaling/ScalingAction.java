@@ -7,16 +7,31 @@ public sealed interface ScalingAction {
     record SetDesiredCapacity(int desired) implements ScalingAction {
     }
 
-    /** Terminate one instance; {@code decrement} lowers desired capacity with it, otherwise the group replaces it. */
-    record TerminateInstance(String instanceId, Reason reason, boolean decrement) implements ScalingAction {
+    /**
+     * Let one instance go through a drain ({@link InstanceDrains}): it is terminated only once GitLab
+     * lists no running job on its runner. Whether the group's desired capacity drops with it is the
+     * reason's {@link Reason#decrementsCapacity()}.
+     */
+    record DrainInstance(String instanceId, Reason reason) implements ScalingAction {
     }
 
     enum Reason {
         /** Idle longer than the policy's idle_time and not needed. */
-        IDLE,
+        IDLE(true),
         /** Reached max_use_count and is idle. */
-        RETIRED,
-        /** Did not become ready within boot_timeout. */
-        BOOT_TIMEOUT
+        RETIRED(true),
+        /** Did not become ready within boot_timeout: the group launches a replacement. */
+        BOOT_TIMEOUT(false);
+
+        private final boolean decrementsCapacity;
+
+        Reason(boolean decrementsCapacity) {
+            this.decrementsCapacity = decrementsCapacity;
+        }
+
+        /** True when the pool no longer wants the instance; false when it wants a replacement instead. */
+        public boolean decrementsCapacity() {
+            return decrementsCapacity;
+        }
     }
 }

@@ -7,7 +7,8 @@ import java.util.List;
  *
  * @param neededSlots     pending + running + idle slots the policy asks for
  * @param targetInstances instances that provide those slots (capped at max_instances)
- * @param actions         terminations first (they may lower desired capacity), then any capacity change
+ * @param desiredAfter    the group's desired capacity once this decision's drains have ended
+ * @param actions         any desired capacity change first, then the drains ({@link ScalingAction.DrainInstance})
  */
 public record ScalingDecision(String pool, int neededSlots, int targetInstances, int desiredAfter,
                               List<ScalingAction> actions) {

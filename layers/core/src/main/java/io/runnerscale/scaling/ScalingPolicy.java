@@ -4,7 +4,7 @@ import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PolicyEntry;
 import io.runnerscale.scaling.ScalingAction.Reason;
 import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
-import io.runnerscale.scaling.ScalingAction.TerminateInstance;
+import io.runnerscale.scaling.ScalingAction.DrainInstance;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,12 +19,20 @@ import java.util.List;
  *   <li>need = pending + running + idle slots, idle from the active policy entry (or the forecast's
  *       pre-warm, if larger);</li>
  *   <li>instances = min(max_instances, ceil(need / capacity_per_instance));</li>
- *   <li>scale-out raises desired capacity; scale-in terminates chosen instances: idle longer than
- *       idle_time, oldest first, never one with a running job, never one whose jobs runnerscale may
- *       have missed ({@link InstanceView#stateKnown()}), never below what the forecast keeps;</li>
- *   <li>instances past max_use_count give no slots and retire once idle; instances not ready within
- *       boot_timeout are replaced.</li>
+ *   <li>scale-out raises desired capacity; scale-in drains chosen instances ({@link DrainInstance}:
+ *       terminated only once GitLab lists no running job on them): idle longer than idle_time,
+ *       oldest first, never one with a running job, never one whose jobs runnerscale may have missed
+ *       ({@link InstanceView#stateKnown()}), never below what the forecast keeps;</li>
+ *   <li>instances past max_use_count give no slots and retire (drain) once idle; instances not
+ *       ready within boot_timeout are drained and replaced;</li>
+ *   <li>a draining instance gives no slots and is never chosen again; its jobs are served where
+ *       they run, and it still takes a place in the group (max_instances) until it is gone.</li>
  * </ul>
+ * Actions come in the order they are applied: desired capacity first, then the drains. A drain ends
+ * later (when GitLab lists no job on the instance), and a scale-in or retirement drain lowers desired
+ * capacity by one as it terminates the instance; so desired capacity is set to what the pool needs
+ * plus those drains, never below the instances still in the group, which would let the group pick an
+ * instance to terminate itself without asking GitLab.
  */
 public final class ScalingPolicy {
 
@@ -36,21 +44,29 @@ public final class ScalingPolicy {
         Instant now = snapshot.now();
         PolicyEntry policy = pool.activePolicy(now);
 
-        List<ScalingAction> actions = new ArrayList<>();
+        List<DrainInstance> drains = new ArrayList<>();
         List<InstanceView> serving = new ArrayList<>();
         int retiringBusy = 0;
         int jobsOnRetiring = 0;
-        int desired = Math.max(snapshot.desiredCapacity(), 0);
+        int groupDesired = Math.max(snapshot.desiredCapacity(), 0);
+        // desired and listed as they will be once this decision's drains have ended (each lowers desired by one)
+        int desired = groupDesired;
         int listed = snapshot.instances().size();
 
         for (InstanceView instance : snapshot.instances()) {
+            if (instance.draining()) {
+                // leaving: like a busy retiring instance, it holds its place and serves only what runs on it
+                retiringBusy++;
+                jobsOnRetiring += instance.runningJobs();
+                continue;
+            }
             boolean retiring = pool.maxUseCount() > 0 && instance.useCount() >= pool.maxUseCount();
             // an instance whose jobs are unknown may be busy: it retires only once a job is seen finishing on it
             if (retiring && (instance.busy() || !instance.stateKnown())) {
                 retiringBusy++;
                 jobsOnRetiring += instance.runningJobs();
             } else if (retiring) {
-                actions.add(new TerminateInstance(instance.id(), Reason.RETIRED, true));
+                drains.add(new DrainInstance(instance.id(), Reason.RETIRED));
                 desired--;
                 listed--;
             } else {
@@ -64,11 +80,12 @@ public final class ScalingPolicy {
         int target = instancesFor(neededSlots, jobsOnRetiring, retiringBusy, pool);
         int keep = Math.max(target, instancesFor(live + snapshot.forecast().keep(), jobsOnRetiring, retiringBusy, pool));
 
-        // Replace instances that never became ready; while they are counted, their replacements are too.
+        // Replace instances that never became ready; while they are counted, their replacements are too
+        // (their drains do not lower desired capacity, so the group launches the replacements).
         for (InstanceView instance : serving) {
             if (!instance.ready() && instance.launchedAt() != null
                     && now.isAfter(instance.launchedAt().plus(pool.bootTimeout()))) {
-                actions.add(new TerminateInstance(instance.id(), Reason.BOOT_TIMEOUT, false));
+                drains.add(new DrainInstance(instance.id(), Reason.BOOT_TIMEOUT));
             }
         }
 
@@ -82,7 +99,6 @@ public final class ScalingPolicy {
             // Capacity the group has not launched yet goes first: lowering desired to the listed count terminates nothing.
             int trim = Math.min(surplus, unlaunched);
             surplus -= trim;
-            desiredAfter = desired - trim;
             List<InstanceView> idle = serving.stream()
                     .filter(i -> i.ready() && !i.busy() && i.stateKnown())
                     .filter(i -> i.idleFor(now).compareTo(policy.idleTime()) >= 0)
@@ -91,19 +107,20 @@ public final class ScalingPolicy {
                     .limit(surplus)
                     .toList();
             for (InstanceView instance : idle) {
-                actions.add(new TerminateInstance(instance.id(), Reason.IDLE, true));
+                drains.add(new DrainInstance(instance.id(), Reason.IDLE));
             }
-            if (trim > 0) {
-                // Terminations lower desired capacity themselves, one by one; this also trims the unlaunched part.
-                actions.add(new SetDesiredCapacity(desiredAfter - idle.size()));
-            }
-            desiredAfter -= idle.size();
-            return new ScalingDecision(pool.name(), neededSlots, target, desiredAfter, actions);
+            desiredAfter = desired - trim - idle.size();
         }
-        if (desiredAfter != desired) {
-            actions.add(new SetDesiredCapacity(desiredAfter));
+        int lowering = (int) drains.stream().filter(d -> d.reason().decrementsCapacity()).count();
+        // max_instances caps the group while the drained instances are still in it: at the cap, their
+        // replacements wait for the next decision after they have gone
+        int setTo = Math.min(desiredAfter + lowering, Math.max(pool.maxInstances(), groupDesired));
+        List<ScalingAction> actions = new ArrayList<>();
+        if (setTo != groupDesired) {
+            actions.add(new SetDesiredCapacity(setTo));
         }
-        return new ScalingDecision(pool.name(), neededSlots, target, desiredAfter, actions);
+        actions.addAll(drains);
+        return new ScalingDecision(pool.name(), neededSlots, target, setTo - lowering, actions);
     }
 
     /** Serving instances for {@code slots}; jobs already on retiring instances are served there. */

@@ -226,7 +226,8 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
         queryLive("POOL#" + pool + "#instances", item -> instances.add(new InstanceRecord(
                 item.get(LIVE_SK).s(), pool, instant(item.get("launchedAt")),
                 item.containsKey("useCount") ? Integer.parseInt(item.get("useCount").n()) : 0,
-                instant(item.get("lastJobFinishedAt")), instant(item.get("unknownSince")))));
+                instant(item.get("lastJobFinishedAt")), instant(item.get("unknownSince")),
+                io.runnerscale.lifecycle.InstanceState.fromWireName(text(item.get("state"))).orElse(null))));
         return instances;
     }
 

@@ -91,7 +91,12 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
 
     @Override
     public synchronized List<InstanceRecord> instances(String pool) {
-        return instances.values().stream().filter(i -> pool.equals(i.pool())).toList();
+        return instances.values().stream().filter(i -> pool.equals(i.pool()))
+                .map(i -> lifecycles.containsKey(i.instanceId())
+                        ? new InstanceRecord(i.instanceId(), i.pool(), i.launchedAt(), i.useCount(), i.lastJobFinishedAt(),
+                        i.unknownSince(), lifecycles.get(i.instanceId()).state())
+                        : i)
+                .toList();
     }
 
     @Override

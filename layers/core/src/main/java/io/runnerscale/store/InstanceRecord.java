@@ -1,5 +1,7 @@
 package io.runnerscale.store;
 
+import io.runnerscale.lifecycle.InstanceState;
+
 import java.time.Instant;
 
 /**
@@ -9,16 +11,38 @@ import java.time.Instant;
  *                     there when runnerscale began watching its pool, or the pool went unwatched for
  *                     a while): from then until a job is seen finishing on it, nothing says it is
  *                     idle. Null when its state is known.
+ * @param state        its lifecycle state ({@link InstanceLifecycle}); null for an instance only the
+ *                     scaler has seen (no runner created by runnerscale)
  */
 public record InstanceRecord(String instanceId, String pool, Instant launchedAt, int useCount,
-                             Instant lastJobFinishedAt, Instant unknownSince) {
+                             Instant lastJobFinishedAt, Instant unknownSince, InstanceState state) {
 
     public InstanceRecord(String instanceId, String pool, Instant launchedAt, int useCount, Instant lastJobFinishedAt) {
-        this(instanceId, pool, launchedAt, useCount, lastJobFinishedAt, null);
+        this(instanceId, pool, launchedAt, useCount, lastJobFinishedAt, null, null);
+    }
+
+    public InstanceRecord(String instanceId, String pool, Instant launchedAt, int useCount, Instant lastJobFinishedAt,
+                          Instant unknownSince) {
+        this(instanceId, pool, launchedAt, useCount, lastJobFinishedAt, unknownSince, null);
     }
 
     /** Whether its jobs are known: never in doubt, or a job finished on it after the doubt began. */
     public boolean stateKnown() {
         return unknownSince == null || lastJobFinishedAt != null && !lastJobFinishedAt.isBefore(unknownSince);
+    }
+
+    /** A drain owns it: the scaler neither counts it as capacity nor chooses it again. */
+    public boolean draining() {
+        return state == InstanceState.DRAINING;
+    }
+
+    /**
+     * Whether the scaler may forget it once its group no longer lists it: only when no runner of
+     * runnerscale's can be left behind (never had lifecycle state, or its drain finished). A drain
+     * or the orphan sweep cleans up the others: a terminating instance leaves the group's list while
+     * its drain still needs the record.
+     */
+    public boolean forgettable() {
+        return state == null || state == InstanceState.GONE;
     }
 }

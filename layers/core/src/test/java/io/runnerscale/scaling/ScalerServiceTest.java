@@ -10,7 +10,8 @@ import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.ScalingAction.Reason;
 import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
-import io.runnerscale.scaling.ScalingAction.TerminateInstance;
+import io.runnerscale.lifecycle.InstanceState;
+import io.runnerscale.scaling.ScalingAction.DrainInstance;
 import io.runnerscale.store.InMemoryJobStore;
 import io.runnerscale.store.InstanceRecord;
 import org.junit.jupiter.api.Test;
@@ -43,8 +44,8 @@ class ScalerServiceTest {
     static final String IB = "i-0bbbbbbbbbbbbbbb2";
     static final String IC = "i-0ccccccccccccccc3";
 
-    /** A compute backend that answers from a fixed group state and records what it is asked. */
-    static final class RecordingCompute implements Compute {
+    /** A compute backend (and drain starter) that answers from a fixed group state and records what it is asked. */
+    static final class RecordingCompute implements Compute, InstanceDrains {
         GroupState group = new GroupState(0, List.of());
         final List<String> calls = new ArrayList<>();
         final Set<String> failing = new HashSet<>();
@@ -65,8 +66,8 @@ class ScalerServiceTest {
         }
 
         @Override
-        public void terminate(PoolConfig pool, String instanceId, boolean decrement) {
-            calls.add(pool.name() + ": terminate " + instanceId + (decrement ? " decrement" : " replace"));
+        public void drain(PoolConfig pool, String instanceId, ScalingAction.Reason reason) {
+            calls.add(pool.name() + ": drain " + instanceId + " " + reason);
             if (failing.contains(instanceId)) {
                 throw new IllegalStateException("instance " + instanceId + " is not in the group");
             }
@@ -85,7 +86,7 @@ class ScalerServiceTest {
     }
 
     ScalerService service() {
-        return new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))), store, compute,
+        return new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))), store, compute, compute,
                 (pool, now) -> forecast.slots(pool, now), Clock.fixed(NOW, ZoneOffset.UTC));
     }
 
@@ -126,6 +127,26 @@ class ScalerServiceTest {
         assertEquals(NOW, views(snapshot).get(IB).launchedAt());
         assertEquals(false, views(snapshot).get(IB).ready());
         assertEquals(2, snapshot.desiredCapacity());
+    }
+
+    @Test
+    void aDrainingInstanceIsSeenDrainingAndNotDrainedAgain() {
+        store.recordRunner(IA, "docker", 41L, InstanceState.DRAINING, NOW.minus(Duration.ofHours(3)));
+        compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
+        assertTrue(views(service().snapshot(DOCKER, NOW)).get(IA).draining());
+        service().scale("docker");
+        assertEquals(List.of(), compute.calls, "idle for hours, but its drain decides when it goes");
+    }
+
+    @Test
+    void anInstanceThatLeftTheGroupIsForgottenOnlyWhenNoRunnerOfOursCanBeLeft() {
+        store.recordRunner(IA, "docker", 41L, InstanceState.DRAINING, NOW.minus(min(30)));   // terminating: hook holds it
+        store.recordRunner(IB, "docker", null, InstanceState.GONE, NOW.minus(min(30)));      // its drain ended
+        store.recordInstance("docker", IC, NOW.minus(min(30)));                            // only the scaler saw it
+        compute.group = new GroupState(0, List.of());
+        service().snapshot(DOCKER, NOW);
+        assertEquals(Set.of(IA), recorded("docker").keySet());
+        assertEquals(41L, store.lifecycle(IA).orElseThrow().runnerId(), "the drain still needs its runner id");
     }
 
     @Test
@@ -209,10 +230,12 @@ class ScalerServiceTest {
                 ready(IA, Duration.ofHours(3))));
         ScalingDecision decision = service().scale("docker").orElseThrow();
 
-        assertEquals(List.of(new TerminateInstance(IA, Reason.IDLE, true), new TerminateInstance(IB, Reason.IDLE, true),
-                new SetDesiredCapacity(1)), decision.actions());
-        assertEquals(List.of("docker: terminate " + IA + " decrement", "docker: terminate " + IB + " decrement",
-                "docker: desired 1"), compute.calls);
+        // the unlaunched instance is trimmed first; each drain lowers desired by one as it terminates
+        assertEquals(List.of(new SetDesiredCapacity(3), new DrainInstance(IA, Reason.IDLE),
+                new DrainInstance(IB, Reason.IDLE)), decision.actions());
+        assertEquals(1, decision.desiredAfter());
+        assertEquals(List.of("docker: desired 3", "docker: drain " + IA + " IDLE", "docker: drain " + IB + " IDLE"),
+                compute.calls);
     }
 
     @Test
@@ -223,8 +246,8 @@ class ScalerServiceTest {
         ScalingDecision decision = service().scale("docker").orElseThrow();
 
         assertEquals(3, decision.actions().size());
-        assertEquals(List.of("docker: terminate " + IA + " decrement", "docker: terminate " + IB + " decrement",
-                "docker: desired 1"), compute.calls);
+        assertEquals(List.of("docker: desired 3", "docker: drain " + IA + " IDLE", "docker: drain " + IB + " IDLE"),
+                compute.calls);
     }
 
     @Test
@@ -236,11 +259,11 @@ class ScalerServiceTest {
     }
 
     @Test
-    void bootTimeoutsAreReplacedThroughCompute() {
+    void bootTimeoutsAreDrainedForAReplacement() {
         job(1, JobStatus.PENDING, null, "docker");
         compute.group = new GroupState(1, List.of(new GroupState.Instance(IA, false, NOW.minus(min(6)))));
         service().scale("docker");
-        assertEquals(List.of("docker: terminate " + IA + " replace"), compute.calls);
+        assertEquals(List.of("docker: drain " + IA + " BOOT_TIMEOUT"), compute.calls);
     }
 
     @Test
@@ -248,7 +271,7 @@ class ScalerServiceTest {
         job(1, JobStatus.RUNNING, IA, "docker");
         compute.group = new GroupState(2, List.of(ready(IA, Duration.ofHours(3)), ready(IB, Duration.ofHours(2))));
         service().scale("docker");
-        assertEquals(List.of("docker: terminate " + IB + " decrement"), compute.calls);
+        assertEquals(List.of("docker: drain " + IB + " IDLE"), compute.calls);
     }
 
     @Test
@@ -279,7 +302,7 @@ class ScalerServiceTest {
         InMemoryJobStore fresh = new InMemoryJobStore();   // serve --in-memory restarted: it remembers nothing
         compute.group = new GroupState(2, List.of(ready(IA, Duration.ofHours(3)), ready(IB, Duration.ofHours(2))));
         ScalerService restarted = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
-                fresh, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
+                fresh, compute, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
 
         ScalingDecision first = restarted.scale("docker").orElseThrow();
 
@@ -294,7 +317,7 @@ class ScalerServiceTest {
         compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
         MutableClock clock = new MutableClock(NOW);
         ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
-                fresh, compute, DemandForecast.NONE, clock);
+                fresh, compute, compute, DemandForecast.NONE, clock);
         scaler.scale("docker");
         clock.now = NOW.plus(min(1));
         fresh.apply(new JobEvent(new JobKey(7, 1), JobStatus.SUCCESS, null, null, null, null, null, null, null, 1L, IA,
@@ -308,7 +331,7 @@ class ScalerServiceTest {
             clock.now = NOW.plus(min(++minute));
             scaler.scale("docker");
         }
-        assertEquals(List.of("docker: terminate " + IA + " decrement"), compute.calls);
+        assertEquals(List.of("docker: drain " + IA + " IDLE"), compute.calls);
         assertEquals(11, minute, "terminated once known idle for idle_time (10 minutes since the finish at minute 1)");
     }
 
@@ -316,7 +339,7 @@ class ScalerServiceTest {
     void anInstanceLaunchedWhileThePoolIsWatchedIsKnown() {
         compute.group = new GroupState(1, List.of(ready(IA, min(30))));
         service().scale("docker");   // watchedAllAlong: the previous decision was a minute ago
-        assertEquals(List.of("docker: terminate " + IA + " decrement"), compute.calls);
+        assertEquals(List.of("docker: drain " + IA + " IDLE"), compute.calls);
     }
 
     @Test
@@ -328,7 +351,7 @@ class ScalerServiceTest {
                 null, null), "docker", NOW.minus(min(40)));   // last seen idle 40 minutes ago...
         compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
         ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
-                store, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
+                store, compute, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
 
         scaler.scale("docker");
 
@@ -343,8 +366,8 @@ class ScalerServiceTest {
         store.recordInstance("docker", IA, NOW.minus(Duration.ofHours(3)));
         compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
         new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))), store, compute,
-                DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC), Duration.ofHours(1)).scale("docker");
-        assertEquals(List.of("docker: terminate " + IA + " decrement"), compute.calls, "30 minutes is within an hour");
+                compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC), Duration.ofHours(1)).scale("docker");
+        assertEquals(List.of("docker: drain " + IA + " IDLE"), compute.calls, "30 minutes is within an hour");
     }
 
     static final class MutableClock extends Clock {
@@ -394,7 +417,7 @@ class ScalerServiceTest {
             @Override public void forgetInstance(String id) { store.forgetInstance(id); }
         };
         ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
-                lagging, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
+                lagging, compute, compute, DemandForecast.NONE, Clock.fixed(NOW, ZoneOffset.UTC));
 
         List<JobKey> named = List.of(new JobKey(7, 1), new JobKey(7, 2), new JobKey(7, 3), new JobKey(7, 4));
         ScalingDecision decision = scaler.scale("docker", named).orElseThrow();

@@ -4,7 +4,7 @@ import io.runnerscale.pool.PolicyEntry;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.scaling.ScalingAction.Reason;
 import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
-import io.runnerscale.scaling.ScalingAction.TerminateInstance;
+import io.runnerscale.scaling.ScalingAction.DrainInstance;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -66,6 +66,11 @@ class ScalingPolicyTest {
                 false);
     }
 
+    static InstanceView draining(InstanceView i) {
+        return new InstanceView(i.id(), i.ready(), i.launchedAt(), i.runningJobs(), i.lastJobFinishedAt(), i.useCount(),
+                i.stateKnown(), true);
+    }
+
     static InstanceView booting(String id, Duration launchedAgo) {
         return new InstanceView(id, false, launchedAgo == null ? null : NOW.minus(launchedAgo), 0, null, 0);
     }
@@ -79,8 +84,8 @@ class ScalingPolicyTest {
         return ScalingPolicy.decide(snapshot(pool, NOW, pending, running, desired, DemandForecast.Slots.NONE, instances));
     }
 
-    static TerminateInstance idleTermination(String id) {
-        return new TerminateInstance(id, Reason.IDLE, true);
+    static DrainInstance idleTermination(String id) {
+        return new DrainInstance(id, Reason.IDLE);
     }
 
     static Duration min(long minutes) {
@@ -259,11 +264,12 @@ class ScalingPolicyTest {
         }
 
         @Test
-        void terminationsComeBeforeTrimmingDesired() {
+        void trimmingDesiredComesBeforeDrainsAndNeverBelowTheInstancesStillThere() {
             ScalingDecision d = decide(simplePool(), 0, 0, 5,
                     idle("i-a", min(60), min(30)), idle("i-b", min(60), min(1)), idle("i-c", min(60), min(1)));
-            // terminate i-a (desired 5 -> 4 with it), then trim the 2 unlaunched: 2 listed remain, desired 2
-            assertEquals(List.of(idleTermination("i-a"), new SetDesiredCapacity(2)), d.actions());
+            // trim the 2 unlaunched (5 -> 3: i-a, i-b, i-c are all still in the group), then drain i-a,
+            // which lowers desired to 2 as it terminates
+            assertEquals(List.of(new SetDesiredCapacity(3), idleTermination("i-a")), d.actions());
             assertEquals(2, d.desiredAfter());
         }
 
@@ -284,7 +290,7 @@ class ScalingPolicyTest {
         @Test
         void anIdleInstanceAtMaxUseCountRetiresAtOnce() {
             ScalingDecision d = decide(pool, 0, 0, 1, idle("i-used-up", min(60), min(1), 3));
-            assertEquals(List.of(new TerminateInstance("i-used-up", Reason.RETIRED, true)), d.actions());
+            assertEquals(List.of(new DrainInstance("i-used-up", Reason.RETIRED)), d.actions());
             assertEquals(0, d.desiredAfter());
         }
 
@@ -299,8 +305,10 @@ class ScalingPolicyTest {
         @Test
         void retiringInstancesGiveNoSlots() {
             ScalingDecision d = decide(pool, 1, 0, 1, idle("i-used-up", min(60), min(1), 3));
-            assertEquals(List.of(new TerminateInstance("i-used-up", Reason.RETIRED, true), new SetDesiredCapacity(1)),
+            // the replacement is asked for at once: desired 2 while i-used-up drains, 1 once it has gone
+            assertEquals(List.of(new SetDesiredCapacity(2), new DrainInstance("i-used-up", Reason.RETIRED)),
                     d.actions());
+            assertEquals(1, d.desiredAfter());
             assertEquals(1, d.targetInstances());
         }
 
@@ -330,7 +338,7 @@ class ScalingPolicyTest {
     @CsvSource({"60, false", "240, false", "300, false", "301, true", "3600, true"})
     void instancesNotReadyWithinBootTimeoutAreReplaced(long bootingSeconds, boolean replaced) {
         ScalingDecision d = decide(simplePool(), 1, 0, 1, booting("i-stuck", Duration.ofSeconds(bootingSeconds)));
-        assertEquals(replaced ? List.of(new TerminateInstance("i-stuck", Reason.BOOT_TIMEOUT, false)) : List.of(),
+        assertEquals(replaced ? List.of(new DrainInstance("i-stuck", Reason.BOOT_TIMEOUT)) : List.of(),
                 d.actions());
         assertEquals(1, d.desiredAfter(), "the group launches the replacement itself");
     }
@@ -476,12 +484,18 @@ class ScalingPolicyTest {
                 String id = "i-" + Integer.toHexString(0x1000 + round * 16 + i);
                 Duration launched = min(random.nextInt(120));
                 int uses = random.nextInt(7);
-                switch (random.nextInt(3)) {
+                switch (random.nextInt(4)) {
                     case 0 -> instances.add(booting(id, launched));
                     case 1 -> {
                         int jobs = 1 + random.nextInt(capacity);
                         runningOnInstances += jobs;
                         instances.add(busy(id, launched, jobs, uses));
+                    }
+                    case 2 -> {
+                        // a drain runs on it (scale-in, spot, the terminate hook), with or without jobs left
+                        int jobs = random.nextInt(capacity + 1);
+                        runningOnInstances += jobs;
+                        instances.add(draining(jobs == 0 ? idle(id, launched, null, uses) : busy(id, launched, jobs, uses)));
                     }
                     default -> {
                         InstanceView idle = idle(id, launched,
@@ -504,11 +518,30 @@ class ScalingPolicyTest {
     }
 
     @Test
+    void aDrainingInstanceGivesNoSlotsAndIsNeverChosenAgain() {
+        // i-a idle for hours but draining already; one pending job: it needs a new instance
+        PoolSnapshot s = snapshot(simplePool(), NOW, 1, 0, 1, DemandForecast.Slots.NONE,
+                draining(idle("i-a", Duration.ofHours(5), null)));
+        ScalingDecision d = ScalingPolicy.decide(s);
+        assertEquals(List.of(new SetDesiredCapacity(2)), d.actions(), "it holds its place while it drains");
+        assertEquals(1, d.targetInstances());
+    }
+
+    @Test
+    void jobsOnADrainingInstanceAreServedThere() {
+        PoolSnapshot s = snapshot(simplePool(), NOW, 0, 1, 1, DemandForecast.Slots.NONE,
+                draining(busy("i-a", Duration.ofHours(5), 1, 0)));
+        ScalingDecision d = ScalingPolicy.decide(s);
+        assertTrue(d.changesNothing(), d.actions().toString());
+        assertEquals(0, d.targetInstances());
+    }
+
+    @Test
     void anIdleInstanceWhoseJobsMayBeUnknownIsNeverScaledIn() {
         PoolSnapshot s = snapshot(simplePool(), NOW, 0, 0, 2, DemandForecast.Slots.NONE,
                 unknownState(idle("i-a", Duration.ofHours(5), null)), idle("i-b", Duration.ofHours(1), null));
         ScalingDecision d = ScalingPolicy.decide(s);
-        assertEquals(List.of(new TerminateInstance("i-b", Reason.IDLE, true)), d.actions(),
+        assertEquals(List.of(new DrainInstance("i-b", Reason.IDLE)), d.actions(),
                 "only the instance whose jobs runnerscale has seen all along goes, though i-a is older");
         assertEquals(1, d.desiredAfter());
     }
@@ -523,63 +556,72 @@ class ScalingPolicyTest {
                 "not terminated, and the pending job gets a new instance");
     }
 
+    private static int decrements(ScalingDecision d) {
+        return (int) d.actions().stream().filter(a -> a instanceof DrainInstance t && t.reason().decrementsCapacity())
+                .count();
+    }
+
     private static void checkInvariants(PoolSnapshot s, ScalingDecision d, PolicyEntry policy, String context) {
         var byId = s.instances().stream().collect(Collectors.toMap(InstanceView::id, i -> i));
         int group = s.desiredCapacity();
         int listed = s.instances().size();
         int decrements = 0;
-        boolean setSeen = false;
+        boolean drainSeen = false;
         Set<String> terminatedIdle = new java.util.HashSet<>();
         for (ScalingAction action : d.actions()) {
-            assertFalse(setSeen, "capacity change comes last: " + context);
             switch (action) {
-                case TerminateInstance t -> {
+                case DrainInstance t -> {
+                    drainSeen = true;
                     InstanceView i = byId.get(t.instanceId());
-                    org.junit.jupiter.api.Assertions.assertNotNull(i, "terminates a listed instance: " + context);
-                    assertFalse(i.busy(), "never terminates a busy instance: " + context);
+                    org.junit.jupiter.api.Assertions.assertNotNull(i, "drains a listed instance: " + context);
+                    assertFalse(i.busy(), "never drains a busy instance: " + context);
+                    assertFalse(i.draining(), "never drains an instance twice: " + context);
                     if (t.reason() != ScalingAction.Reason.BOOT_TIMEOUT) {
-                        assertTrue(i.stateKnown(), "never terminates one whose jobs may be unknown: " + context);
+                        assertTrue(i.stateKnown(), "never drains one whose jobs may be unknown: " + context);
                     }
                     switch (t.reason()) {
                         case IDLE -> {
                             assertTrue(i.ready() && i.idleFor(s.now()).compareTo(policy.idleTime()) >= 0,
-                                    "idle termination only after idle_time: " + context);
-                            assertTrue(t.decrement(), context);
+                                    "idle drain only after idle_time: " + context);
+                            assertTrue(t.reason().decrementsCapacity(), context);
                             terminatedIdle.add(i.id());
                         }
                         case RETIRED -> {
                             assertTrue(s.pool().maxUseCount() > 0 && i.useCount() >= s.pool().maxUseCount(), context);
-                            assertTrue(t.decrement(), context);
+                            assertTrue(t.reason().decrementsCapacity(), context);
                         }
                         case BOOT_TIMEOUT -> {
                             assertFalse(i.ready(), context);
-                            assertFalse(t.decrement(), context);
+                            assertFalse(t.reason().decrementsCapacity(), context);
                         }
                     }
-                    if (t.decrement()) {
+                    if (t.reason().decrementsCapacity()) {
                         decrements++;
-                        group--;
-                        listed--;
                     }
                 }
                 case SetDesiredCapacity set -> {
-                    setSeen = true;
+                    assertFalse(drainSeen, "a capacity change comes before the drains: " + context);
                     if (set.desired() > group) {
-                        assertTrue(set.desired() <= s.pool().maxInstances(), "scale-out capped: " + context);
+                        assertTrue(set.desired() <= s.pool().maxInstances() + decrements(d),
+                                "scale-out capped (plus the instances still draining out): " + context);
                     }
+                    // the drained instances are still in the group when it is set: the group must not pick victims
+                    assertTrue(set.desired() >= Math.min(listed, s.desiredCapacity()),
+                            "desired never drops below the instances in the group: " + context);
                     group = set.desired();
                 }
             }
         }
-        assertEquals(d.desiredAfter(), group, "desiredAfter is what the actions leave: " + context);
-        assertTrue(group >= Math.min(listed, s.desiredCapacity() - decrements),
-                "desired never drops below the instances left (the group would pick victims): " + context);
+        assertEquals(d.desiredAfter(), group - decrements,
+                "desiredAfter is what the actions leave once the drains have ended: " + context);
+        assertTrue(d.desiredAfter() >= Math.min(listed - decrements, s.desiredCapacity() - decrements),
+                "desired never drops below the instances left: " + context);
         // Oldest first: no idle-eligible instance that stays is older than one that went.
         Instant newestTerminated = s.instances().stream().filter(i -> terminatedIdle.contains(i.id()))
                 .map(InstanceView::launchedAt).max(Comparator.naturalOrder()).orElse(null);
         if (newestTerminated != null) {
             for (InstanceView i : s.instances()) {
-                boolean eligible = i.ready() && !i.busy() && i.stateKnown()
+                boolean eligible = i.ready() && !i.busy() && i.stateKnown() && !i.draining()
                         && i.idleFor(s.now()).compareTo(policy.idleTime()) >= 0
                         && !(s.pool().maxUseCount() > 0 && i.useCount() >= s.pool().maxUseCount());
                 if (eligible && !terminatedIdle.contains(i.id())) {
