@@ -343,15 +343,63 @@ class DrainStateMachineTest {
     }
 
     @Test
-    void failedStepWithAJobStillRunningLeavesTheInstanceAlone() throws Exception {
+    void failedStepWithAJobStillRunningAndNoHookLeavesTheInstanceAlone() throws Exception {
         instance.runningAtCheck = n -> List.of(OLD_JOB);
+        instance.errors.put("PauseRunner", new ArrayDeque<>(List.of("IllegalStateException")));
+
+        Execution run = run(drain(DrainReason.RETIRED, null, Instant.now(), List.of(OLD_JOB)));
+
+        assertEquals("FAILED", run.status());
+        assertEquals("DrainJobsStillRunning", run.error());
+        assertFalse(instance.runnerDeleted);
+        assertFalse(instance.terminated);
+    }
+
+    @Test
+    void failedStepWithAJobStillRunningKeepsHoldingTheHookUntilTheJobEnds() throws Exception {
+        // a failed heartbeat sends the drain to the cleanup path while the job still runs: failing
+        // there would stop the heartbeats and AWS would terminate the instance under the job
+        instance.runningAtCheck = n -> n <= 4 ? List.of(OLD_JOB) : List.of();
         instance.errors.put("Heartbeat", new ArrayDeque<>(List.of("IllegalStateException")));
         LifecycleHook hook = new LifecycleHook("runnerscale-terminate", "3f9a-token");
 
         Execution run = run(drain(DrainReason.LIFECYCLE_HOOK, hook, Instant.now(), List.of(OLD_JOB)));
 
+        assertEquals("SUCCEEDED", run.status(), run.states().toString());
+        assertTrue(run.states().contains("HoldHeartbeat"), run.states().toString());
+        assertTrue(instance.heartbeats >= 2, "heartbeats went on after the failure: " + instance.heartbeats);
+        int lastHold = run.states().lastIndexOf("HoldWait");
+        assertTrue(lastHold < run.states().indexOf("CleanupTerminate"), "terminated only after the job ended: " + run.states());
+        assertEquals(List.of(), instance.cancelled);
+        assertTrue(instance.runnerDeleted && instance.terminated);
+    }
+
+    @Test
+    void gitLabDownWhileAHookHoldsTheInstanceKeepsHoldingUntilGitLabAnswers() throws Exception {
+        instance.runningAtCheck = n -> List.of();
+        // every RunningJobs call fails for the first 20 calls (the main check's 7 and the cleanup's 7 tries, and more)
+        instance.errors.put("RunningJobs", new ArrayDeque<>(java.util.Collections.nCopies(20, "RetryableError")));
+        LifecycleHook hook = new LifecycleHook("runnerscale-terminate", "3f9a-token");
+
+        Execution run = run(drain(DrainReason.LIFECYCLE_HOOK, hook, Instant.now(), List.of()));
+
+        assertEquals("SUCCEEDED", run.status(), run.states().toString());
+        assertTrue(Collections.frequency(run.states(), "HoldHeartbeat") >= 1, run.states().toString());
+        assertFalse(run.states().contains("GitLabUnreachable"));
+        assertTrue(instance.runnerDeleted && instance.terminated, "terminated once GitLab said no job runs");
+        assertEquals(DrainOutcome.TIMED_OUT_CLEANED, run.output().outcome());
+    }
+
+    @Test
+    void aHookThatCannotBeHeartbeatedAnyMoreEndsTheDrainWithoutTerminating() throws Exception {
+        instance.runningAtCheck = n -> List.of(OLD_JOB);
+        instance.alwaysFailing = "Heartbeat";
+        LifecycleHook hook = new LifecycleHook("runnerscale-terminate", "3f9a-token");
+
+        Execution run = run(drain(DrainReason.LIFECYCLE_HOOK, hook, Instant.now(), List.of(OLD_JOB)));
+
         assertEquals("FAILED", run.status());
-        assertEquals("DrainJobsStillRunning", run.error());
+        assertEquals("DrainHookLost", run.error());
         assertFalse(instance.runnerDeleted);
         assertFalse(instance.terminated);
     }

@@ -170,6 +170,24 @@ class DrainInterpreterTest {
     }
 
     @Test
+    void gitLabDownWhileAHookHoldsTheInstanceKeepsItHeldUntilGitLabAnswers() {
+        gitlab.unavailable = true;
+        DrainInterpreter.Step.Ended end = run(drain(DrainReason.LIFECYCLE_HOOK, new LifecycleHook("runnerscale-terminate", "tok")),
+                () -> {
+                    if (clock.now.isAfter(Instant.parse("2026-01-07T12:20:00Z"))) {
+                        gitlab.unavailable = false;
+                    }
+                });
+        assertTrue(end.succeeded(), end.toString());
+        assertTrue(actions.calls.stream().filter(c -> c.startsWith("heartbeat")).count() >= 4,
+                "held by heartbeats for 20 minutes: " + actions.calls);
+        // never longer than the hook's 300 s heartbeat timeout between two heartbeats
+        assertTrue(waits.stream().allMatch(w -> w.toSeconds() <= 60), waits.toString());
+        assertTrue(actions.calls.getLast().endsWith("CONTINUE"), actions.calls.toString());
+        assertEquals(List.of(41L), gitlab.deleted);
+    }
+
+    @Test
     void aDefinitionOutsideTheSupportedSubsetIsRefusedByName() throws Exception {
         JsonNode parallel = json.readTree("{\"StartAt\": \"P\", \"States\": {\"P\": {\"Type\": \"Parallel\"}}}");
         DrainInterpreter.Execution execution = new DrainInterpreter(json, parallel).start(json.createObjectNode());
