@@ -146,15 +146,22 @@ class DrainInterpreterTest {
     }
 
     @Test
-    void gitLabDownIsRetriedWithBackoffThenTheExecutionFailsWithoutTerminating() {
+    void gitLabDownIsRetriedWithBackoffThenWaitedOutWithoutTerminating() {
         gitlab.unavailable = true;
-        DrainInterpreter.Step.Ended end = run(drain(DrainReason.SCALE_IN, null), () -> { });
-        assertFalse(end.succeeded());
-        assertEquals("GitLabUnreachable", end.state());
-        // MarkDraining: 6 retries at 2, 4, 8, 16, 32, 60 (capped) s, then the cleanup path tries again
+        gitlab.running = List.of(JOB);
+        Instant down = clock.now;
+        DrainInterpreter.Step.Ended end = run(drain(DrainReason.SCALE_IN, null), () -> {
+            if (clock.now.isAfter(down.plus(Duration.ofMinutes(20)))) {
+                gitlab.unavailable = false;
+                gitlab.running = List.of();
+            }
+            assertTrue(actions.calls.isEmpty(), "nothing terminated while GitLab could not answer");
+            assertTrue(gitlab.deleted.isEmpty());
+        });
+        // MarkDraining: 6 retries at 2, 4, 8, 16, 32, 60 (capped) s, then the cleanup path holds on
         assertEquals(List.of(2L, 4L, 8L, 16L, 32L, 60L), waits.subList(0, 6).stream().map(Duration::toSeconds).toList());
-        assertTrue(actions.calls.isEmpty(), "never terminated without GitLab's word");
-        assertTrue(gitlab.deleted.isEmpty());
+        assertEquals("TimedOutCleaned", end.state());
+        assertEquals(List.of("terminate " + ID + " true"), actions.calls);
     }
 
     @Test
