@@ -177,7 +177,7 @@ final class ServeCommand {
                 compute = new AsgCompute(autoScaling);
                 // INTERIM (replaced by the local drain runner): terminates the idle instance the policy chose
                 drains = (pool, instanceId, reason) -> autoScaling.terminateInstanceInAutoScalingGroup(r -> r
-                        .instanceId(instanceId).shouldDecrementDesiredCapacity(reason.decrementsCapacity()));
+                        .instanceId(instanceId).shouldDecrementDesiredCapacity(true));
             }
             // Re-read the file every few seconds: edits apply without a restart; a bad edit keeps the last good config.
             PoolsConfigSource pools = new PoolsConfigSource(() -> PoolsFiles.text(configPath), configName,

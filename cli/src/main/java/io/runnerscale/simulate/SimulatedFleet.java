@@ -23,8 +23,8 @@ import java.util.function.Supplier;
  * time for {@code simulate}.
  *
  * <p>Drains: the scaler drains only instances with no job on them (idle, retired, or never ready),
- * so here a drain ends at once: the instance is terminated, lowering desired capacity unless the
- * reason asks for a replacement.
+ * so here a drain ends at once: the instance is terminated, lowering desired capacity (as every
+ * drain does; the scaler's decision asked for any replacement already).
  */
 public final class SimulatedFleet implements Compute, InstanceDrains {
 
@@ -127,7 +127,7 @@ public final class SimulatedFleet implements Compute, InstanceDrains {
 
     @Override
     public void drain(PoolConfig pool, String instanceId, ScalingAction.Reason reason) {
-        terminate(pool, instanceId, reason.decrementsCapacity());
+        terminate(pool, instanceId, true);
     }
 
     /** Terminates one instance; {@code decrement} lowers desired capacity with it, otherwise it is replaced. */

@@ -86,7 +86,8 @@ class LifecycleHandlerIntegrationTest {
         tokenPrefix = "/runnerscale/rs-" + stack.id + "/runners/";
         handler = new LifecycleHandler(stack.settings,
                 new LifecycleSettings(tokenPrefix, stateMachineArn, RunnerOwner.instance(), Duration.ofHours(1)),
-                stack.dynamo, stack.ssm, stack.autoScaling, sfn, stack.secretsManager, Clock.fixed(NOW, ZoneOffset.UTC));
+                stack.dynamo, stack.ssm, stack.autoScaling, sfn, stack.secretsManager, stack.sqs,
+                Clock.fixed(NOW, ZoneOffset.UTC));
         asg = stack.createAsg("docker", 3);
         stack.autoScaling.setDesiredCapacity(r -> r.autoScalingGroupName(asg).desiredCapacity(1));
         instanceId = stack.instances("docker").getFirst();

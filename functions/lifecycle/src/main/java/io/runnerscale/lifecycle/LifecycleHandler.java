@@ -17,6 +17,7 @@ import io.runnerscale.lifecycle.aws.AwsFailures;
 import io.runnerscale.lifecycle.aws.SfnDrainStarter;
 import io.runnerscale.lifecycle.aws.SsmRunnerTokens;
 import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.scaling.SqsScaleRequests;
 import io.runnerscale.store.DynamoJobStore;
 import org.crac.Core;
 import org.crac.Resource;
@@ -25,6 +26,7 @@ import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.sfn.SfnClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
 import software.amazon.lambda.powertools.logging.PowertoolsLogging;
 import software.amazon.lambda.powertools.parameters.secrets.SecretsProvider;
@@ -73,14 +75,14 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private LifecycleHandler(Settings settings, LifecycleSettings lifecycle, AwsClients aws) {
         this(settings, lifecycle, aws.build(DynamoDbClient.builder()), aws.build(SsmClient.builder()),
                 aws.build(AutoScalingClient.builder()), aws.build(SfnClient.builder()),
-                aws.build(SecretsManagerClient.builder()), Clock.systemUTC());
+                aws.build(SecretsManagerClient.builder()), aws.build(SqsClient.builder()), Clock.systemUTC());
         Core.getGlobalContext().register(this);
     }
 
     /** Wires the service from clients; tests pass clients pointed at DynamoDB Local and moto_server. */
     public LifecycleHandler(Settings settings, LifecycleSettings lifecycle, DynamoDbClient dynamo, SsmClient ssm,
                             AutoScalingClient autoScaling, SfnClient sfn, SecretsManagerClient secretsManager,
-                            Clock clock) {
+                            SqsClient sqs, Clock clock) {
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
@@ -95,7 +97,8 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         this.service = new LifecycleService(pools::current,
                 new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl()), gitlab,
                 new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId()), new AsgLifecycleActions(autoScaling),
-                new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec), lifecycle.runnerOwner(),
+                new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec),
+                new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json), lifecycle.runnerOwner(),
                 lifecycle.jobTimeout(), clock);
     }
 

@@ -14,6 +14,7 @@ import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.sfn.SfnClient;
+import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
 
 import java.net.URI;
@@ -46,7 +47,8 @@ class LifecycleHandlerTest {
                 new LifecycleSettings("/runnerscale/s/runners/", "arn:aws:states:us-east-1:1:stateMachine:d",
                         RunnerOwner.instance(), Duration.ofHours(1)),
                 client(DynamoDbClient.builder()), client(SsmClient.builder()), client(AutoScalingClient.builder()),
-                client(SfnClient.builder()), client(SecretsManagerClient.builder()), Clock.systemUTC());
+                client(SfnClient.builder()), client(SecretsManagerClient.builder()), client(SqsClient.builder()),
+                Clock.systemUTC());
     }
 
     @AfterEach
@@ -92,7 +94,8 @@ class LifecycleHandlerTest {
                 new LifecycleSettings("/runnerscale/s/runners/", "arn:aws:states:us-east-1:1:stateMachine:d",
                         RunnerOwner.instance(), Duration.ofHours(1)),
                 client(DynamoDbClient.builder()), client(SsmClient.builder()), client(AutoScalingClient.builder()),
-                client(SfnClient.builder()), client(SecretsManagerClient.builder()), Clock.systemUTC()));
+                client(SfnClient.builder()), client(SecretsManagerClient.builder()), client(SqsClient.builder()),
+                Clock.systemUTC()));
         assertTrue(e.getMessage().contains("GITLAB_SECRET_ID"), e.getMessage());
     }
 }

@@ -52,7 +52,7 @@ public final class DrainRequests implements InstanceDrains {
      */
     @Override
     public void drain(PoolConfig pool, String instanceId, ScalingAction.Reason reason) {
-        if (!(pool.backend() instanceof PoolConfig.Ec2Asg(String asg))) {
+        if (!(pool.backend() instanceof PoolConfig.Ec2Asg(String asg, boolean ignored))) {
             throw new IllegalArgumentException("pool '" + pool.name() + "' has backend " + pool.backend().type()
                     + ": only EC2 Auto Scaling pools are drained");
         }

@@ -12,6 +12,7 @@ import io.runnerscale.gitlab.RunnerSpec;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
+import io.runnerscale.scaling.ScaleRequests;
 import io.runnerscale.store.InstanceLifecycle;
 import io.runnerscale.store.InstanceLifecycleStore;
 import org.slf4j.Logger;
@@ -65,11 +66,16 @@ public final class LifecycleService {
     private final LifecycleActions actions;
     private final DrainRequests drainRequests;
     private final RunnerOwner owner;
+    private final ScaleRequests scaleRequests;
     private final Clock clock;
 
+    /**
+     * @param scaleRequests asks the scaler for a decision when a spot or rebalance drain starts, so the
+     *                      instance's replacement launches at once instead of at the next tick
+     */
     public LifecycleService(Supplier<PoolsConfig> pools, InstanceLifecycleStore store, GitLabRunners gitlab,
-                            RunnerTokens tokens, LifecycleActions actions, DrainStarter drains, RunnerOwner owner,
-                            Duration jobTimeout, Clock clock) {
+                            RunnerTokens tokens, LifecycleActions actions, DrainStarter drains,
+                            ScaleRequests scaleRequests, RunnerOwner owner, Duration jobTimeout, Clock clock) {
         this.pools = pools;
         this.store = store;
         this.gitlab = gitlab;
@@ -77,6 +83,7 @@ public final class LifecycleService {
         this.actions = actions;
         this.drainRequests = new DrainRequests(store, drains, jobTimeout, clock);
         this.owner = owner;
+        this.scaleRequests = scaleRequests;
         this.clock = clock;
     }
 
@@ -100,7 +107,9 @@ public final class LifecycleService {
         /** Not an instance runnerscale knows (spot and rebalance events cover the whole account). */
         IGNORED_UNKNOWN_INSTANCE,
         /** The instance is gone already: nothing to drain. */
-        IGNORED_GONE
+        IGNORED_GONE,
+        /** A rebalance recommendation for a pool that does not drain on them. */
+        IGNORED_NOT_ASKED
     }
 
     // ------------------------------------------------------------------ launch
@@ -216,8 +225,22 @@ public final class LifecycleService {
         return drainKnownInstance(instanceId, DrainReason.SPOT, warnedAt);
     }
 
-    /** EC2's rebalance recommendation: drain like scale-in, never abandoned. */
+    /**
+     * EC2's rebalance recommendation: drained like scale-in (never abandoned) when the instance's pool
+     * says {@code backend.drain_on_rebalance: true}; otherwise ignored (the default: a recommendation
+     * often comes long before an interruption, or never leads to one).
+     */
     public DrainRequestResult onRebalance(String instanceId, Instant recommendedAt) {
+        Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+        boolean asked = record.map(InstanceLifecycle::pool).flatMap(p -> pools.get().pool(p))
+                .map(PoolConfig::backend)
+                .filter(b -> b instanceof PoolConfig.Ec2Asg asg && asg.drainOnRebalance())
+                .isPresent();
+        if (record.isPresent() && record.get().pool() != null && !asked) {
+            LOG.info("rebalance recommendation for {} of pool {}: not drained (backend.drain_on_rebalance is off)",
+                    instanceId, record.get().pool());
+            return DrainRequestResult.IGNORED_NOT_ASKED;
+        }
         return drainKnownInstance(instanceId, DrainReason.REBALANCE, recommendedAt);
     }
 
@@ -234,8 +257,19 @@ public final class LifecycleService {
                     reason.wireName(), instanceId, record.get().pool());
             return DrainRequestResult.IGNORED_UNKNOWN_INSTANCE;
         }
-        return startDrain(instanceId, record.get().pool(), asg.get(), reason, null,
+        DrainRequestResult result = startDrain(instanceId, record.get().pool(), asg.get(), reason, null,
                 at != null ? at : clock.instant(), record);
+        if (result == DrainRequestResult.STARTED || result == DrainRequestResult.ALREADY_RUNNING) {
+            // The instance leaves within minutes: draining now (its drain's MarkDraining says so too), so the
+            // scaler counts it out and launches the replacement at once, not when the instance is gone.
+            store.setState(instanceId, InstanceState.DRAINING);
+            scaleRequests.request(record.get().pool(), reason.wireName() + " " + instanceId,
+                    "replace-" + instanceId + "-" + reason.wireName());
+            LOG.warn("{} of {} (pool {}): drain {}, replacement requested; jobs running at the warning are listed"
+                    + " by the drain", reason.wireName(), instanceId, record.get().pool(),
+                    result == DrainRequestResult.STARTED ? "started" : "already running");
+        }
+        return result;
     }
 
     private DrainRequestResult startDrain(String instanceId, String pool, String asg, DrainReason reason,
@@ -249,19 +283,6 @@ public final class LifecycleService {
 
     static int heartbeatSeconds(DrainReason reason) {
         return DrainRequests.heartbeatSeconds(reason);
-    }
-
-    /**
-     * Whether terminating lowers the group's desired capacity. Scale-in, retirement and outdated
-     * instances were runnerscale's choice: yes. Spot, rebalance and boot timeout lose an instance the
-     * pool still wanted: no, so the group launches a replacement at once (the scaler corrects the
-     * number at its next decision either way).
-     */
-    static boolean decrementsCapacity(DrainReason reason) {
-        return switch (reason) {
-            case SCALE_IN, RETIRED, OUTDATED -> true;
-            case SPOT, REBALANCE, BOOT_TIMEOUT, LIFECYCLE_HOOK -> false;
-        };
     }
 
     // ------------------------------------------------------------------ drain tasks
@@ -295,6 +316,10 @@ public final class LifecycleService {
             store.recordRunner(drain.instanceId(), drain.pool(), runnerId, InstanceState.DRAINING, clock.instant());
         }
         List<JobKey> running = runnerId == null ? List.of() : gitlab(() -> gitlab.runningJobs(runnerId));
+        if (drain.reason() == DrainReason.SPOT || drain.reason() == DrainReason.REBALANCE) {
+            LOG.warn("{} of {} (pool {}, runner {}): running jobs {}", drain.reason().wireName(), drain.instanceId(),
+                    drain.pool(), runnerId, running);
+        }
         return new Drain(drain.instanceId(), drain.pool(), drain.asg(), runnerId, drain.reason(), drain.lifecycleHook(),
                 drain.startedAt(), drain.deadline(), drain.heartbeatSeconds(), running, drain.jobStartedDuringDrain(),
                 drain.cancelledJobs(), drain.outcome(), drain.next());
@@ -398,7 +423,9 @@ public final class LifecycleService {
             actions.complete(drain.lifecycleHook().name(), drain.asg(), drain.instanceId(), drain.lifecycleHook().token(),
                     LifecycleActions.Result.CONTINUE);
         } else {
-            actions.terminate(drain.instanceId(), decrementsCapacity(drain.reason()));
+            // always lowering desired capacity: runnerscale alone decides replacements (a spot or
+            // rebalance drain asked the scaler for one when it started)
+            actions.terminate(drain.instanceId(), true);
         }
         return drain.withOutcome(DrainOutcome.TERMINATED);
     }
@@ -433,7 +460,7 @@ public final class LifecycleService {
 
     private Optional<PoolConfig> poolOfGroup(String asg) {
         return pools.get().pools().stream()
-                .filter(p -> p.backend() instanceof PoolConfig.Ec2Asg(String group) && group.equals(asg))
+                .filter(p -> p.backend() instanceof PoolConfig.Ec2Asg(String group, boolean ignored) && group.equals(asg))
                 .findFirst();
     }
 

@@ -61,7 +61,15 @@ public record PoolConfig(
         String type();
     }
 
-    public record Ec2Asg(String asg) implements Backend {
+    /**
+     * @param drainOnRebalance drain an instance on EC2's rebalance recommendation (an elevated risk of
+     *                         a spot interruption), not only on the two-minute interruption warning
+     */
+    public record Ec2Asg(String asg, boolean drainOnRebalance) implements Backend {
+        public Ec2Asg(String asg) {
+            this(asg, false);
+        }
+
         @Override
         public String type() {
             return "ec2-asg";

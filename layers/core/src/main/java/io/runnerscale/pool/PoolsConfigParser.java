@@ -161,7 +161,7 @@ public final class PoolsConfigParser {
         List<String> problems = new ArrayList<>();
         Map<String, String> owners = new HashMap<>();
         for (PoolConfig pool : pools) {
-            if (pool.backend() instanceof PoolConfig.Ec2Asg(String asg)) {
+            if (pool.backend() instanceof PoolConfig.Ec2Asg(String asg, boolean ignored)) {
                 String owner = owners.putIfAbsent(asg, pool.name());
                 if (owner != null) {
                     String name = ConfigException.abbreviate(pool.name());
@@ -333,7 +333,7 @@ public final class PoolsConfigParser {
         String type = node.path("type").asText("");
         switch (type) {
             case "ec2-asg" -> {
-                f.unknownFields(node, Set.of("type", "asg"), "backend.");
+                f.unknownFields(node, Set.of("type", "asg", "drain_on_rebalance"), "backend.");
                 String asg = node.path("asg").asText("");
                 if (asg.isBlank()) {
                     f.problem("backend.asg", "is required for type ec2-asg (the Auto Scaling group's name)");
@@ -344,7 +344,7 @@ public final class PoolsConfigParser {
                             + " characters, which AWS allows for a group's name");
                     return null;
                 }
-                return new PoolConfig.Ec2Asg(asg);
+                return new PoolConfig.Ec2Asg(asg, f.bool(node, "drain_on_rebalance", "backend.", false));
             }
             case "fargate" -> {
                 f.unknownFields(node, Set.of("type", "cluster", "task_definition", "subnets", "security_groups",

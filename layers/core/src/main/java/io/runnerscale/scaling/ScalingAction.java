@@ -9,29 +9,19 @@ public sealed interface ScalingAction {
 
     /**
      * Let one instance go through a drain ({@link InstanceDrains}): it is terminated only once GitLab
-     * lists no running job on its runner. Whether the group's desired capacity drops with it is the
-     * reason's {@link Reason#decrementsCapacity()}.
+     * lists no running job on its runner, and lowers the group's desired capacity by one as it goes.
+     * runnerscale alone sets desired capacity: a replacement, when the pool needs one, is part of
+     * the same decision, never left to the group.
      */
     record DrainInstance(String instanceId, Reason reason) implements ScalingAction {
     }
 
     enum Reason {
         /** Idle longer than the policy's idle_time and not needed. */
-        IDLE(true),
+        IDLE,
         /** Reached max_use_count and is idle. */
-        RETIRED(true),
-        /** Did not become ready within boot_timeout: the group launches a replacement. */
-        BOOT_TIMEOUT(false);
-
-        private final boolean decrementsCapacity;
-
-        Reason(boolean decrementsCapacity) {
-            this.decrementsCapacity = decrementsCapacity;
-        }
-
-        /** True when the pool no longer wants the instance; false when it wants a replacement instead. */
-        public boolean decrementsCapacity() {
-            return decrementsCapacity;
-        }
+        RETIRED,
+        /** Did not become ready within boot_timeout (its replacement, if needed, comes in the same decision). */
+        BOOT_TIMEOUT
     }
 }

@@ -24,15 +24,15 @@ import java.util.List;
  *       oldest first, never one with a running job, never one whose jobs runnerscale may have missed
  *       ({@link InstanceView#stateKnown()}), never below what the forecast keeps;</li>
  *   <li>instances past max_use_count give no slots and retire (drain) once idle; instances not
- *       ready within boot_timeout are drained and replaced;</li>
+ *       ready within boot_timeout give no slots and are drained, their replacement asked for at once;</li>
  *   <li>a draining instance gives no slots and is never chosen again; its jobs are served where
  *       they run, and it still takes a place in the group (max_instances) until it is gone.</li>
  * </ul>
  * Actions come in the order they are applied: desired capacity first, then the drains. A drain ends
- * later (when GitLab lists no job on the instance), and a scale-in or retirement drain lowers desired
- * capacity by one as it terminates the instance; so desired capacity is set to what the pool needs
- * plus those drains, never below the instances still in the group, which would let the group pick an
- * instance to terminate itself without asking GitLab.
+ * later (when GitLab lists no job on the instance), and every drain lowers desired capacity by one
+ * as it terminates the instance; so desired capacity is set to what the pool needs plus those
+ * drains, never below the instances still in the group, which would let the group pick an instance
+ * to terminate itself without asking GitLab.
  */
 public final class ScalingPolicy {
 
@@ -69,6 +69,12 @@ public final class ScalingPolicy {
                 drains.add(new DrainInstance(instance.id(), Reason.RETIRED));
                 desired--;
                 listed--;
+            } else if (!instance.ready() && instance.launchedAt() != null
+                    && now.isAfter(instance.launchedAt().plus(pool.bootTimeout()))) {
+                // never became ready: it goes, and the rule below asks for its replacement if one is needed
+                drains.add(new DrainInstance(instance.id(), Reason.BOOT_TIMEOUT));
+                desired--;
+                listed--;
             } else {
                 serving.add(instance);
             }
@@ -79,15 +85,6 @@ public final class ScalingPolicy {
         int neededSlots = live + Math.max(policyIdle, snapshot.forecast().prewarm());
         int target = instancesFor(neededSlots, jobsOnRetiring, retiringBusy, pool);
         int keep = Math.max(target, instancesFor(live + snapshot.forecast().keep(), jobsOnRetiring, retiringBusy, pool));
-
-        // Replace instances that never became ready; while they are counted, their replacements are too
-        // (their drains do not lower desired capacity, so the group launches the replacements).
-        for (InstanceView instance : serving) {
-            if (!instance.ready() && instance.launchedAt() != null
-                    && now.isAfter(instance.launchedAt().plus(pool.bootTimeout()))) {
-                drains.add(new DrainInstance(instance.id(), Reason.BOOT_TIMEOUT));
-            }
-        }
 
         int unlaunched = Math.max(0, desired - listed);
         int capacity = serving.size() + unlaunched;
@@ -111,7 +108,7 @@ public final class ScalingPolicy {
             }
             desiredAfter = desired - trim - idle.size();
         }
-        int lowering = (int) drains.stream().filter(d -> d.reason().decrementsCapacity()).count();
+        int lowering = drains.size();
         // max_instances caps the group while the drained instances are still in it: at the cap, their
         // replacements wait for the next decision after they have gone
         int setTo = Math.min(desiredAfter + lowering, Math.max(pool.maxInstances(), groupDesired));

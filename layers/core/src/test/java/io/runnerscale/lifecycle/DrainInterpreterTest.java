@@ -41,7 +41,8 @@ class DrainInterpreterTest {
     final LifecycleServiceTest.FakeActions actions = new LifecycleServiceTest.FakeActions();
     final LifecycleService service = new LifecycleService(
             () -> new PoolsConfig(List.of(TestPools.tagged("docker", List.of("docker"), true))), store, gitlab, tokens,
-            actions, new LifecycleServiceTest.FakeDrains(), RunnerOwner.instance(), Duration.ofMinutes(30), clock);
+            actions, new LifecycleServiceTest.FakeDrains(), (pool, reason, dedupeId) -> { }, RunnerOwner.instance(),
+            Duration.ofMinutes(30), clock);
     final DrainInterpreter interpreter = DrainInterpreter.packaged(json);
     final List<String> tasks = new ArrayList<>();
     final List<Duration> waits = new ArrayList<>();
@@ -142,7 +143,7 @@ class DrainInterpreterTest {
         assertEquals(List.of("cancel " + JOB, "retry " + JOB), gitlab.jobCalls);
         assertTrue(waits.stream().allMatch(Duration.ofSeconds(10)::equals), waits.toString());
         assertFalse(clock.now.isAfter(warned.plus(Duration.ofSeconds(120))), "ends within the 2 minutes: " + clock.now);
-        assertEquals(List.of("terminate " + ID + " false"), actions.calls, "spot: the group replaces it");
+        assertEquals(List.of("terminate " + ID + " true"), actions.calls, "the scaler asked for the replacement at the warning");
     }
 
     @Test

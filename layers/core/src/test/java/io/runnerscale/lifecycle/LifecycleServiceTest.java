@@ -9,6 +9,7 @@ import io.runnerscale.gitlab.RunnerOwner;
 import io.runnerscale.gitlab.RunnerSpec;
 import io.runnerscale.gitlab.RunnerType;
 import io.runnerscale.job.JobKey;
+import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.TestPools;
 import io.runnerscale.store.InMemoryJobStore;
@@ -43,17 +44,26 @@ class LifecycleServiceTest {
     static final JobKey OTHER = new JobKey(7, 101);
 
     final PoolsConfig pools = new PoolsConfig(List.of(
-            TestPools.tagged("docker", List.of("docker", "linux"), true),
+            drainsOnRebalance(TestPools.tagged("docker", List.of("docker", "linux"), true)),
             TestPools.tagged("gpu", List.of("gpu"), false)));
     final InMemoryJobStore store = new InMemoryJobStore();
     final FakeGitLab gitlab = new FakeGitLab();
     final FakeTokens tokens = new FakeTokens();
     final FakeActions actions = new FakeActions();
     final FakeDrains drains = new FakeDrains();
+    /** Scale requests the service made: "pool reason dedupe-id". */
+    final List<String> scaleRequestsMade = new ArrayList<>();
+    final io.runnerscale.scaling.ScaleRequests scaleRequests =
+            (pool, reason, dedupeId) -> scaleRequestsMade.add(pool + " " + reason + " " + dedupeId);
     Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
 
+    static PoolConfig drainsOnRebalance(PoolConfig p) {
+        return new PoolConfig(p.name(), p.match(), new PoolConfig.Ec2Asg(((PoolConfig.Ec2Asg) p.backend()).asg(), true),
+                p.capacityPerInstance(), p.maxInstances(), p.maxUseCount(), p.bootTimeout(), p.policy(), p.forecast());
+    }
+
     LifecycleService service() {
-        return new LifecycleService(() -> pools, store, gitlab, tokens, actions, drains, RunnerOwner.group(9),
+        return new LifecycleService(() -> pools, store, gitlab, tokens, actions, drains, scaleRequests, RunnerOwner.group(9),
                 Duration.ofHours(1), clock);
     }
 
@@ -190,6 +200,18 @@ class LifecycleServiceTest {
         assertEquals(LifecycleService.SPOT_HEARTBEAT_SECONDS, drain.heartbeatSeconds());
         assertNull(drain.lifecycleHook());
         assertEquals("drain-" + ID + "-spot-1", drains.names.getFirst());
+        // the replacement is asked for at once: the scaler counts the instance out while it drains
+        assertEquals(InstanceState.DRAINING, store.lifecycle(ID).orElseThrow().state());
+        assertEquals(List.of("docker spot " + ID + " replace-" + ID + "-spot"), scaleRequestsMade);
+    }
+
+    @Test
+    void aRebalanceRecommendationIsIgnoredUnlessThePoolAsks() {
+        store.recordRunner(ID, "gpu", 7L, InstanceState.READY, NOW);
+        assertEquals(LifecycleService.DrainRequestResult.IGNORED_NOT_ASKED, service().onRebalance(ID, NOW));
+        assertTrue(drains.names.isEmpty());
+        assertTrue(scaleRequestsMade.isEmpty());
+        assertEquals(InstanceState.READY, store.lifecycle(ID).orElseThrow().state());
     }
 
     @Test
@@ -198,6 +220,7 @@ class LifecycleServiceTest {
         assertEquals(LifecycleService.DrainRequestResult.STARTED, service().onRebalance(ID, NOW));
         assertEquals(DrainReason.REBALANCE, drains.started.getFirst().reason());
         assertEquals(NOW.plus(Duration.ofHours(1)), drains.started.getFirst().deadline());
+        assertEquals(List.of("docker rebalance " + ID + " replace-" + ID + "-rebalance"), scaleRequestsMade);
     }
 
     @Test
@@ -330,11 +353,11 @@ class LifecycleServiceTest {
 
     @ParameterizedTest
     @EnumSource(DrainReason.class)
-    void terminateWithoutAHookTerminatesDecrementingOnlyForRunnerscalesOwnChoices(DrainReason reason) {
+    void terminateWithoutAHookAlwaysLowersDesiredCapacity(DrainReason reason) {
+        // runnerscale alone decides replacements: the scaler asked for one already if the pool needs it
         registered();
         Drain after = service().task("Terminate", drain(reason, null).withRunnerDeleted());
-        boolean decrement = reason == DrainReason.SCALE_IN || reason == DrainReason.RETIRED || reason == DrainReason.OUTDATED;
-        assertEquals(List.of("terminate " + ID + " " + decrement), actions.calls);
+        assertEquals(List.of("terminate " + ID + " true"), actions.calls);
         assertEquals(DrainOutcome.TERMINATED, after.outcome());
         assertEquals(InstanceState.GONE, store.lifecycle(ID).orElseThrow().state());
     }

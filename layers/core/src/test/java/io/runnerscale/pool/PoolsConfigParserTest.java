@@ -187,6 +187,24 @@ class PoolsConfigParserTest {
     }
 
     @Test
+    void drainOnRebalanceIsOffUnlessThePoolAsks() {
+        PoolsConfig config = PoolsConfigParser.parse("""
+                pools:
+                  - name: a
+                    backend: {type: ec2-asg, asg: ra}
+                  - name: b
+                    backend: {type: ec2-asg, asg: rb, drain_on_rebalance: true}
+                """, "test.yaml");
+        assertEquals(new PoolConfig.Ec2Asg("ra", false), config.pools().get(0).backend());
+        assertEquals(new PoolConfig.Ec2Asg("rb", true), config.pools().get(1).backend());
+        assertProblem("""
+                pools:
+                  - name: p
+                    backend: {type: ec2-asg, asg: r, drain_on_rebalance: sometimes}
+                """, "pool 'p': backend.drain_on_rebalance:");
+    }
+
+    @Test
     void unknownBackendFieldsAreRejected() {
         assertProblem("""
                 pools:

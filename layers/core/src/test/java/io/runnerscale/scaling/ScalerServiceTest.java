@@ -263,7 +263,7 @@ class ScalerServiceTest {
         job(1, JobStatus.PENDING, null, "docker");
         compute.group = new GroupState(1, List.of(new GroupState.Instance(IA, false, NOW.minus(min(6)))));
         service().scale("docker");
-        assertEquals(List.of("docker: drain " + IA + " BOOT_TIMEOUT"), compute.calls);
+        assertEquals(List.of("docker: desired 2", "docker: drain " + IA + " BOOT_TIMEOUT"), compute.calls);
     }
 
     @Test
