@@ -211,7 +211,7 @@ public final class OrphanSweep {
             Ec2Instances.Ec2Instance instance = known.get(instanceId);
             if (instance == null || instance.gone()) {
                 sweepGone(run, instanceId, instance, hookGroups, runnersByInstance.getOrDefault(instanceId, List.of()),
-                        tokenIds.contains(instanceId));
+                        tokenIds.contains(instanceId), recordPool.containsKey(instanceId));
             }
         }
     }
@@ -281,8 +281,10 @@ public final class OrphanSweep {
 
     /** A gone instance: its runners (if ours and idle), then its token, then its record. */
     private void sweepGone(Run run, String instanceId, Ec2Instances.Ec2Instance instance, Set<String> hookGroups,
-                           List<RunnerInfo> described, boolean hasToken) {
+                           List<RunnerInfo> described, boolean hasToken, boolean listed) {
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+        // a record the scaler wrote may have no lifecycle part, and a lifecycle part may be outside the pool index
+        boolean recorded = listed || record.isPresent();
         InstanceState state = record.map(InstanceLifecycle::state).orElse(null);
         if (state == InstanceState.DRAINING) {
             LOG.info("orphan sweep: instance {} is gone and a drain owns it; left to the drain", instanceId);
@@ -305,7 +307,7 @@ public final class OrphanSweep {
                     described.stream().map(RunnerInfo::id).toList(), instanceId);
             run.report.unclaimed.add(instanceId);
         }
-        if (runnerIds.isEmpty() && !hasToken && record.isEmpty()) {
+        if (runnerIds.isEmpty() && !hasToken && !recorded) {
             return;
         }
         boolean runnersGone = true;
@@ -321,7 +323,7 @@ public final class OrphanSweep {
             LOG.info("orphan sweep: token of gone instance {} deleted", instanceId);
             run.report.tokensDeleted.add(instanceId);
         }
-        if (record.isPresent()) {
+        if (recorded) {
             run.spend("record of " + instanceId);
             // read again: a drain may have started meanwhile (it then owns the record)
             if (store.lifecycle(instanceId).map(InstanceLifecycle::state).orElse(null) == InstanceState.DRAINING) {
