@@ -135,6 +135,23 @@ class OrphanSweepTest {
         assertEquals(ids(A), sweep().run().drainsStarted().ids());
     }
 
+    @Test
+    void aLifecycleItemWithNeitherStateNorRunnerIsNoRunnerRecord() {
+        // DynamoDB shows the scaler's INST# item as a lifecycle without state or runner; so does this
+        store.nextDrainAttempt(A);
+        store.nextDrainAttempt(B);
+        groups.member("docker-asg", A, "InService");
+        ec2.running(A, LONG_AGO);
+        gitlab.runner(8, B);
+        ec2.terminated(B, null);
+
+        SweepReport report = sweep().run();
+
+        assertEquals(ids(A), report.drainsStarted().ids());
+        assertEquals(ids(B), report.unclaimed().ids(), "a bare item shows nothing of runnerscale's launch");
+        assertTrue(gitlab.deleted.isEmpty());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"registered", "ready", "draining", "launching", "gone"})
     void anInstanceWithALifecycleStateIsLeftAlone(String state) {
