@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import software.amazon.awssdk.services.autoscaling.model.LifecycleState;
+import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sfn.model.DescribeExecutionResponse;
 import software.amazon.awssdk.services.sfn.model.ExecutionListItem;
@@ -86,8 +87,8 @@ class LifecycleHandlerIntegrationTest {
         tokenPrefix = "/runnerscale/rs-" + stack.id + "/runners/";
         handler = new LifecycleHandler(stack.settings,
                 new LifecycleSettings(tokenPrefix, stateMachineArn, RunnerOwner.instance(), Duration.ofHours(1)),
-                stack.dynamo, stack.ssm, stack.autoScaling, sfn, stack.secretsManager, stack.sqs,
-                Clock.fixed(NOW, ZoneOffset.UTC));
+                stack.dynamo, stack.ssm, stack.autoScaling, stack.moto.client(Ec2Client.builder()), sfn,
+                stack.secretsManager, stack.sqs, Clock.fixed(NOW, ZoneOffset.UTC));
         asg = stack.createAsg("docker", 3);
         stack.autoScaling.setDesiredCapacity(r -> r.autoScalingGroupName(asg).desiredCapacity(1));
         instanceId = stack.instances("docker").getFirst();

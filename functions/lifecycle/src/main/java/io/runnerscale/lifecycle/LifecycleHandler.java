@@ -6,14 +6,17 @@ import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.Settings;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.gitlab.GitLabRunnersApiClient;
+import io.runnerscale.lifecycle.aws.AsgGroupMembers;
 import io.runnerscale.lifecycle.aws.AsgLifecycleActions;
 import io.runnerscale.lifecycle.aws.AwsFailures;
+import io.runnerscale.lifecycle.aws.Ec2DescribeInstances;
 import io.runnerscale.lifecycle.aws.SfnDrainStarter;
 import io.runnerscale.lifecycle.aws.SsmRunnerTokens;
 import io.runnerscale.pool.PoolsConfigSource;
@@ -24,6 +27,7 @@ import org.crac.Resource;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -51,7 +55,9 @@ import java.util.function.Supplier;
  *   <li>an EventBridge event: {@code EC2 Instance-launch Lifecycle Action} (create the instance's
  *       runner and token), {@code EC2 Instance-terminate Lifecycle Action}, {@code EC2 Spot Instance
  *       Interruption Warning} and {@code EC2 Instance Rebalance Recommendation} (start a drain);
- *       answers {@code {"result": "..."}}.</li>
+ *       answers {@code {"result": "..."}};</li>
+ *   <li>the orphan sweep's schedule, {@code {"sweep": true}} (or an EventBridge {@code Scheduled Event}):
+ *       one {@link OrphanSweep} run; answers {@code {"result": "SWEPT", "report": {...}}}.</li>
  * </ul>
  * Thin on purpose: {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
  * random or time-dependent (secrets and pools are read on first use); priming touches only JSON.
@@ -63,10 +69,12 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     static final String TERMINATE = "EC2 Instance-terminate Lifecycle Action";
     static final String SPOT = "EC2 Spot Instance Interruption Warning";
     static final String REBALANCE = "EC2 Instance Rebalance Recommendation";
+    static final String SCHEDULED = "Scheduled Event";
 
     private final ObjectMapper json = new ObjectMapper();
     private final DrainCodec codec = new DrainCodec(json);
     private final LifecycleService service;
+    private final OrphanSweep sweep;
 
     public LifecycleHandler() {
         this(Settings.fromEnvironment(), LifecycleSettings.from(System.getenv()), AwsClients.create(null));
@@ -74,15 +82,15 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
 
     private LifecycleHandler(Settings settings, LifecycleSettings lifecycle, AwsClients aws) {
         this(settings, lifecycle, aws.build(DynamoDbClient.builder()), aws.build(SsmClient.builder()),
-                aws.build(AutoScalingClient.builder()), aws.build(SfnClient.builder()),
+                aws.build(AutoScalingClient.builder()), aws.build(Ec2Client.builder()), aws.build(SfnClient.builder()),
                 aws.build(SecretsManagerClient.builder()), aws.build(SqsClient.builder()), Clock.systemUTC());
         Core.getGlobalContext().register(this);
     }
 
     /** Wires the service from clients; tests pass clients pointed at DynamoDB Local and moto_server. */
     public LifecycleHandler(Settings settings, LifecycleSettings lifecycle, DynamoDbClient dynamo, SsmClient ssm,
-                            AutoScalingClient autoScaling, SfnClient sfn, SecretsManagerClient secretsManager,
-                            SqsClient sqs, Clock clock) {
+                            AutoScalingClient autoScaling, Ec2Client ec2, SfnClient sfn,
+                            SecretsManagerClient secretsManager, SqsClient sqs, Clock clock) {
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
@@ -94,12 +102,15 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 settings.gitlabSecretId(), SECRET_MAX_AGE);
         GitLabRunnersApiClient gitlab = new GitLabRunnersApiClient(GitLabApiClient.defaultHttpClient(),
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
-        this.service = new LifecycleService(pools::current,
-                new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl()), gitlab,
-                new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId()), new AsgLifecycleActions(autoScaling),
+        DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
+        SsmRunnerTokens tokens = new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId());
+        this.service = new LifecycleService(pools::current, store, gitlab, tokens, new AsgLifecycleActions(autoScaling),
                 new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec),
                 new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json), lifecycle.runnerOwner(),
                 lifecycle.jobTimeout(), clock);
+        this.sweep = new OrphanSweep(pools::current, store, store, gitlab, lifecycle.runnerOwner(), tokens,
+                new AsgGroupMembers(autoScaling), new Ec2DescribeInstances(ec2), service::startDrain,
+                OrphanSweep.Settings.DEFAULT, clock);
     }
 
     @Override
@@ -133,6 +144,11 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
             return codec.toJson(service.task(event.get("task").asText(), drain));
         }
         String detailType = event.path("detail-type").asText("");
+        if (event.path("sweep").asBoolean(false) || SCHEDULED.equals(detailType)) {
+            ObjectNode answer = json.createObjectNode().put("result", "SWEPT");
+            answer.set("report", json.valueToTree(sweep.run()));
+            return answer;
+        }
         JsonNode detail = event.path("detail");
         Object result = switch (detailType) {
             case LAUNCH -> {
@@ -154,7 +170,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
             case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
             default -> throw new IllegalArgumentException("detail-type '" + Quoted.abbreviate(detailType)
                     + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
-                    + ") and the input has no \"task\"");
+                    + ") and the input has no \"task\" nor \"sweep\"");
         };
         return json.createObjectNode().put("result", result.toString());
     }

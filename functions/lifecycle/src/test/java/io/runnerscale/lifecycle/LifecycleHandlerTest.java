@@ -12,6 +12,7 @@ import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -47,8 +48,8 @@ class LifecycleHandlerTest {
                 new LifecycleSettings("/runnerscale/s/runners/", "arn:aws:states:us-east-1:1:stateMachine:d",
                         RunnerOwner.instance(), Duration.ofHours(1)),
                 client(DynamoDbClient.builder()), client(SsmClient.builder()), client(AutoScalingClient.builder()),
-                client(SfnClient.builder()), client(SecretsManagerClient.builder()), client(SqsClient.builder()),
-                Clock.systemUTC());
+                client(Ec2Client.builder()), client(SfnClient.builder()), client(SecretsManagerClient.builder()),
+                client(SqsClient.builder()), Clock.systemUTC());
     }
 
     @AfterEach
@@ -94,8 +95,8 @@ class LifecycleHandlerTest {
                 new LifecycleSettings("/runnerscale/s/runners/", "arn:aws:states:us-east-1:1:stateMachine:d",
                         RunnerOwner.instance(), Duration.ofHours(1)),
                 client(DynamoDbClient.builder()), client(SsmClient.builder()), client(AutoScalingClient.builder()),
-                client(SfnClient.builder()), client(SecretsManagerClient.builder()), client(SqsClient.builder()),
-                Clock.systemUTC()));
+                client(Ec2Client.builder()), client(SfnClient.builder()), client(SecretsManagerClient.builder()),
+                client(SqsClient.builder()), Clock.systemUTC()));
         assertTrue(e.getMessage().contains("GITLAB_SECRET_ID"), e.getMessage());
     }
 }

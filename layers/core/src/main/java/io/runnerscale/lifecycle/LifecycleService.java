@@ -244,6 +244,15 @@ public final class LifecycleService {
         return drainKnownInstance(instanceId, DrainReason.REBALANCE, recommendedAt);
     }
 
+    /**
+     * A drain the orphan sweep asks for (an instance in {@code asg} that has no runner, reason
+     * {@link DrainReason#BOOT_TIMEOUT}): the same path as every other drain start, so a second request
+     * for the same instance and reason finds the execution running.
+     */
+    public DrainRequestResult startDrain(String instanceId, String pool, String asg, DrainReason reason) {
+        return startDrain(instanceId, pool, asg, reason, null, clock.instant(), store.lifecycle(instanceId));
+    }
+
     private DrainRequestResult drainKnownInstance(String instanceId, DrainReason reason, Instant at) {
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
         if (record.isEmpty() || record.get().pool() == null) {

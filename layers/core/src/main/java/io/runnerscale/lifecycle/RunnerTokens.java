@@ -18,4 +18,7 @@ public interface RunnerTokens {
 
     /** Deletes the instance's token; one already gone counts as deleted. */
     void delete(String instanceId);
+
+    /** The instance ids that have a token stored (values are not read), for the orphan sweep. */
+    java.util.List<String> list();
 }

@@ -628,6 +628,11 @@ class LifecycleServiceTest {
             values.remove(instanceId);
             arns.remove(instanceId);
         }
+
+        @Override
+        public List<String> list() {
+            return List.copyOf(values.keySet());
+        }
     }
 
     static final class FakeActions implements LifecycleActions {

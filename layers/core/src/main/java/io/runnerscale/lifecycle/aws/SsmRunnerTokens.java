@@ -3,11 +3,16 @@ package io.runnerscale.lifecycle.aws;
 import io.runnerscale.lifecycle.RunnerTokens;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.ssm.SsmClient;
+import software.amazon.awssdk.services.ssm.model.GetParametersByPathResponse;
+import software.amazon.awssdk.services.ssm.model.Parameter;
 import software.amazon.awssdk.services.ssm.model.ParameterAlreadyExistsException;
 import software.amazon.awssdk.services.ssm.model.ParameterNotFoundException;
 import software.amazon.awssdk.services.ssm.model.ParameterType;
 import software.amazon.awssdk.services.ssm.model.ResourceTypeForTagging;
 import software.amazon.awssdk.services.ssm.model.Tag;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Runner tokens as SSM SecureStrings at {@code <prefix><instance-id>}, tagged
@@ -81,5 +86,28 @@ public final class SsmRunnerTokens implements RunnerTokens {
         } catch (SdkException e) {
             throw AwsFailures.classify("SSM DeleteParameter " + name, e);
         }
+    }
+
+    /**
+     * GetParametersByPath on the prefix, one level, every page, without decryption (the values are
+     * never read: SSM returns SecureStrings encrypted then, and no kms:Decrypt is needed).
+     */
+    @Override
+    public List<String> list() {
+        String path = prefix.endsWith("/") && prefix.length() > 1 ? prefix.substring(0, prefix.length() - 1) : prefix;
+        List<String> ids = new ArrayList<>();
+        try {
+            for (GetParametersByPathResponse page : ssm.getParametersByPathPaginator(r -> r.path(path).recursive(false)
+                    .withDecryption(false).maxResults(10))) {
+                for (Parameter parameter : page.parameters()) {
+                    if (parameter.name().startsWith(prefix)) {
+                        ids.add(parameter.name().substring(prefix.length()));
+                    }
+                }
+            }
+        } catch (SdkException e) {
+            throw AwsFailures.classify("SSM GetParametersByPath " + path, e);
+        }
+        return ids;
     }
 }
