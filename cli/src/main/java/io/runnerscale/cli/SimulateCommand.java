@@ -227,7 +227,7 @@ final class SimulateCommand {
                 cost = (cost == null ? 0 : cost) + result.costUsd();
             }
         }
-        return new SimulationResult("always_on", count, new double[count], hours, idle, peak, cost, 0, List.of());
+        return new SimulationResult("always_on", count, new double[count], hours, idle, peak, cost, SimulationResult.Drains.NONE, List.of());
     }
 
     static PoolsConfig withForecast(PoolsConfig config, boolean enabled) {
