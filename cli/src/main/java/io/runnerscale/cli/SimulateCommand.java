@@ -3,6 +3,7 @@ package io.runnerscale.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.runnerscale.lifecycle.DrainPolicy;
 import io.runnerscale.pool.Durations;
 import io.runnerscale.pool.ForecastConfig;
 import io.runnerscale.pool.PoolConfig;
@@ -37,8 +38,9 @@ import java.util.stream.Collectors;
 final class SimulateCommand {
     static final String USAGE = """
             usage: runnerscale simulate --trace FILE [--config pools.yaml] [--boot 50s] [--json] [--report report.html]
-                                        [--price USD_PER_INSTANCE_HOUR] [--spot-rate PER_INSTANCE_HOUR] [--boot-jitter 0.1]
-                                        [--seed N] [--no-progress]
+                                        [--price USD_PER_INSTANCE_HOUR] [--drain-time 5s]
+                                        [--spot-interruptions PER_INSTANCE_HOUR [--spot-pools NAME,...]]
+                                        [--boot-jitter 0.1] [--seed N] [--no-progress]
               --trace       job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines;
                             bad records are skipped with a warning naming their line
               --config      pools file (default: the built-in pool, one job per instance, idle_time 2m)
@@ -47,7 +49,13 @@ final class SimulateCommand {
               --json        print one JSON object instead of the table
               --report      also write a self-contained HTML report with charts
               --price       instance price in USD per hour, 0 to 1000, to report cost
-              --spot-rate   spot interruptions per instance-hour, 0 to 10 (jobs on an interrupted instance are retried)
+              --drain-time  how long a drain takes once no job runs on the instance (pause the runner, check GitLab,
+                            delete the runner, terminate), 0s to 10m (default 5s); the instance bills and takes no job
+              --spot-interruptions
+                            spot interruption warnings per instance-hour, 0 to 10 (default 0); each drains its instance
+                            with a 100 s deadline: jobs still running then are cancelled and retried elsewhere
+                            (--spot-rate is the old name)
+              --spot-pools  the pools that are spot, comma-separated (default: every pool)
               --seed        seed of the random draws (boot times, decision delays, interruptions); any whole number
             """;
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
@@ -56,7 +64,8 @@ final class SimulateCommand {
     }
 
     static int run(List<String> raw, PrintStream out, PrintStream err) throws IOException {
-        Args args = Args.parse(raw, Set.of("trace", "config", "boot", "report", "price", "spot-rate", "boot-jitter", "seed"),
+        Args args = Args.parse(raw, Set.of("trace", "config", "boot", "report", "price", "spot-interruptions",
+                        "spot-rate", "spot-pools", "drain-time", "boot-jitter", "seed"),
                 Set.of("json", "no-progress"));
         String tracePath = args.get("trace", null);
         if (tracePath == null) {
@@ -70,8 +79,10 @@ final class SimulateCommand {
                 .withBootJitter(args.numberIn("boot-jitter", 0.1, 0, SimulationOptions.MAX_BOOT_JITTER,
                         "sigma of the log-normal boot time"))
                 .withPrice(args.numberIn("price", 0, 0, SimulationOptions.MAX_PRICE_PER_HOUR, "USD per instance-hour"))
-                .withSpotRate(args.numberIn("spot-rate", 0, 0, SimulationOptions.MAX_SPOT_RATE,
-                        "interruptions per instance-hour"))
+                .withSpotRate(spotRate(args))
+                .withSpotPools(spotPools(args, config))
+                .withDrainTime(args.durationIn("drain-time", SimulationOptions.DEFAULT_DRAIN_TIME, Duration.ZERO,
+                        SimulationOptions.MAX_DRAIN_TIME))
                 .withSeed(args.longNumber("seed", 1));
 
         TraceReader.Trace trace;
@@ -138,14 +149,15 @@ final class SimulateCommand {
                 + ", boot " + Durations.format(boot) + (trace.skipped() > 0 ? ", " + trace.skipped() + " skipped" : "")
                 + (unmatched > 0 ? ", " + unmatched + " match no pool" : "");
         if (args.flag("json")) {
-            out.println(json(results, source));
+            out.println(json(results, source, options));
         } else {
             out.println("runnerscale simulate  " + source);
             out.print(table(results));
+            out.print(drainTable(results, options));
         }
         if (reportFile != null) {
             try {
-                HtmlReport.write(reportFile, "runnerscale simulation", source, results);
+                HtmlReport.write(reportFile, "runnerscale simulation", source, results, drainNote(options));
             } catch (IOException e) {
                 err.println("error: cannot write the report to " + reportFile + ": "
                         + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName()));
@@ -154,6 +166,41 @@ final class SimulateCommand {
             err.println("report written to " + reportFile.toAbsolutePath());
         }
         return 0;
+    }
+
+    /** {@code --spot-interruptions}, or its old name {@code --spot-rate}; not both. */
+    private static double spotRate(Args args) {
+        boolean oldName = args.get("spot-rate", null) != null;
+        if (oldName && args.get("spot-interruptions", null) != null) {
+            throw new Args.UsageException("--spot-rate is the old name of --spot-interruptions; give one of them");
+        }
+        String option = oldName ? "spot-rate" : "spot-interruptions";
+        return args.numberIn(option, 0, 0, SimulationOptions.MAX_SPOT_RATE, "interruptions per instance-hour");
+    }
+
+    /** {@code --spot-pools}: names of configured pools; none given means every pool. */
+    private static Set<String> spotPools(Args args, PoolsConfig config) {
+        String value = args.get("spot-pools", null);
+        if (value == null) {
+            return Set.of();
+        }
+        if (args.get("spot-interruptions", null) == null && args.get("spot-rate", null) == null) {
+            throw new Args.UsageException("--spot-pools needs --spot-interruptions (the rate of interruptions)");
+        }
+        Set<String> names = new java.util.TreeSet<>();
+        for (String name : value.split(",", -1)) {
+            String trimmed = name.trim();
+            if (trimmed.isEmpty()) {
+                throw new Args.UsageException("--spot-pools: '" + Args.shownValue(value)
+                        + "' has an empty pool name; give names separated by commas, e.g. docker-spot,gpu");
+            }
+            if (config.pool(trimmed).isEmpty()) {
+                throw new Args.UsageException("--spot-pools: no pool '" + Args.shownValue(trimmed) + "' (pools: "
+                        + config.pools().stream().map(PoolConfig::name).collect(Collectors.joining(", ")) + ")");
+            }
+            names.add(trimmed);
+        }
+        return names;
     }
 
     /** The trace file, or a usage error saying why it cannot be one (a pipe such as {@code <(zcat ...)} is fine). */
@@ -227,7 +274,8 @@ final class SimulateCommand {
                 cost = (cost == null ? 0 : cost) + result.costUsd();
             }
         }
-        return new SimulationResult("always_on", count, new double[count], hours, idle, peak, cost, 0, List.of());
+        return new SimulationResult("always_on", count, new double[count], hours, idle, peak, cost,
+                SimulationResult.Drains.NONE, List.of());
     }
 
     static PoolsConfig withForecast(PoolsConfig config, boolean enabled) {
@@ -254,22 +302,90 @@ final class SimulateCommand {
         return out.toString();
     }
 
-    static String json(List<SimulationResult> results, String source) {
+    /**
+     * The drains of the simulated policies (the bounds have none), and their spot interruptions when
+     * any were simulated.
+     */
+    static String drainTable(List<SimulationResult> results, SimulationOptions options) {
+        List<SimulationResult> simulated = results.stream().filter(r -> !r.timeline().isEmpty()).toList();
+        if (simulated.isEmpty()) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(drainNote(options), 110)));
+        out.append(String.format(Locale.ROOT, "%-24s %7s %10s", "policy", "drains", "draining-h"));
+        boolean spot = options.spotInterruptionsPerInstanceHour() > 0;
+        if (spot) {
+            out.append(String.format(Locale.ROOT, " %8s %8s %8s %8s %10s %10s", "warnings", "jobs hit", "finished",
+                    "retried", "retry wait", "lost work"));
+        }
+        out.append(String.format(Locale.ROOT, "%n"));
+        for (SimulationResult r : simulated) {
+            SimulationResult.Drains d = r.drains();
+            out.append(String.format(Locale.ROOT, "%-24s %7d %10.1f", r.policy(), d.drains(), d.drainingInstanceHours()));
+            if (spot) {
+                out.append(String.format(Locale.ROOT, " %8d %8d %8d %8d %8.1fmin %8.1fmin", d.interruptions(),
+                        d.jobsAtWarning(), d.finishedBeforeDeadline(), d.retried(), d.retryWaitSeconds() / 60,
+                        d.lostWorkSeconds() / 60));
+            }
+            out.append(String.format(Locale.ROOT, "%n"));
+        }
+        return out.toString();
+    }
+
+    /** What the drain and spot figures mean, in a sentence or two. */
+    static String drainNote(SimulationOptions options) {
+        String note = "Drains: an instance leaves only through a drain (runner paused, no new job, waits for its jobs, "
+                + "then " + Durations.format(options.drainTime()) + " to delete the runner and terminate); "
+                + "no instance was terminated with a job on it.";
+        if (options.spotInterruptionsPerInstanceHour() > 0) {
+            note += String.format(Locale.ROOT, " Spot: %s interruption warnings per instance-hour on %s; a job still "
+                    + "running %d s after its warning is cancelled and retried elsewhere (retried: without the drain "
+                    + "it would have been lost; finished: ran out within the deadline).",
+                    plain(options.spotInterruptionsPerInstanceHour()),
+                    options.spotPools().isEmpty() ? "every pool" : "pool(s) " + String.join(", ", options.spotPools()),
+                    DrainPolicy.SPOT_DEADLINE.toSeconds());
+        }
+        return note;
+    }
+
+    /** {@code text} in lines of at most {@code width} characters (longer words stay whole), each ending in a newline. */
+    static String wrap(String text, int width) {
+        StringBuilder out = new StringBuilder();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.split(" ")) {
+            if (!line.isEmpty() && line.length() + 1 + word.length() > width) {
+                out.append(line).append(System.lineSeparator());
+                line.setLength(0);
+            }
+            line.append(line.isEmpty() ? "" : " ").append(word);
+        }
+        return out.append(line).append(System.lineSeparator()).toString();
+    }
+
+    private static String plain(double number) {
+        return java.math.BigDecimal.valueOf(number).stripTrailingZeros().toPlainString();
+    }
+
+    static String json(List<SimulationResult> results, String source, SimulationOptions options) {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = summary(mapper, results.getFirst());
+        ObjectNode root = summary(mapper, results.getFirst(), options);
         root.put("trace", source);
         ObjectNode baselines = root.putObject("baselines");
         for (SimulationResult r : results.subList(1, results.size())) {
             if (r.policy().startsWith("runnerscale")) {
-                root.set(r.policy().equals("runnerscale+forecast") ? "forecast" : "no_forecast", summary(mapper, r));
+                root.set(r.policy().equals("runnerscale+forecast") ? "forecast" : "no_forecast",
+                        summary(mapper, r, options));
+            } else if (r.timeline().isEmpty()) {
+                baselines.set(r.policy(), summary(mapper, r, null));
             } else {
-                baselines.set(r.policy(), summary(mapper, r));
+                baselines.set(r.policy(), summary(mapper, r, options));
             }
         }
         return root.toPrettyString();
     }
 
-    private static ObjectNode summary(ObjectMapper mapper, SimulationResult r) {
+    /** @param options null for a bound, which has no drains */
+    private static ObjectNode summary(ObjectMapper mapper, SimulationResult r, SimulationOptions options) {
         ObjectNode node = mapper.createObjectNode().put("policy", r.policy()).put("jobs", r.jobs());
         node.putObject("wait_seconds").put("p50", round(r.waitPercentile(50))).put("p95", round(r.waitPercentile(95)))
                 .put("p99", round(r.waitPercentile(99))).put("max", round(r.maxWait()));
@@ -282,6 +398,20 @@ final class SimulateCommand {
         }
         if (r.interruptions() > 0) {
             node.put("interruptions", r.interruptions());
+        }
+        if (options != null) {
+            SimulationResult.Drains d = r.drains();
+            node.putObject("drains").put("count", d.drains())
+                    .put("draining_instance_hours", round(d.drainingInstanceHours()))
+                    .put("drain_time_seconds", options.drainTime().toMillis() / 1000.0);
+            if (options.spotInterruptionsPerInstanceHour() > 0) {
+                node.putObject("spot").put("interruptions", d.interruptions())
+                        .put("jobs_running_at_warning", d.jobsAtWarning())
+                        .put("finished_before_deadline", d.finishedBeforeDeadline())
+                        .put("retried", d.retried())
+                        .put("retry_wait_minutes", round(d.retryWaitSeconds() / 60))
+                        .put("lost_work_minutes", round(d.lostWorkSeconds() / 60));
+            }
         }
         return node;
     }

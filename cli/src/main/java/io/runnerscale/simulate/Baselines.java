@@ -24,7 +24,7 @@ public final class Baselines {
         int peak = peakConcurrency(jobs, options.bootMean());
         double hours = billed / 3600;
         return new SimulationResult("oracle", jobs.size(), new double[jobs.size()], hours, 0, peak,
-                cost(hours, options), 0, List.of());
+                cost(hours, options), SimulationResult.Drains.NONE, List.of());
     }
 
     /**
@@ -33,7 +33,8 @@ public final class Baselines {
      */
     public static SimulationResult alwaysOn(List<TraceJob> jobs, int capacityPerInstance, SimulationOptions options) {
         if (jobs.isEmpty()) {
-            return new SimulationResult("always_on", 0, new double[0], 0, 0, 0, cost(0, options), 0, List.of());
+            return new SimulationResult("always_on", 0, new double[0], 0, 0, 0, cost(0, options),
+                    SimulationResult.Drains.NONE, List.of());
         }
         int peakJobs = peakConcurrency(jobs, Duration.ZERO);
         int instances = (peakJobs + capacityPerInstance - 1) / capacityPerInstance;
@@ -44,7 +45,8 @@ public final class Baselines {
         double busyHours = jobs.stream().mapToDouble(j -> j.duration().toMillis() / 3_600_000.0).sum();
         double hours = instances * spanHours;
         return new SimulationResult("always_on", jobs.size(), new double[jobs.size()], hours,
-                Math.max(0, hours - busyHours / capacityPerInstance), instances, cost(hours, options), 0, List.of());
+                Math.max(0, hours - busyHours / capacityPerInstance), instances, cost(hours, options),
+                SimulationResult.Drains.NONE, List.of());
     }
 
     /** Most jobs running at once, each job also holding its instance for {@code lead} before it starts. */

@@ -62,11 +62,25 @@ public final class HtmlReport {
 
     public static void write(Path file, String title, String subtitle, List<SimulationResult> results)
             throws IOException {
-        Files.writeString(file, render(title, subtitle, results), StandardCharsets.UTF_8);
+        write(file, title, subtitle, results, null);
+    }
+
+    /** @param drainNote what the drain and spot figures mean (how the run modelled them); may be null */
+    public static void write(Path file, String title, String subtitle, List<SimulationResult> results,
+                             String drainNote) throws IOException {
+        Files.writeString(file, render(title, subtitle, results, drainNote), StandardCharsets.UTF_8);
     }
 
     /** @param results the headline policy first */
     public static String render(String title, String subtitle, List<SimulationResult> results) {
+        return render(title, subtitle, results, null);
+    }
+
+    /**
+     * @param results   the headline policy first
+     * @param drainNote what the drain and spot figures mean; may be null
+     */
+    public static String render(String title, String subtitle, List<SimulationResult> results, String drainNote) {
         List<SimulationResult> rs = results == null ? List.of() : List.copyOf(results);
         StringBuilder sb = new StringBuilder(1 << 20);
         head(sb, title);
@@ -80,6 +94,7 @@ public final class HtmlReport {
         } else {
             keyFigures(sb, rs);
             summaryTable(sb, rs);
+            drainTable(sb, rs, drainNote);
             timelines(sb, rs);
             waitDistribution(sb, rs);
             costChart(sb, rs);
@@ -230,6 +245,53 @@ public final class HtmlReport {
         double base = find(rs, ORACLE).map(SimulationResult::instanceHours).orElse(0.0);
         double value = r.instanceHours() / base;
         return base > 0 && Double.isFinite(value) ? String.format(Locale.ROOT, "%.2fx", value) : NONE;
+    }
+
+    /**
+     * The drains of the simulated policies and the spot interruptions among them; left out when no
+     * policy drained anything (the bounds never do).
+     */
+    private static void drainTable(StringBuilder sb, List<SimulationResult> rs, String note) {
+        List<SimulationResult> drained = rs.stream().filter(r -> r.drains().drains() > 0).toList();
+        if (drained.isEmpty()) {
+            return;
+        }
+        boolean spot = drained.stream().anyMatch(r -> r.interruptions() > 0);
+        sb.append("<section><h2>Drains").append(spot ? " and spot interruptions" : "").append("</h2>");
+        if (note != null && !note.isBlank()) {
+            sb.append("<p class=\"note\">").append(esc(note)).append("</p>");
+        }
+        sb.append("<div class=\"table-wrap\"><table><caption>A drain pauses the runner, waits for the jobs on it, ")
+                .append("deletes the runner and terminates the instance, which bills meanwhile.")
+                .append(spot ? " Retried jobs are the ones a spot interruption would have lost without the drain; "
+                        + "their wait again and the work they lost are totals over the run." : "")
+                .append("</caption><thead><tr>");
+        List<String> columns = new ArrayList<>(List.of("Policy", "Drains", "Draining instance-hours"));
+        if (spot) {
+            columns.addAll(List.of("Spot warnings", "Jobs running at a warning", "Finished within the deadline",
+                    "Cancelled and retried", "Retries' wait (min)", "Work lost (min)"));
+        }
+        for (String column : columns) {
+            sb.append("<th scope=\"col\">").append(column).append("</th>");
+        }
+        sb.append("</tr></thead><tbody>\n");
+        for (SimulationResult r : drained) {
+            SimulationResult.Drains d = r.drains();
+            sb.append(r == rs.getFirst() ? "<tr class=\"headline\">" : "<tr>").append("<td>").append(esc(r.policy()))
+                    .append("</td>");
+            cell(sb, String.format(Locale.ROOT, "%,d", d.drains()));
+            cell(sb, fmt1(d.drainingInstanceHours()));
+            if (spot) {
+                cell(sb, String.format(Locale.ROOT, "%,d", d.interruptions()));
+                cell(sb, String.format(Locale.ROOT, "%,d", d.jobsAtWarning()));
+                cell(sb, String.format(Locale.ROOT, "%,d", d.finishedBeforeDeadline()));
+                cell(sb, String.format(Locale.ROOT, "%,d", d.retried()));
+                cell(sb, fmt1(d.retryWaitSeconds() / 60));
+                cell(sb, fmt1(d.lostWorkSeconds() / 60));
+            }
+            sb.append("</tr>\n");
+        }
+        sb.append("</tbody></table></div></section>\n");
     }
 
     // -- chart 1: fleet over time --------------------------------------------------------------

@@ -22,9 +22,11 @@ import java.util.function.Supplier;
  * {@code decrement=false} are replaced. Runs on any clock: wall time for {@code serve}, virtual
  * time for {@code simulate}.
  *
- * <p>Drains: the scaler drains only instances with no job on them (idle, retired, or never ready),
- * so here a drain ends at once: the instance is terminated, lowering desired capacity (as every
- * drain does; the scaler's decision asked for any replacement already).
+ * <p>Drains: as {@code serve}'s {@link InstanceDrains} a drain ends at once (the scaler drains only
+ * instances with no job on them): the instance is terminated, lowering desired capacity as every
+ * drain does (the scaler's decision asked for any replacement already). {@code simulate} models
+ * drains that take time, wait for jobs and meet spot deadlines itself ({@link Simulation}) and calls
+ * {@link #terminate} as they end.
  */
 public final class SimulatedFleet implements Compute, InstanceDrains {
 
@@ -141,15 +143,6 @@ public final class SimulatedFleet implements Compute, InstanceDrains {
             desired.merge(pool.name(), -1, Integer::sum);
         } else {
             launch(pool.name());
-        }
-    }
-
-    /** An instance the fleet itself lost (a spot interruption); the group replaces it. */
-    public synchronized void interrupt(String instanceId) {
-        Instance instance = live.get(instanceId);
-        if (instance != null) {
-            remove(instance);
-            launch(instance.pool);
         }
     }
 

@@ -3,11 +3,15 @@ package io.runnerscale.simulate;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobStatus;
+import io.runnerscale.lifecycle.DrainPolicy;
+import io.runnerscale.lifecycle.InstanceState;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.pool.PolicyEntry;
 import io.runnerscale.scaling.InMemoryDemandHistory;
+import io.runnerscale.scaling.InstanceDrains;
+import io.runnerscale.scaling.ScalingAction;
 import io.runnerscale.scaling.ScalerService;
 import io.runnerscale.scaling.DemandHistoryForecast;
 import io.runnerscale.store.InMemoryJobStore;
@@ -18,18 +22,30 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Random;
-import java.util.Set;
+import java.util.function.Function;
 import java.util.function.IntConsumer;
 
 /**
  * Replays a workload through runnerscale's real scaler ({@link ScalerService} with the real
  * policy, on the in-memory store) against a {@link SimulatedFleet}, on a virtual clock. Runners
  * take a pending job as soon as a slot is free; instances bill per second with EC2's 60 s minimum.
+ *
+ * <p>Drains are modelled as in AWS (the drain state machine, {@link DrainPolicy}): a drained
+ * instance takes no new job at once (its runner is paused), shows as draining in the store (so the
+ * scaler counts it as leaving, not as capacity), waits while a job runs on it, and is terminated
+ * {@link SimulationOptions#drainTime()} after its last job, billing until then. A spot interruption
+ * warning drains its instance with {@link DrainPolicy#SPOT_DEADLINE}: jobs still running then are
+ * cancelled and retried as new pending jobs, and EC2 takes the instance {@link #SPOT_NOTICE} after
+ * the warning at the latest. The scaler is asked for a decision at the warning, as the lifecycle
+ * function does, so the replacement launches at once; every drain lowers desired capacity as it ends.
+ *
+ * <p>The invariant the drains exist for is checked, not assumed: <b>no instance is terminated while
+ * a job runs on it</b>. A run in which one was fails with an {@link IllegalStateException} naming
+ * the first.
  *
  * <p>Every run is bounded whatever its input: the trace may span at most {@link #MAX_SPAN}, the
  * replay stops {@link #DRAIN_LIMIT} after the last job's end even if jobs are still waiting (a pool
@@ -42,6 +58,10 @@ public final class Simulation {
     public static final Duration DRAIN_LIMIT = Duration.ofDays(7);
     /** The timeline is thinned (every other sample kept, interval doubled) when it would grow past this. */
     public static final int MAX_TIMELINE_SAMPLES = 20_000;
+    /** EC2 takes a spot instance two minutes after its interruption warning. */
+    public static final Duration SPOT_NOTICE = Duration.ofMinutes(2);
+    /** Spot draws use their own stream, so turning interruptions on leaves the seed's boot draws alone. */
+    private static final long SPOT_STREAM = 0x5b07_5b07_5b07L;
 
     private final String name;
     private final List<TraceJob> trace;
@@ -51,6 +71,7 @@ public final class Simulation {
 
     private final PriorityQueue<Event> events = new PriorityQueue<>();
     private final Random random;
+    private final Random spotRandom;
     private final VirtualClock clock;
     private final InMemoryJobStore store = new InMemoryJobStore();
     private final InMemoryDemandHistory history = new InMemoryDemandHistory();
@@ -67,10 +88,21 @@ public final class Simulation {
     private int requestsLeft;
     private int completed;
     private int peak;
-    private int interruptions;
     private int unmatched;
     private double billedSeconds;
     private double idleSeconds;
+    private int drainsStarted;
+    private double drainingSeconds;
+    private int interruptions;
+    private int jobsAtWarning;
+    private int finishedBeforeDeadline;
+    private int retried;
+    private double retryWaitSeconds;
+    private double lostWorkSeconds;
+    private int terminatedBusy;
+    private String firstTerminatedBusy;
+    private Function<SimulatedFleet.Instance, Duration> spotWarnings = this::drawSpotWarning;
+    private boolean cancelAtSpotDeadline = true;
     private Instant end;
     private final Instant hardStop;
     private Duration sampleInterval;
@@ -95,9 +127,33 @@ public final class Simulation {
         this.options = options;
         this.progress = progress;
         this.random = new Random(options.seed());
+        this.spotRandom = new Random(options.seed() ^ SPOT_STREAM);
+        for (String spotPool : options.spotPools()) {
+            if (config.pool(spotPool).isEmpty()) {
+                throw new IllegalArgumentException("spot pool '" + spotPool + "' is not in the pools file");
+            }
+        }
         this.clock = new VirtualClock(first.minus(options.tickInterval()));
         this.fleet = new SimulatedFleet(clock, this::bootDelay, new FleetListener());
-        this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, fleet, new DemandHistoryForecast(history), clock);
+        this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, new DrainRunner(),
+                new DemandHistoryForecast(history), clock);
+    }
+
+    /** Tests: when each instance gets its spot warning, after its launch (null: never). */
+    Simulation spotWarnings(Function<SimulatedFleet.Instance, Duration> warnings) {
+        this.spotWarnings = warnings;
+        return this;
+    }
+
+    /** Tests: a drain that forgets to cancel at the spot deadline, so EC2 takes the instance under its job. */
+    Simulation withoutSpotCancel() {
+        this.cancelAtSpotDeadline = false;
+        return this;
+    }
+
+    /** Instances terminated with a job running on them; {@link #run()} fails when this is not 0. */
+    public int terminatedBusy() {
+        return terminatedBusy;
     }
 
     public SimulationResult run() {
@@ -121,7 +177,9 @@ public final class Simulation {
                 progress.accept(done);
             }
             if (end == null && requestsLeft == 0 && outstanding == 0) {
-                end = clock.instant().plus(longestIdleTime()).plus(options.tickInterval().multipliedBy(2));
+                // room for the last idle instances to be drained and for their drains to end
+                end = clock.instant().plus(longestIdleTime()).plus(options.drainTime())
+                        .plus(options.tickInterval().multipliedBy(2));
             }
         }
         progress.accept(trace.size());
@@ -129,10 +187,16 @@ public final class Simulation {
         for (Machine machine : new ArrayList<>(machines.values())) {
             bill(machine, until);
         }
+        if (terminatedBusy > 0) {
+            throw new IllegalStateException(name + ": " + terminatedBusy + " instance(s) terminated with a job running "
+                    + "on them, which a drain must never let happen; first: " + firstTerminatedBusy);
+        }
         double[] waitArray = waits.stream().mapToDouble(Double::doubleValue).toArray();
         double hours = billedSeconds / 3600.0;
         Double cost = options.pricePerInstanceHour() > 0 ? hours * options.pricePerInstanceHour() : null;
-        return new SimulationResult(name, completed, waitArray, hours, idleSeconds / 3600.0, peak, cost, interruptions,
+        SimulationResult.Drains drains = new SimulationResult.Drains(drainsStarted, drainingSeconds / 3600.0,
+                interruptions, jobsAtWarning, finishedBeforeDeadline, retried, retryWaitSeconds, lostWorkSeconds);
+        return new SimulationResult(name, completed, waitArray, hours, idleSeconds / 3600.0, peak, cost, drains,
                 timeline);
     }
 
@@ -171,6 +235,9 @@ public final class Simulation {
             }
             case Finish f -> finish(f);
             case Interrupt i -> interrupt(i.instanceId);
+            case DrainDeadline d -> drainDeadline(d.instanceId);
+            case DrainEnd d -> drainEnd(d.instanceId);
+            case Reclaim r -> reclaim(r.instanceId);
             case SampleFleet s -> {
                 int waiting = pending.values().stream().mapToInt(ArrayDeque::size).sum();
                 int running = machines.values().stream().mapToInt(m -> m.running.size()).sum();
@@ -190,16 +257,24 @@ public final class Simulation {
             unmatched++;
             return;
         }
-        submit(job, pool);
+        submit(job, pool, false);
     }
 
-    private void submit(TraceJob job, String pool) {
+    /** @param retry a job cancelled at a spot deadline, asked for again */
+    private void submit(TraceJob job, String pool, boolean retry) {
         JobKey key = new JobKey(1, nextJobId++);
         outstanding++;
         Instant now = clock.instant();
         store.apply(event(key, JobStatus.PENDING, null, null), pool, now);
         history.record(pool, now);
-        pending.computeIfAbsent(pool, p -> new ArrayDeque<>()).add(new Waiting(key, job, now));
+        pending.computeIfAbsent(pool, p -> new ArrayDeque<>()).add(new Waiting(key, job, now, retry));
+        requestDecision(pool);
+        dispatch(pool);
+    }
+
+    /** The fast path: a decision for the pool after the webhook-to-scaler delay, unless one is due already. */
+    private void requestDecision(String pool) {
+        Instant now = clock.instant();
         Instant due = decisionDue.get(pool);
         if (due == null || due.isBefore(now)) {
             long spread = options.decisionDelayMax().toMillis() - options.decisionDelayMin().toMillis();
@@ -207,7 +282,6 @@ public final class Simulation {
             decisionDue.put(pool, at);
             push(at, new Decide(pool));
         }
-        dispatch(pool);
     }
 
     /** Free slots take waiting jobs, oldest instance first (it keeps the younger ones free to be scaled in). */
@@ -222,19 +296,23 @@ public final class Simulation {
             if (queue.isEmpty()) {
                 return;
             }
-            if (!machine.pool.equals(poolName) || machine.idleFrom == null && machine.running.isEmpty()) {
-                continue; // other pool, or still booting
+            if (!machine.pool.equals(poolName) || machine.idleFrom == null && machine.running.isEmpty()
+                    || machine.drain != null) {
+                continue; // other pool, still booting, or draining (its runner is paused)
             }
             while (!queue.isEmpty() && machine.running.size() < pool.capacityPerInstance()
                     && (pool.maxUseCount() == 0 || machine.uses + machine.running.size() < pool.maxUseCount())) {
                 Waiting job = queue.poll();
-                waits.add(Duration.between(job.requestedAt, now).toMillis() / 1000.0);
+                double wait = seconds(job.requestedAt, now);
+                waits.add(wait);
+                if (job.retry) {
+                    retryWaitSeconds += wait;
+                }
                 if (machine.running.isEmpty() && machine.idleFrom != null) {
-                    idleSeconds += Duration.between(machine.idleFrom, now).toMillis() / 1000.0;
+                    idleSeconds += seconds(machine.idleFrom, now);
                     machine.idleFrom = null;
                 }
-                machine.running.add(job.key);
-                machine.jobs.put(job.key, job);
+                machine.running.put(job.key, new Running(job, now));
                 store.apply(event(job.key, JobStatus.RUNNING, machine.id, null), poolName, now);
                 push(now.plus(job.job.duration()), new Finish(job.key, machine.id));
             }
@@ -243,10 +321,9 @@ public final class Simulation {
 
     private void finish(Finish finish) {
         Machine machine = machines.get(finish.instanceId);
-        if (machine == null || !machine.running.remove(finish.key)) {
-            return; // the instance was interrupted and the job retried
+        if (machine == null || machine.running.remove(finish.key) == null) {
+            return; // cancelled at a spot deadline and retried
         }
-        machine.jobs.remove(finish.key);
         machine.uses++;
         outstanding--;
         completed++; // a job retried after a spot interruption counts once, when it finally completes
@@ -255,28 +332,156 @@ public final class Simulation {
         if (machine.running.isEmpty()) {
             machine.idleFrom = now;
         }
+        if (machine.drain != null) {
+            if (machine.drain.spot) {
+                finishedBeforeDeadline++;
+            }
+            drainStep(machine);
+        }
         dispatch(machine.pool);
     }
 
+    // -- drains ----------------------------------------------------------------------------------
+
+    /** The drain state machine as the scaler's port: a drain of an instance, never a bare termination. */
+    private final class DrainRunner implements InstanceDrains {
+        @Override
+        public void drain(PoolConfig pool, String instanceId, ScalingAction.Reason reason) {
+            Machine machine = machines.get(instanceId);
+            if (machine == null) {
+                throw new IllegalArgumentException("instance " + instanceId + " is not in pool " + pool.name());
+            }
+            // scale-in, retired and boot-timeout drains wait out a running job (the pool's job timeout is
+            // longer than any trace job); the scaler drains only idle or unready instances anyway
+            startDrain(machine, false, null, null);
+        }
+    }
+
+    /**
+     * Starts a drain, or tightens the one that runs (a spot warning on an instance already leaving).
+     *
+     * @param deadline when jobs still running are cancelled and retried; null: wait for them
+     * @param reclaimAt when EC2 takes the instance whatever runs on it; null: never
+     */
+    private void startDrain(Machine machine, boolean spot, Instant deadline, Instant reclaimAt) {
+        Instant now = clock.instant();
+        if (machine.drain == null) {
+            machine.drain = new Drain(now);
+            drainsStarted++;
+            // what the lifecycle function writes as it starts the drain: the scaler reads it as draining
+            store.recordRunner(machine.id, machine.pool, null, InstanceState.DRAINING, now);
+        }
+        Drain drain = machine.drain;
+        drain.spot |= spot;
+        if (deadline != null && (drain.deadline == null || deadline.isBefore(drain.deadline))) {
+            drain.deadline = deadline;
+            push(deadline, new DrainDeadline(machine.id));
+        }
+        if (reclaimAt != null && (drain.reclaimAt == null || reclaimAt.isBefore(drain.reclaimAt))) {
+            drain.reclaimAt = reclaimAt;
+            push(reclaimAt, new Reclaim(machine.id));
+        }
+        drainStep(machine);
+    }
+
+    /** With no job left on a draining instance: delete its runner and terminate it, drain time from now. */
+    private void drainStep(Machine machine) {
+        Drain drain = machine.drain;
+        if (!machine.running.isEmpty()) {
+            return; // waits for its jobs (or its deadline)
+        }
+        Instant at = clock.instant().plus(options.drainTime());
+        if (drain.reclaimAt != null && at.isAfter(drain.reclaimAt)) {
+            at = drain.reclaimAt;
+        }
+        if (drain.endAt == null || at.isBefore(drain.endAt)) {
+            drain.endAt = at;
+            push(at, new DrainEnd(machine.id));
+        }
+    }
+
+    private void drainEnd(String instanceId) {
+        Machine machine = machines.get(instanceId);
+        if (machine == null || machine.drain == null || !clock.instant().equals(machine.drain.endAt)) {
+            return; // gone already, or superseded by an earlier end
+        }
+        // every drain lowers desired capacity as it ends: the scaler asked for any replacement already
+        terminate(machine, true);
+    }
+
+    /** The spot deadline: what still runs is cancelled and retried elsewhere, as a new job. */
+    private void drainDeadline(String instanceId) {
+        Machine machine = machines.get(instanceId);
+        if (machine == null || machine.drain == null || !clock.instant().equals(machine.drain.deadline)) {
+            return;
+        }
+        if (!cancelAtSpotDeadline) {
+            return;
+        }
+        Instant now = clock.instant();
+        for (Running running : List.copyOf(machine.running.values())) {
+            Waiting job = running.job;
+            machine.running.remove(job.key);
+            retried++;
+            lostWorkSeconds += seconds(running.startedAt, now);
+            cancelAndRetry(machine, job);
+        }
+        if (machine.running.isEmpty() && machine.idleFrom == null) {
+            machine.idleFrom = now;
+        }
+        drainStep(machine);
+    }
+
+    /**
+     * EC2 takes a spot instance two minutes after the warning, whatever the drain has done. The drain
+     * did not end first, so desired capacity was not lowered: the group launches one more instance
+     * (beside the replacement the scaler asked for at the warning), as in AWS.
+     */
+    private void reclaim(String instanceId) {
+        Machine machine = machines.get(instanceId);
+        if (machine != null) {
+            terminate(machine, false);
+        }
+    }
+
+    private void terminate(Machine machine, boolean decrement) {
+        store.setState(machine.id, InstanceState.GONE);
+        PoolConfig pool = config.pool(machine.pool).orElseThrow();
+        fleet.terminate(pool, machine.id, decrement);
+    }
+
+    private void cancelAndRetry(Machine machine, Waiting job) {
+        Instant now = clock.instant();
+        outstanding--;
+        store.apply(event(job.key, JobStatus.CANCELED, machine.id, now), machine.pool, now);
+        submit(job.job, machine.pool, true);
+    }
+
+    /** A spot interruption warning: the instance drains with the spot deadline; EC2 takes it at the notice's end. */
     private void interrupt(String instanceId) {
         Machine machine = machines.get(instanceId);
         if (machine == null) {
             return;
         }
+        Instant now = clock.instant();
         interruptions++;
-        fleet.interrupt(instanceId);
+        jobsAtWarning += machine.running.size();
+        startDrain(machine, true, now.plus(DrainPolicy.SPOT_DEADLINE), now.plus(SPOT_NOTICE));
+        // as the lifecycle function does: the scaler counts the draining instance out and launches its
+        // replacement at once
+        requestDecision(machine.pool);
     }
 
-    /** Jobs on an instance that goes away are cancelled and retried at once, as the spot drain does. */
-    private void retryJobsOf(Machine machine) {
-        Instant now = clock.instant();
-        for (JobKey key : List.copyOf(machine.running)) {
-            Waiting job = machine.jobs.remove(key);
-            machine.running.remove(key);
-            outstanding--;
-            store.apply(event(key, JobStatus.CANCELED, machine.id, now), machine.pool, now);
-            submit(job.job, machine.pool);
+    private Duration drawSpotWarning(SimulatedFleet.Instance instance) {
+        if (!options.spot(instance.pool())) {
+            return null;
         }
+        double hours = -Math.log(1 - spotRandom.nextDouble()) / options.spotInterruptionsPerInstanceHour();
+        return Duration.ofMillis((long) Math.min(hours * 3_600_000, MAX_SPAN.toMillis()));
+    }
+
+    private static double seconds(Instant from, Instant to) {
+        return Duration.between(from, to).toMillis() / 1000.0;
     }
 
     private JobEvent event(JobKey key, JobStatus status, String instanceId, Instant finishedAt) {
@@ -313,10 +518,12 @@ public final class Simulation {
     }
 
     private void bill(Machine machine, Instant until) {
-        double seconds = Duration.between(machine.launchedAt, until).toMillis() / 1000.0;
-        billedSeconds += Math.max(60, seconds);
+        billedSeconds += Math.max(60, seconds(machine.launchedAt, until));
         if (machine.idleFrom != null && until.isAfter(machine.idleFrom)) {
-            idleSeconds += Duration.between(machine.idleFrom, until).toMillis() / 1000.0;
+            idleSeconds += seconds(machine.idleFrom, until);
+        }
+        if (machine.drain != null && until.isAfter(machine.drain.startedAt)) {
+            drainingSeconds += seconds(machine.drain.startedAt, until);
         }
         machines.remove(machine.id);
     }
@@ -331,19 +538,32 @@ public final class Simulation {
             machines.put(instance.id(), new Machine(instance.id(), instance.pool(), instance.launchedAt()));
             peak = Math.max(peak, machines.size());
             push(instance.readyAt(), new Ready(instance.id()));
-            double rate = options.spotInterruptionsPerInstanceHour();
-            if (rate > 0) {
-                double hours = -Math.log(1 - random.nextDouble()) / rate;
-                push(instance.launchedAt().plusMillis((long) (hours * 3_600_000)), new Interrupt(instance.id()));
+            Duration warning = spotWarnings.apply(instance);
+            if (warning != null) {
+                push(instance.launchedAt().plus(warning), new Interrupt(instance.id()));
             }
         }
 
+        /** Every way an instance leaves comes here: a drain's end, EC2's reclaim, the group itself. */
         @Override
         public void terminated(SimulatedFleet.Instance instance) {
             Machine machine = machines.get(instance.id());
-            if (machine != null) {
-                retryJobsOf(machine);
-                bill(machine, instance.terminatedAt());
+            if (machine == null) {
+                return;
+            }
+            if (!machine.running.isEmpty()) {
+                terminatedBusy++;
+                if (firstTerminatedBusy == null) {
+                    firstTerminatedBusy = instance.id() + " of pool " + machine.pool + " at " + instance.terminatedAt()
+                            + " with " + machine.running.size() + " job(s) running"
+                            + (machine.drain == null ? ", not drained" : ", drained since " + machine.drain.startedAt);
+                }
+            }
+            bill(machine, instance.terminatedAt()); // before the retries: they must not land on it again
+            // the run fails at its end; until then the jobs run again elsewhere, so the figures stay whole
+            for (Running running : List.copyOf(machine.running.values())) {
+                machine.running.remove(running.job.key);
+                cancelAndRetry(machine, running.job);
             }
         }
     }
@@ -352,10 +572,10 @@ public final class Simulation {
         final String id;
         final String pool;
         final Instant launchedAt;
-        final Set<JobKey> running = new LinkedHashSet<>();
-        final Map<JobKey, Waiting> jobs = new HashMap<>();
+        final Map<JobKey, Running> running = new LinkedHashMap<>();
         Instant idleFrom;
         int uses;
+        Drain drain;
 
         Machine(String id, String pool, Instant launchedAt) {
             this.id = id;
@@ -364,7 +584,24 @@ public final class Simulation {
         }
     }
 
-    private record Waiting(JobKey key, TraceJob job, Instant requestedAt) {
+    /** @param retry asked for again after a cancellation at a spot deadline */
+    private record Waiting(JobKey key, TraceJob job, Instant requestedAt, boolean retry) {
+    }
+
+    private record Running(Waiting job, Instant startedAt) {
+    }
+
+    /** A drain in progress; mutable as its deadlines tighten and its end is scheduled. */
+    private static final class Drain {
+        final Instant startedAt;
+        boolean spot;
+        Instant deadline;
+        Instant reclaimAt;
+        Instant endAt;
+
+        Drain(Instant startedAt) {
+            this.startedAt = startedAt;
+        }
     }
 
     private record Event(Instant time, long seq, EventBody body) implements Comparable<Event> {
@@ -394,6 +631,15 @@ public final class Simulation {
     }
 
     private record Interrupt(String instanceId) implements EventBody {
+    }
+
+    private record DrainDeadline(String instanceId) implements EventBody {
+    }
+
+    private record DrainEnd(String instanceId) implements EventBody {
+    }
+
+    private record Reclaim(String instanceId) implements EventBody {
     }
 
     private record SampleFleet() implements EventBody {

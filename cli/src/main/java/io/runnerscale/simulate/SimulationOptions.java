@@ -1,6 +1,8 @@
 package io.runnerscale.simulate;
 
 import java.time.Duration;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * How the simulated world behaves.
@@ -10,14 +12,20 @@ import java.time.Duration;
  * @param decisionDelayMin    fastest reaction from a job asking for a runner to a scaling decision
  * @param decisionDelayMax    slowest such reaction (uniform in between)
  * @param tickInterval        the scheduled decision (safety net, and when idle instances are removed)
- * @param spotInterruptionsPerInstanceHour rate of spot interruptions (0 = none)
+ * @param spotInterruptionsPerInstanceHour rate of spot interruption warnings per instance-hour on spot
+ *                            pools (0 = none)
  * @param pricePerInstanceHour USD per instance-hour, or 0 when unknown (no cost is reported)
  * @param sampleInterval      spacing of the timeline the report charts
+ * @param drainTime           how long a drain takes once no job runs on the instance: pause the runner,
+ *                            GitLab's running-jobs check, delete the runner, terminate. The instance
+ *                            takes no job and still bills meanwhile
+ * @param spotPools           the pools whose instances are spot (interrupted at the rate above); empty
+ *                            means every pool
  */
 public record SimulationOptions(Duration bootMean, double bootJitter, Duration decisionDelayMin,
                                 Duration decisionDelayMax, Duration tickInterval,
                                 double spotInterruptionsPerInstanceHour, double pricePerInstanceHour, long seed,
-                                Duration sampleInterval) {
+                                Duration sampleInterval, Duration drainTime, Set<String> spotPools) {
 
     /** The most expensive EC2 instance costs about 220 USD an hour on demand; anything above this is a typo. */
     public static final double MAX_PRICE_PER_HOUR = 1000;
@@ -36,6 +44,21 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
     public static final double MAX_BOOT_JITTER = 1;
     /** An instance that needs more than an hour to take jobs is not something an autoscaler can hide. */
     public static final Duration MAX_BOOT = Duration.ofHours(1);
+    /**
+     * A drain with no job to wait for: pause the runner, one GitLab check of its running jobs, delete
+     * the runner, terminate (each a Lambda task of the drain state machine, a second or so apiece).
+     */
+    public static final Duration DEFAULT_DRAIN_TIME = Duration.ofSeconds(5);
+    /** Ten minutes of API calls is a broken drain, not a slow one. */
+    public static final Duration MAX_DRAIN_TIME = Duration.ofMinutes(10);
+
+    /** Drains take {@link #DEFAULT_DRAIN_TIME}; every pool is spot (it matters only with a spot rate). */
+    public SimulationOptions(Duration bootMean, double bootJitter, Duration decisionDelayMin, Duration decisionDelayMax,
+                             Duration tickInterval, double spotInterruptionsPerInstanceHour, double pricePerInstanceHour,
+                             long seed, Duration sampleInterval) {
+        this(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval, spotInterruptionsPerInstanceHour,
+                pricePerInstanceHour, seed, sampleInterval, DEFAULT_DRAIN_TIME, Set.of());
+    }
 
     public SimulationOptions {
         if (bootMean == null || bootMean.isNegative() || bootMean.isZero() || bootMean.compareTo(MAX_BOOT) > 0) {
@@ -56,6 +79,15 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
         if (sampleInterval == null || sampleInterval.compareTo(Duration.ofSeconds(1)) < 0) {
             throw new IllegalArgumentException("sample interval must be at least 1s, got " + sampleInterval);
         }
+        if (drainTime == null || drainTime.isNegative() || drainTime.compareTo(MAX_DRAIN_TIME) > 0) {
+            throw new IllegalArgumentException("drain time must be from 0 to 10m, got " + drainTime);
+        }
+        spotPools = spotPools == null ? Set.of() : Set.copyOf(new TreeSet<>(spotPools));
+    }
+
+    /** Whether instances of {@code pool} get spot interruptions. */
+    public boolean spot(String pool) {
+        return spotInterruptionsPerInstanceHour > 0 && (spotPools.isEmpty() || spotPools.contains(pool));
     }
 
     private static void requireRange(String what, double value, double max) {
@@ -74,31 +106,42 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
      * GitLab's taskscaler as its defaults run it: the runner manager polls for jobs every
      * {@code check_interval} (3 s) and re-evaluates capacity every
      * {@code update_interval_when_expecting} (2 s) while expecting, every {@code update_interval}
-     * (1 min) otherwise.
+     * (1 min) otherwise. The world around it (boots, drains, spot) is the same.
      */
     public static SimulationOptions gitlabTaskscaler(SimulationOptions base) {
         return new SimulationOptions(base.bootMean, base.bootJitter, Duration.ofSeconds(2), Duration.ofSeconds(5),
                 Duration.ofMinutes(1), base.spotInterruptionsPerInstanceHour, base.pricePerInstanceHour, base.seed,
-                base.sampleInterval);
+                base.sampleInterval, base.drainTime, base.spotPools);
     }
 
     public SimulationOptions withSpotRate(double rate) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval, rate,
-                pricePerInstanceHour, seed, sampleInterval);
+                pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools);
+    }
+
+    /** @param pools the spot pools; empty for every pool */
+    public SimulationOptions withSpotPools(Set<String> pools) {
+        return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, pools);
+    }
+
+    public SimulationOptions withDrainTime(Duration time) {
+        return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, time, spotPools);
     }
 
     public SimulationOptions withPrice(double price) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, price, seed, sampleInterval);
+                spotInterruptionsPerInstanceHour, price, seed, sampleInterval, drainTime, spotPools);
     }
 
     public SimulationOptions withSeed(long newSeed) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, pricePerInstanceHour, newSeed, sampleInterval);
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, newSeed, sampleInterval, drainTime, spotPools);
     }
 
     public SimulationOptions withBootJitter(double jitter) {
         return new SimulationOptions(bootMean, jitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval);
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools);
     }
 }

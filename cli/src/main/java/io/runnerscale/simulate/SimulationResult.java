@@ -8,20 +8,48 @@ import java.util.List;
  *
  * @param jobs        jobs of the workload that ran to completion (a job retried after a spot interruption counts once)
  * @param waitSeconds every start's wait from asking for a runner to starting, sorted (a retried job waits again)
+ * @param idleInstanceHours instance-hours with no job running, draining included
  * @param costUsd     null when no price was given
+ * @param drains      what the drains did ({@link Drains#NONE} for the analytic bounds)
  */
 public record SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
-                               double idleInstanceHours, int peakInstances, Double costUsd, int interruptions,
+                               double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
                                List<Sample> timeline) {
 
     /** The fleet at one moment, for charts. */
     public record Sample(long epochSecond, int waiting, int running, int instances) {
     }
 
+    /**
+     * The drains of one run, and the spot interruptions among them.
+     *
+     * @param drains                 drains started (scale-in, retirement, boot timeout, spot)
+     * @param drainingInstanceHours  instance-hours between a drain's start and the termination: billed, no new job
+     * @param interruptions          spot interruption warnings (each starts a drain with the 100 s deadline)
+     * @param jobsAtWarning          jobs running on an instance when its warning came
+     * @param finishedBeforeDeadline of those, jobs that finished within the deadline on the warned instance
+     * @param retried                jobs still running at the deadline: cancelled and retried as a new job
+     *                               elsewhere. Without the drain each would have been lost: its instance
+     *                               goes 2 minutes after the warning, and GitLab would see the job fail
+     *                               only at its timeout
+     * @param retryWaitSeconds       the retried jobs' waits again, from the cancellation to their new start
+     * @param lostWorkSeconds        the work the retried jobs had done before the cancellation, run again
+     */
+    public record Drains(int drains, double drainingInstanceHours, int interruptions, int jobsAtWarning,
+                         int finishedBeforeDeadline, int retried, double retryWaitSeconds, double lostWorkSeconds) {
+        public static final Drains NONE = new Drains(0, 0, 0, 0, 0, 0, 0, 0);
+    }
+
     public SimulationResult {
+        drains = drains == null ? Drains.NONE : drains;
         waitSeconds = waitSeconds.clone();
         Arrays.sort(waitSeconds);
         timeline = List.copyOf(timeline);
+    }
+
+    /** Spot interruption warnings. */
+    public int interruptions() {
+        return drains.interruptions();
     }
 
     @Override

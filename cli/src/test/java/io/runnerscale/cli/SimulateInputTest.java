@@ -1,5 +1,7 @@
 package io.runnerscale.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -57,6 +60,11 @@ class SimulateInputTest {
         return path;
     }
 
+    /** The text with line breaks as spaces: the drain note is wrapped. */
+    private static String oneLine(String text) {
+        return text.replaceAll("\\s+", " ");
+    }
+
     private static void assertPlainError(Result r) {
         assertFalse(r.err.contains("Exception"), "no exception class names: " + r.err);
         assertFalse(r.err.contains("\tat "), "no stack trace: " + r.err);
@@ -70,6 +78,9 @@ class SimulateInputTest {
         List<List<String>> cases = List.of(
                 List.of("--price", "-1"), List.of("--price", "NaN"), List.of("--price", "Infinity"), List.of("--price", "5000"),
                 List.of("--spot-rate", "-1"), List.of("--spot-rate", "NaN"), List.of("--spot-rate", "11"),
+                List.of("--spot-interruptions", "-0.01"), List.of("--spot-interruptions", "NaN"),
+                List.of("--spot-interruptions", "11"), List.of("--spot-interruptions", "often"),
+                List.of("--drain-time", "-1s"), List.of("--drain-time", "11m"), List.of("--drain-time", "soon"),
                 List.of("--boot-jitter", "50"), List.of("--boot-jitter", "-0.1"), List.of("--boot-jitter", "-Infinity"),
                 List.of("--boot", "0s"), List.of("--boot", "2h"), List.of("--boot", "99999999999999999h"));
         for (List<String> option : cases) {
@@ -98,6 +109,63 @@ class SimulateInputTest {
 
         assertEquals(0, r.code, r.err);
         assertTrue(r.out.contains("20 jobs"), r.out);
+    }
+
+    @Test
+    void spotOptionsAreCheckedAgainstEachOtherAndThePools() throws IOException {
+        String trace = trace().toString();
+        List<List<String>> cases = List.of(
+                List.of("--spot-interruptions", "1", "--spot-pools", "gpu"),
+                List.of("--spot-interruptions", "1", "--spot-pools", "default,"),
+                List.of("--spot-pools", "default"),
+                List.of("--spot-interruptions", "1", "--spot-rate", "1"));
+        List<String> messages = List.of("--spot-pools: no pool 'gpu' (pools: default)", "has an empty pool name",
+                "--spot-pools needs --spot-interruptions", "--spot-rate is the old name of --spot-interruptions");
+        for (int i = 0; i < cases.size(); i++) {
+            List<String> argv = new ArrayList<>(List.of("simulate", "--trace", trace, "--no-progress"));
+            argv.addAll(cases.get(i));
+            Result r = main(argv.toArray(String[]::new));
+
+            assertEquals(2, r.code, cases.get(i) + ": " + r.err);
+            assertTrue(r.err.contains(messages.get(i)), cases.get(i) + ": " + r.err);
+            assertEquals("", r.out, cases.get(i).toString());
+        }
+    }
+
+    @Test
+    void drainsAndSpotInterruptionsAreReportedInTheTableTheJsonAndTheReport() throws IOException {
+        String trace = trace().toString();
+        Result plain = main("simulate", "--trace", trace, "--no-progress");
+        assertEquals(0, plain.code, plain.err);
+        assertTrue(oneLine(plain.out).contains("then 5s to delete the runner and terminate"), plain.out);
+        assertFalse(plain.out.contains("retried"), "no spot table without spot: " + plain.out);
+
+        Result table = main("simulate", "--trace", trace, "--no-progress", "--spot-interruptions", "10",
+                "--drain-time", "10s");
+        assertEquals(0, table.code, table.err);
+        String text = oneLine(table.out);
+        assertTrue(text.contains("then 10s to delete")
+                && text.contains("Spot: 10 interruption warnings per instance-hour on every pool"), table.out);
+        assertTrue(table.out.contains("warnings") && table.out.contains("retried"), table.out);
+
+        Result json = main("simulate", "--trace", trace, "--no-progress", "--spot-interruptions", "10", "--json");
+        assertEquals(0, json.code, json.err);
+        JsonNode root = new ObjectMapper().readTree(json.out);
+        assertTrue(root.get("drains").get("count").asInt() > 0, json.out);
+        JsonNode spot = root.get("spot");
+        assertTrue(spot.get("interruptions").asInt() > 0, "10 an hour over about an instance-hour: " + spot);
+        assertEquals(spot.get("jobs_running_at_warning").asInt(),
+                spot.get("finished_before_deadline").asInt() + spot.get("retried").asInt(),
+                "every job hit either finished within the deadline or was retried: " + spot);
+        assertEquals(20, root.get("jobs").asInt(), "retried jobs complete and count once");
+        assertFalse(root.get("baselines").get("oracle").has("drains"), "a bound has no drains");
+
+        Path report = dir.resolve("report.html");
+        Result html = main("simulate", "--trace", trace, "--no-progress", "--spot-interruptions", "10",
+                "--report", report.toString());
+        assertEquals(0, html.code, html.err);
+        String page = Files.readString(report);
+        assertTrue(page.contains("Drains and spot interruptions") && page.contains("Cancelled and retried"), page);
     }
 
     // -- traces ----------------------------------------------------------------------------------

@@ -264,7 +264,7 @@ class HtmlReportTest {
 
     private static SimulationResult result(String policy, double[] waits, double hours, Double cost,
                                            List<Sample> timeline) {
-        return new SimulationResult(policy, waits.length, waits, hours, hours / 4, 5, cost, 0, timeline);
+        return new SimulationResult(policy, waits.length, waits, hours, hours / 4, 5, cost, SimulationResult.Drains.NONE, timeline);
     }
 
     private static double[] waits(int count, double step) {

@@ -5,12 +5,18 @@ import io.runnerscale.pool.PoolsConfigParser;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -183,6 +189,158 @@ class SimulationTest {
         assertNull(one.costUsd(), "no price, no cost");
     }
 
+    // -- drains ----------------------------------------------------------------------------------
+
+    @Test
+    void aDrainDelaysTheTerminationByTheDrainTimeAndTheInstanceBillsMeanwhile() {
+        List<TraceJob> trace = List.of(job(1, 0, 60));
+        PoolsConfig config = pool("policy: [{idle_count: 0, idle_time: 0s}]");
+        SimulationOptions base = options(30, 1, Duration.ofSeconds(10));
+        SimulationResult instant = run(trace, config, base.withDrainTime(Duration.ZERO));
+        SimulationResult slow = run(trace, config, base.withDrainTime(Duration.ofSeconds(40)));
+
+        assertEquals(1, slow.drains().drains(), "the idle instance leaves through one drain");
+        assertEquals(40, slow.drains().drainingInstanceHours() * 3600, EPS);
+        assertEquals(instant.instanceHours() * 3600 + 40, slow.instanceHours() * 3600, EPS, "40 s more billed");
+        assertEquals(instant.idleInstanceHours() * 3600 + 40, slow.idleInstanceHours() * 3600, EPS,
+                "a draining instance runs no job: idle");
+        assertEquals(0, instant.drains().drainingInstanceHours(), EPS);
+    }
+
+    @Test
+    void aJobAskingDuringADrainGetsANewInstanceNotTheDrainingOne() {
+        // job 1 runs 30..90 s; the tick at 90 s drains the idle instance (idle_time 0) until 150 s; job 2 asks at 110 s
+        List<TraceJob> trace = List.of(job(1, 0, 60), job(2, 110, 30));
+        PoolsConfig config = pool("policy: [{idle_count: 0, idle_time: 0s}]");
+        SimulationOptions base = options(30, 1, Duration.ofSeconds(10));
+        SimulationResult draining = run(trace, config, base.withDrainTime(Duration.ofSeconds(60)));
+        SimulationResult instant = run(trace, config, base.withDrainTime(Duration.ZERO));
+
+        assertEquals(2, draining.jobs());
+        // both jobs wait for a boot (waits come sorted): the second would start at once (0 s) if the paused
+        // runner took it, and 40 s later if the scaler counted the draining instance as capacity
+        double[] waits = draining.waitSeconds();
+        assertTrue(waits[0] >= 30 && waits[1] <= 31 + EPS, "a decision delay plus a boot each: " + Arrays.toString(waits));
+        assertEquals(2, draining.peakInstances(), "the new instance boots while the drained one is still there");
+        assertEquals(1, instant.peakInstances(), "control: an instant drain leaves no overlap");
+    }
+
+    /**
+     * One instance, two slots: a 100 s job and an hour-long job start at 30 s; the instance's spot
+     * warning comes 60 s after its launch (at 60 s), so the deadline is 160 s.
+     */
+    private static Simulation spotScenario() {
+        List<TraceJob> trace = List.of(job(1, 0, 100), job(2, 0, 3600));
+        AtomicInteger launches = new AtomicInteger();
+        Function<SimulatedFleet.Instance, Duration> firstOnly =
+                instance -> launches.getAndIncrement() == 0 ? Duration.ofSeconds(60) : null;
+        return new Simulation("runnerscale", trace,
+                pool("capacity_per_instance: 2\npolicy: [{idle_count: 0, idle_time: 2m}]"), options(30), done -> { })
+                .spotWarnings(firstOnly);
+    }
+
+    @Test
+    void aSpotWarningLetsAShortJobFinishAndRetriesALongOneElsewhere() {
+        Simulation simulation = spotScenario();
+        SimulationResult r = simulation.run();
+        SimulationResult.Drains d = r.drains();
+
+        assertEquals(2, r.jobs(), "both jobs complete, the long one on its second try");
+        assertEquals(1, d.interruptions());
+        assertEquals(2, d.jobsAtWarning());
+        assertEquals(1, d.finishedBeforeDeadline(), "the 100 s job ends at 130 s, before the 160 s deadline");
+        assertEquals(1, d.retried(), "the hour-long job is cancelled at the deadline");
+        assertEquals(130, d.lostWorkSeconds(), EPS, "it had run from 30 s to 160 s");
+        // asked again at 160 s: a decision delay (1 s) and a boot (30 s) on a fresh instance
+        assertTrue(d.retryWaitSeconds() >= 30 && d.retryWaitSeconds() <= 31 + EPS, "retry wait " + d.retryWaitSeconds());
+        assertEquals(3, r.waitSeconds().length, "three starts: two jobs, one retry");
+        assertEquals(0, simulation.terminatedBusy());
+        // the warned instance drained from 60 s until 5 s after its deadline's cancellation
+        assertTrue(d.drainingInstanceHours() * 3600 >= 105 - EPS, "draining " + d.drainingInstanceHours() * 3600);
+    }
+
+    @Test
+    void aDrainThatDidNotCancelAtTheSpotDeadlineWouldLoseTheJobAndTheRunFails() {
+        Simulation simulation = spotScenario().withoutSpotCancel();
+
+        IllegalStateException e = assertThrows(IllegalStateException.class, simulation::run);
+        assertTrue(e.getMessage().contains("1 instance(s) terminated with a job running"), e.getMessage());
+        assertEquals(1, simulation.terminatedBusy(), "EC2 took the instance at 2 min with the hour-long job on it");
+    }
+
+    @Test
+    void spotInterruptionsAreReproducibleWithASeedAndHitOnlyTheSpotPools() {
+        PoolsConfig two = PoolsConfigParser.parse("""
+                pools:
+                  - name: default
+                    match: {run_untagged: true}
+                    backend: {type: ec2-asg, asg: runners}
+                    policy: [{idle_count: 0, idle_time: 2m}]
+                  - name: spot
+                    match: {tags: [spot]}
+                    backend: {type: ec2-asg, asg: spot-runners}
+                    policy: [{idle_count: 0, idle_time: 2m}]
+                """, "test");
+        List<TraceJob> untagged = new ArrayList<>();
+        List<TraceJob> tagged = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            untagged.add(job(i + 1, i * 60L, 600));
+            tagged.add(job(i + 1, i * 60L, 600, "spot"));
+        }
+        SimulationOptions spot = options(30).withSpotRate(3).withSpotPools(Set.of("spot"));
+
+        SimulationResult a = run(tagged, two, spot);
+        SimulationResult b = run(tagged, two, spot);
+        assertTrue(a.interruptions() > 0 && a.drains().retried() > 0, "3 an hour hits 10-minute jobs: " + a.drains());
+        assertEquals(a.drains(), b.drains(), "same seed, same interruptions");
+        assertArrayEquals(a.waitSeconds(), b.waitSeconds());
+        assertEquals(tagged.size(), a.jobs());
+
+        SimulationResult otherSeed = run(tagged, two, spot.withSeed(2));
+        assertTrue(!otherSeed.drains().equals(a.drains()), "another seed, other interruptions");
+
+        assertEquals(0, run(untagged, two, spot).interruptions(), "the default pool is not spot");
+        assertTrue(run(untagged, two, spot.withSpotPools(Set.of())).interruptions() > 0, "no spot pools named: all are");
+        assertThrows(IllegalArgumentException.class, () -> new Simulation("runnerscale", tagged, two,
+                spot.withSpotPools(Set.of("gpu")), done -> { }), "a spot pool the pools file does not have");
+    }
+
+    /**
+     * The invariant on the shipped week of jobs and the shipped pools files, with and without spot
+     * interruptions: no instance is ever terminated under a job (run() would throw), and every job
+     * completes, retried ones included.
+     */
+    @Test
+    void theSampleTraceNeverTerminatesAnInstanceWithAJobOnIt() throws IOException {
+        Path samples = Path.of("..", "samples");
+        List<TraceJob> week = new TraceReader().read(samples.resolve("ci-jobs-1week.jsonl")).jobs();
+        List<PoolsConfig> configs = new ArrayList<>(List.of(pool("policy: [{idle_count: 0, idle_time: 2m}]"),
+                pool("capacity_per_instance: 4\nmax_use_count: 10\nmax_instances: 8\n"
+                        + "policy: [{idle_count: 2, idle_time: 5m}]")));
+        try (var files = Files.list(samples)) {
+            for (Path file : files.filter(f -> f.getFileName().toString().startsWith("pools-")).sorted().toList()) {
+                configs.add(PoolsConfigParser.parse(Files.readString(file), file.getFileName().toString()));
+            }
+        }
+        assertTrue(configs.size() >= 5, "the samples' pools files are read");
+        int retried = 0;
+        int finished = 0;
+        for (PoolsConfig config : configs) {
+            for (double rate : new double[] {0, 1}) {
+                SimulationOptions options = SimulationOptions.runnerscale(Duration.ofSeconds(50)).withSpotRate(rate);
+                Simulation simulation = new Simulation("runnerscale", week, config, options, done -> { });
+                SimulationResult r = simulation.run();
+
+                assertEquals(0, simulation.terminatedBusy());
+                assertEquals(week.size(), r.jobs(), "every job completes at spot rate " + rate);
+                assertTrue(r.drains().drains() > 0, "instances leave through drains");
+                retried += r.drains().retried();
+                finished += r.drains().finishedBeforeDeadline();
+            }
+        }
+        assertTrue(retried > 0 && finished > 0, "both spot paths taken: retried " + retried + ", finished " + finished);
+    }
+
     // -- spot, determinism -----------------------------------------------------------------------
 
     @Test
@@ -214,6 +372,7 @@ class SimulationTest {
         assertEquals(a.idleInstanceHours(), b.idleInstanceHours());
         assertEquals(a.peakInstances(), b.peakInstances());
         assertEquals(a.interruptions(), b.interruptions());
+        assertEquals(a.drains(), b.drains());
         assertEquals(a.timeline(), b.timeline());
 
         SimulationOptions otherSeed = new SimulationOptions(jittered.bootMean(), jittered.bootJitter(),
@@ -310,6 +469,8 @@ class SimulationTest {
                 () -> ok.withBootJitter(Double.NaN), () -> ok.withBootJitter(-0.1), () -> ok.withBootJitter(50),
                 () -> ok.withPrice(-1), () -> ok.withPrice(Double.NaN), () -> ok.withPrice(Double.POSITIVE_INFINITY),
                 () -> ok.withSpotRate(-1), () -> ok.withSpotRate(Double.NaN), () -> ok.withSpotRate(1e9),
+                () -> ok.withDrainTime(Duration.ofSeconds(-1)), () -> ok.withDrainTime(Duration.ofMinutes(11)),
+                () -> ok.withDrainTime(null),
                 () -> SimulationOptions.runnerscale(Duration.ZERO), () -> SimulationOptions.runnerscale(Duration.ofHours(2)),
                 () -> new SimulationOptions(Duration.ofSeconds(50), 0, Duration.ofSeconds(1), Duration.ofSeconds(1),
                         Duration.ZERO, 0, 0, 1, Duration.ofMinutes(15)),
