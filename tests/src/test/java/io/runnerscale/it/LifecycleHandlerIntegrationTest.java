@@ -10,7 +10,6 @@ import io.runnerscale.testing.SharedFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.services.autoscaling.model.LifecycleState;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sfn.model.DescribeExecutionResponse;
@@ -63,7 +62,7 @@ class LifecycleHandlerIntegrationTest {
             pools:
               - name: docker
                 match: {tags: [docker, linux], run_untagged: true}
-                backend: {type: ec2-asg, asg: rs-@ID@-docker}
+                backend: {type: ec2-asg, asg: rs-@ID@-docker, drain_on_rebalance: true}
                 capacity_per_instance: 2
                 max_instances: 5
             """;
@@ -187,11 +186,12 @@ class LifecycleHandlerIntegrationTest {
         state = task("Terminate", state);
         assertEquals("terminated", state.path("outcome").asText());
         assertEquals("gone", stack.store.lifecycle(instanceId).orElseThrow().state().wireName());
-        // spot: no decrement, the group replaces the instance at once
+        // every drain lowers desired capacity: the replacement was asked of the scaler at the warning
         assertFalse(stack.instances("docker").contains(instanceId));
-        assertEquals(1, stack.desired("docker"));
-        assertTrue(stack.group("docker").instances().stream().noneMatch(i -> i.instanceId().equals(instanceId)
-                && i.lifecycleState() == LifecycleState.IN_SERVICE));
+        assertEquals(0, stack.desired("docker"));
+        List<JsonNode> requests = stack.drain().stream().map(m -> read(m.body())).toList();
+        assertEquals(1, requests.size(), "one scale request for both warnings (same deduplication id): " + requests);
+        assertEquals("docker", requests.getFirst().path("pool").asText(), requests.toString());
     }
 
     @Test
