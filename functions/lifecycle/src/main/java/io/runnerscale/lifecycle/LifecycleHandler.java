@@ -1,7 +1,5 @@
 package io.runnerscale.lifecycle;
 
-import io.runnerscale.text.Quoted;
-
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,7 +35,6 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.function.Supplier;
 
 /**
@@ -51,20 +48,21 @@ import java.util.function.Supplier;
  *       Interruption Warning} and {@code EC2 Instance Rebalance Recommendation} (start a drain);
  *       answers {@code {"result": "..."}}.</li>
  * </ul>
- * Thin on purpose: {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
+ * Thin on purpose: {@link LifecycleEvents} dispatches (as {@code serve} does too) and
+ * {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
  * random or time-dependent (secrets and pools are read on first use); priming touches only JSON.
  */
 public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private static final Duration POOLS_MAX_AGE = Duration.ofMinutes(1);
     private static final Duration SECRET_MAX_AGE = Duration.ofMinutes(5);
-    static final String LAUNCH = "EC2 Instance-launch Lifecycle Action";
-    static final String TERMINATE = "EC2 Instance-terminate Lifecycle Action";
-    static final String SPOT = "EC2 Spot Instance Interruption Warning";
-    static final String REBALANCE = "EC2 Instance Rebalance Recommendation";
+    static final String LAUNCH = LifecycleEvents.LAUNCH;
+    static final String TERMINATE = LifecycleEvents.TERMINATE;
+    static final String SPOT = LifecycleEvents.SPOT;
+    static final String REBALANCE = LifecycleEvents.REBALANCE;
 
     private final ObjectMapper json = new ObjectMapper();
     private final DrainCodec codec = new DrainCodec(json);
-    private final LifecycleService service;
+    private final LifecycleEvents events;
 
     public LifecycleHandler() {
         this(Settings.fromEnvironment(), LifecycleSettings.from(System.getenv()), AwsClients.create(null));
@@ -92,11 +90,12 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 settings.gitlabSecretId(), SECRET_MAX_AGE);
         GitLabRunnersApiClient gitlab = new GitLabRunnersApiClient(GitLabApiClient.defaultHttpClient(),
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
-        this.service = new LifecycleService(pools::current,
+        LifecycleService service = new LifecycleService(pools::current,
                 new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl()), gitlab,
                 new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId()), new AsgLifecycleActions(autoScaling),
                 new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec), lifecycle.runnerOwner(),
                 lifecycle.jobTimeout(), clock);
+        this.events = new LifecycleEvents(service, codec, json);
     }
 
     @Override
@@ -122,55 +121,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     }
 
     JsonNode handle(JsonNode event) {
-        if (event == null || !event.isObject()) {
-            throw new IllegalArgumentException("lifecycle input must be a JSON object: a drain task or an EventBridge event");
-        }
-        if (event.has("task")) {
-            Drain drain = codec.fromJson(event.get("drain"));
-            return codec.toJson(service.task(event.get("task").asText(), drain));
-        }
-        String detailType = event.path("detail-type").asText("");
-        JsonNode detail = event.path("detail");
-        Object result = switch (detailType) {
-            case LAUNCH -> {
-                String instanceId = field(detail, "EC2InstanceId");
-                LifecycleService.LaunchResult launch = service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
-                        InstanceArns.of(field(event, "region"), field(event, "account"), instanceId),
-                        field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"));
-                if (launch == LifecycleService.LaunchResult.IN_PROGRESS) {
-                    // a failure, so Lambda retries the event: by then the other handler has finished (and
-                    // the retry finds the runner) or died (and its claim has lapsed)
-                    throw new RetryableError("launch of " + instanceId + " is being handled by another invocation");
-                }
-                yield launch;
-            }
-            case TERMINATE -> service.onTerminateHook(field(detail, "AutoScalingGroupName"),
-                    field(detail, "EC2InstanceId"), field(detail, "LifecycleHookName"),
-                    field(detail, "LifecycleActionToken"));
-            case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
-            case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
-            default -> throw new IllegalArgumentException("detail-type '" + Quoted.abbreviate(detailType)
-                    + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
-                    + ") and the input has no \"task\"");
-        };
-        return json.createObjectNode().put("result", result.toString());
-    }
-
-    private static String field(JsonNode node, String name) {
-        JsonNode value = node.get(name);
-        if (value == null || !value.isTextual() || value.asText().isBlank()) {
-            throw new IllegalArgumentException("event field " + name + " is missing or not a string");
-        }
-        return value.asText();
-    }
-
-    /** The event's time: a repeated delivery carries the same, so it names the same drain. Null when unreadable. */
-    private static Instant time(JsonNode event) {
-        try {
-            return Instant.parse(event.path("time").asText(""));
-        } catch (DateTimeParseException e) {
-            return null;
-        }
+        return events.handle(event);
     }
 
     @Override
