@@ -270,7 +270,7 @@ final class ServeCommand {
             out.println(generated ? "  webhook token (generated for this run; set --webhook-token to choose one): " + token
                     : "  webhook token: as given");
             out.flush();
-            return new Running(server, scaleRequests, deferred, dynamo, lock, fleet, localDrains, simulated);
+            return new Running(server, scaleRequests, deferred, dynamo, lock, fleet, localDrains, simulated, drains);
         } catch (Exception | Error e) {
             if (server != null) {
                 server.close();
@@ -467,13 +467,15 @@ final class ServeCommand {
         private final SimulatedFleet fleet;
         private final LocalDrains drains;
         private final SimulatedLifecycle simulated;
+        private final InstanceDrains drainRequests;
         private final int port;
         private boolean closed;
 
         private Running(LocalServer server, LocalScaleRequests scaleRequests, LocalJobUpdateQueue deferred,
                         EmbeddedDynamo dynamo, DataDirLock lock, SimulatedFleet fleet, LocalDrains drains,
-                        SimulatedLifecycle simulated) {
+                        SimulatedLifecycle simulated, InstanceDrains drainRequests) {
             this.drains = drains;
+            this.drainRequests = drainRequests;
             this.simulated = simulated;
             this.server = server;
             this.scaleRequests = scaleRequests;
@@ -494,6 +496,11 @@ final class ServeCommand {
 
         LocalDrains drains() {
             return drains;
+        }
+
+        /** What the scaler asks for a drain through (tests ask it directly). */
+        InstanceDrains drainRequests() {
+            return drainRequests;
         }
 
         @Override

@@ -44,7 +44,7 @@ import java.util.function.Supplier;
 public final class SimulatedGitLabRunners implements GitLabRunners {
     private static final Logger LOG = LoggerFactory.getLogger(SimulatedGitLabRunners.class);
     /** Ids of retried jobs start here, far above the ids of GitLab instances' jobs seen so far. */
-    static final long FIRST_RETRY_JOB_ID = 1_000_000_000_000L;
+    public static final long FIRST_RETRY_JOB_ID = 1_000_000_000_000L;
 
     private record Runner(long id, String description, RunnerOwner owner, boolean paused) {
         Runner paused(boolean value) {

@@ -105,7 +105,7 @@ public final class SimulatedLifecycle implements LifecycleActions, SimulatedFlee
         }
         ObjectNode event = json.createObjectNode().put("version", "0").put("id", UUID.randomUUID().toString())
                 .put("detail-type", LifecycleEvents.LAUNCH).put("source", "aws.autoscaling")
-                .put("account", "000000000000").put("time", clock.instant().toString()).put("region", "local");
+                .put("account", "000000000000").put("time", clock.instant().toString()).put("region", "us-east-1");   // a real region: the ARN is checked (and unused locally)
         event.putArray("resources");
         event.putObject("detail").put("LifecycleActionToken", token).put("AutoScalingGroupName", asg.get())
                 .put("LifecycleHookName", LAUNCH_HOOK).put("EC2InstanceId", instance.id())
