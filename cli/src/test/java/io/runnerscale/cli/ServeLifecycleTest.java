@@ -329,7 +329,7 @@ class ServeLifecycleTest {
         HttpResponse<String> again = event(spot);
         assertEquals(200, again.statusCode(), again.body());
         String second = json.readTree(again.body()).get("result").asText();
-        assertTrue(second.equals("ALREADY_RUNNING") || second.equals("IGNORED_GONE") || second.equals("STARTED"), second);
+        assertTrue(second.equals("ALREADY_RUNNING") || second.equals("IGNORED_GONE"), second);
         await(this::status, s -> drainOf(s, instance.id()).get("status").asText().equals("succeeded"), "the drain to end");
         JsonNode s = status();
         long drains = 0;
