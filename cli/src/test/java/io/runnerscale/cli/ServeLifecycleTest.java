@@ -11,6 +11,7 @@ import io.runnerscale.testing.SharedFiles;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -343,6 +344,66 @@ class ServeLifecycleTest {
         assertNotNull(instance.terminatedAt());
         assertTrue(Duration.between(Instant.parse(spot.get("time").asText()), instance.terminatedAt()).toSeconds() < 10,
                 "an idle instance waits for nothing");
+    }
+
+    // ------------------------------------------------------------------ measurements (RUNNERSCALE_MEASURE=1)
+
+    /**
+     * With the definition's own waits: a spot warning for an instance whose job keeps running, to the
+     * retried job pending again. The drain waits for the job until the 100 s deadline (checking every
+     * 10 s), then cancels and retries it.
+     */
+    @Test
+    @EnabledIfEnvironmentVariable(named = "RUNNERSCALE_MEASURE", matches = "1")
+    @Timeout(300)
+    void measureSpotWarningToRetriedJobPending() throws Exception {
+        start("10m", "1");
+        SimulatedFleet.Instance instance = readyInstances(1, 6001).getFirst();
+        job(6001, "running", instance.id());
+        await(this::status, s -> member(s, instance.id()).get("runningJobs").size() == 1, "the job running");
+        ObjectNode spot = awsEvent("ec2-spot-instance-interruption-warning.awsdocs.json");
+        ((ObjectNode) spot.get("detail")).put("instance-id", instance.id());
+        Instant warned = Instant.now();
+        spot.put("time", warned.toString());
+        assertEquals(200, event(spot).statusCode());
+        JsonNode retried = null;
+        long until = System.nanoTime() + Duration.ofSeconds(150).toNanos();
+        while (retried == null && System.nanoTime() < until) {
+            retried = get("/jobs/380/" + SimulatedGitLabRunners.FIRST_RETRY_JOB_ID);
+            if (retried == null) {
+                Thread.sleep(10);
+            }
+        }
+        Instant seen = Instant.now();
+        assertNotNull(retried, "no retried job within 150 s");
+        assertEquals("pending", retried.get("status").asText());
+        Instant pendingAt = Instant.parse(retried.get("pendingAt").asText());
+        await(this::status, s -> drainOf(s, instance.id()).get("status").asText().equals("succeeded"), "the drain to end");
+        System.out.printf("MEASURE spot warning -> retried job pending: %d ms (stored at %s; seen by a 10 ms poll"
+                        + " after %d ms); instance terminated %d ms after the warning%n",
+                Duration.between(warned, pendingAt).toMillis(), pendingAt, Duration.between(warned, seen).toMillis(),
+                Duration.between(warned, instance.terminatedAt()).toMillis());
+    }
+
+    /** With the definition's own waits: the scaler's scale-in decision for an idle instance, to its termination. */
+    @Test
+    @EnabledIfEnvironmentVariable(named = "RUNNERSCALE_MEASURE", matches = "1")
+    @Timeout(300)
+    void measureScaleInDecisionToTermination() throws Exception {
+        start("1s", "1");
+        List<Long> millis = new ArrayList<>();
+        for (int round = 0; round < 5; round++) {
+            SimulatedFleet.Instance instance = readyInstances(1, 7001 + 10L * round).getFirst();
+            job(7001 + 10L * round, "running", instance.id());
+            job(7001 + 10L * round, "success", instance.id());
+            JsonNode ended = await(this::status, s -> drainOf(s, instance.id()) != null
+                    && drainOf(s, instance.id()).get("status").asText().equals("succeeded"), "the scale-in drain to end");
+            assertEquals("terminated", drainOf(ended, instance.id()).get("outcome").asText());
+            Instant decided = Instant.parse(drainOf(ended, instance.id()).get("startedAt").asText());
+            millis.add(Duration.between(decided, instance.terminatedAt()).toMillis());
+            await(() -> serve.fleet().members("default"), List::isEmpty, "the pool empty again");
+        }
+        System.out.printf("MEASURE scale-in decision -> instance terminated (idle instance, 5 rounds): %s ms%n", millis);
     }
 
     String refused(String body, String expected) throws Exception {
