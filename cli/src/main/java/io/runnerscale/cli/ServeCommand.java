@@ -11,7 +11,23 @@ import io.runnerscale.gitlab.GitLab;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.gitlab.GitLabUnavailableException;
+import io.runnerscale.gitlab.GitLabRunners;
+import io.runnerscale.gitlab.GitLabRunnersApiClient;
+import io.runnerscale.gitlab.RunnerOwner;
+import io.runnerscale.lifecycle.DrainCodec;
+import io.runnerscale.lifecycle.DrainInterpreter;
+import io.runnerscale.lifecycle.DrainRequests;
+import io.runnerscale.lifecycle.LifecycleActions;
+import io.runnerscale.lifecycle.LifecycleEvents;
+import io.runnerscale.lifecycle.LifecycleService;
+import io.runnerscale.lifecycle.aws.AsgLifecycleActions;
+import io.runnerscale.lifecycle.aws.AwsFailures;
 import io.runnerscale.local.EmbeddedDynamo;
+import io.runnerscale.local.LocalDrains;
+import io.runnerscale.local.LocalLifecycle;
+import io.runnerscale.local.LocalRunnerTokens;
+import io.runnerscale.local.SimulatedGitLabRunners;
+import io.runnerscale.local.SimulatedLifecycle;
 import io.runnerscale.local.LocalJobUpdateQueue;
 import io.runnerscale.webhook.DeferredJobUpdatesCodec;
 import io.runnerscale.webhook.JobUpdateService;
@@ -29,6 +45,7 @@ import io.runnerscale.store.DynamoJobStore;
 import io.runnerscale.webhook.PoolResolver;
 import io.runnerscale.webhook.WebhookAuthenticator;
 import io.runnerscale.webhook.WebhookService;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 
 import java.io.IOException;
@@ -55,6 +72,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code runnerscale serve}: the webhook and the scaler on this machine, with an embedded DynamoDB
@@ -65,6 +83,7 @@ final class ServeCommand {
             usage: runnerscale serve [--port 8080] [--bind 127.0.0.1] [--config pools.yaml] [--webhook-token T]
                                      [--data-dir DIR | --in-memory] [--compute sim|aws] [--aws-endpoint URL]
                                      [--boot 30s] [--tick 60s] [--gitlab-url URL]
+                                     [--drain-job-timeout 60m] [--drain-wait-factor 1]
               --port           port to listen on, 0 to 65535 (0: any free port, printed)
               --data-dir       where jobs, deliveries and demand history are kept across restarts
                                (default: env RUNNERSCALE_DATA_DIR, else ${XDG_DATA_HOME:-~/.local/share}/runnerscale);
@@ -77,6 +96,16 @@ final class ServeCommand {
               --gitlab-url     GitLab to read job tags from (API token from env GITLAB_TOKEN); without it
                                every job goes to the pool for untagged jobs
               --tick           how often every pool is re-decided (the EventBridge schedule in AWS)
+              --drain-job-timeout  how long a drain waits for a running job before it cancels and
+                               retries it (DrainJobTimeoutMinutes in AWS; spot drains wait 100 s)
+              --drain-wait-factor  multiplies every wait of the drain state machine (heartbeats,
+                               retry backoff), 0 to 1; 1 (default) waits as Step Functions does
+            Instances leave only through drains: the packaged drain state machine runs here, every
+            task answered by the lifecycle function's code. POST /events takes an EventBridge event
+            (spot interruption warning, rebalance recommendation, launch or terminate lifecycle
+            action) with the same X-Gitlab-Token as POST /webhook; GET /status shows each instance's
+            state and the drains. Runners: simulated (in memory, their jobs from the job store),
+            except with --compute aws and --gitlab-url, where they are created in that GitLab.
             """;
 
     static final String TABLE = "runnerscale-local";
@@ -114,7 +143,7 @@ final class ServeCommand {
 
     static Running start(List<String> raw, PrintStream out, Map<String, String> env) throws Exception {
         Args args = Args.parse(raw, Set.of("port", "bind", "config", "webhook-token", "compute", "aws-endpoint", "boot",
-                "tick", "gitlab-url", "data-dir"), Set.of("in-memory"));
+                "tick", "gitlab-url", "data-dir", "drain-job-timeout", "drain-wait-factor"), Set.of("in-memory"));
         int port = args.integer("port", 8080);
         if (port < 0 || port > 65535) {
             throw new Args.UsageException("--port: " + port + " is not a port (0 to 65535; 0 = any free port)");
@@ -142,9 +171,13 @@ final class ServeCommand {
         if (tick.isZero() || tick.isNegative()) {
             throw new Args.UsageException("--tick must be longer than 0s");
         }
+        Duration jobTimeout = args.durationIn("drain-job-timeout", Duration.ofMinutes(60), Duration.ofSeconds(1),
+                Duration.ofDays(2));
+        double waitFactor = args.numberIn("drain-wait-factor", 1, 0, 1, "1 = the definition's own waits");
         ObjectMapper json = new ObjectMapper();
         Clock clock = Clock.systemUTC();
-        GitLab gitlab = gitlab(args.get("gitlab-url", null), json, env);
+        GitLabCredentials credentials = credentials(args.get("gitlab-url", null), env);
+        GitLab gitlab = gitlab(credentials, json);
         String bind = args.get("bind", "127.0.0.1");
         InetAddress bindAddress = bindAddress(bind);
         if (args.flag("in-memory") && args.get("data-dir", null) != null) {
@@ -158,30 +191,51 @@ final class ServeCommand {
         LocalScaleRequests scaleRequests = null;
         LocalJobUpdateQueue deferred = null;
         LocalServer server = null;
+        LocalDrains localDrains = null;
+        SimulatedLifecycle simulated = null;
         try {
             http = listen(bindAddress, bind, port);
             dynamo = dataDir == null ? EmbeddedDynamo.start() : EmbeddedDynamo.start(dataDir.resolve("dynamodb"));
             dynamo.createTableIfAbsent(TABLE);
             DynamoJobStore store = new DynamoJobStore(dynamo.client(), TABLE, Duration.ofDays(7));
+            // Re-read the file every few seconds: edits apply without a restart; a bad edit keeps the last good config.
+            PoolsConfigSource pools = new PoolsConfigSource(() -> PoolsFiles.text(configPath), configName,
+                    Duration.ofSeconds(5), clock);
+            // instances leave only through drains: the packaged definition, run here (Step Functions in AWS)
+            DrainCodec codec = new DrainCodec(json);
+            localDrains = new LocalDrains(DrainInterpreter.packaged(json), codec, waitFactor, clock);
+            InstanceDrains drains = new DrainRequests(store, localDrains, jobTimeout, clock);
+            AtomicReference<JobUpdateService> updatesRef = new AtomicReference<>();
             SimulatedFleet fleet = null;
             Compute compute;
-            InstanceDrains drains;
+            LifecycleActions actions;
+            GitLabRunners runners;
             if (mode.equals("sim")) {
-                fleet = new SimulatedFleet(clock, () -> boot, null);
+                // simulated instances run no gitlab-runner: their runners are simulated too, whatever --gitlab-url says
+                simulated = new SimulatedLifecycle(pools, store, json, clock);
+                fleet = new SimulatedFleet(clock, () -> boot, simulated);
                 compute = fleet;
-                drains = fleet;
+                actions = simulated;
+                runners = new SimulatedGitLabRunners(pools, store, updatesRef::get, clock);
             } else {
                 String endpoint = args.get("aws-endpoint", null);
                 AutoScalingClient autoScaling = AwsClients.create(endpoint == null ? null : URI.create(endpoint))
                         .build(AutoScalingClient.builder());
                 compute = new AsgCompute(autoScaling);
-                // INTERIM (replaced by the local drain runner): terminates the idle instance the policy chose
-                drains = (pool, instanceId, reason) -> autoScaling.terminateInstanceInAutoScalingGroup(r -> r
-                        .instanceId(instanceId).shouldDecrementDesiredCapacity(true));
+                actions = new AsgLifecycleActions(autoScaling);
+                runners = credentials == null ? new SimulatedGitLabRunners(pools, store, updatesRef::get, clock)
+                        : new GitLabRunnersApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials, json, clock);
             }
-            // Re-read the file every few seconds: edits apply without a restart; a bad edit keeps the last good config.
-            PoolsConfigSource pools = new PoolsConfigSource(() -> PoolsFiles.text(configPath), configName,
-                    Duration.ofSeconds(5), clock);
+            // a spot or rebalance drain asks the scaler for the replacement at once (the scaler is built below)
+            AtomicReference<LocalScaleRequests> scaleRequestsRef = new AtomicReference<>();
+            LifecycleService lifecycleService = new LifecycleService(pools::current, store, runners, new LocalRunnerTokens(),
+                    actions, localDrains, (pool, reason, dedupeId) -> scaleRequestsRef.get().request(pool, reason, dedupeId),
+                    RunnerOwner.instance(), jobTimeout, clock);
+            LifecycleEvents events = new LifecycleEvents(lifecycleService, codec, json);
+            localDrains.answerTasksWith(payload -> lifecycleCall(events, payload));
+            if (simulated != null) {
+                simulated.attach(fleet, payload -> lifecycleCall(events, payload));
+            }
             // the same counters as the Lambda functions keep, so a restart keeps the forecast's history
             DynamoDemandHistory history = new DynamoDemandHistory(dynamo.client(), TABLE, DEMAND_RETENTION);
             DemandForecast forecast = new DemandHistoryForecast(history);
@@ -190,23 +244,28 @@ final class ServeCommand {
                     ? tick.multipliedBy(3) : ScalerService.DEFAULT_WATCH_GAP;
             ScalerService scaler = new ScalerService(pools, store, compute, drains, forecast, clock, watchGap);
             scaleRequests = new LocalScaleRequests(scaler);
+            scaleRequestsRef.set(scaleRequests);
             String webhookToken = token;
             JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
                     scaleRequests, history);
+            updatesRef.set(updates);
             // big deliveries: answered once spooled to the data dir, applied right after (as SQS + scaler in AWS)
             deferred = new LocalJobUpdateQueue(updates, new DeferredJobUpdatesCodec(json),
                     dataDir == null ? null : dataDir.resolve("job-updates"));
             int recovered = deferred.recover();
             WebhookService webhook = new WebhookService(new WebhookAuthenticator(() -> webhookToken), store, updates,
                     deferred, json, clock);
-            server = new LocalServer(http, webhook, store, compute, pools, json);
+            server = new LocalServer(http, webhook, store, compute, pools, json,
+                    new LocalLifecycle(events, localDrains, compute, store, store, pools, json));
             server.start();
             scaleRequests.startTicking(tick);
 
             out.println("runnerscale serving on http://" + bind + ":" + server.port()
-                    + "  (POST /webhook, GET /status, GET /jobs/{projectId}/{jobId})");
+                    + "  (POST /webhook, POST /events, GET /status, GET /jobs/{projectId}/{jobId})");
             out.println("  pools: " + configName + ", compute: " + mode + (mode.equals("sim") ? " (boot " + boot.toSeconds() + "s)" : "")
                     + ", DynamoDB Local at " + dynamo.endpoint());
+            out.println("  runners: " + (runners instanceof SimulatedGitLabRunners ? "simulated" : "GitLab " + credentials.baseUrl())
+                    + ", drains: the drain state machine run locally" + (waitFactor == 1 ? "" : " (waits x" + waitFactor + ")"));
             out.println(dataDir == null ? "  state: in memory (lost when serve stops)"
                     : "  state: " + dataDir + " (kept across restarts)");
             if (recovered > 0) {
@@ -215,7 +274,7 @@ final class ServeCommand {
             out.println(generated ? "  webhook token (generated for this run; set --webhook-token to choose one): " + token
                     : "  webhook token: as given");
             out.flush();
-            return new Running(server, scaleRequests, deferred, dynamo, lock, fleet);
+            return new Running(server, scaleRequests, deferred, dynamo, lock, fleet, localDrains, simulated, drains);
         } catch (Exception | Error e) {
             if (server != null) {
                 server.close();
@@ -227,6 +286,12 @@ final class ServeCommand {
             }
             if (scaleRequests != null) {
                 scaleRequests.close();
+            }
+            if (localDrains != null) {
+                localDrains.close();
+            }
+            if (simulated != null) {
+                simulated.close();
             }
             if (dynamo != null) {
                 dynamo.close();
@@ -404,11 +469,18 @@ final class ServeCommand {
         private final EmbeddedDynamo dynamo;
         private final DataDirLock lock;
         private final SimulatedFleet fleet;
+        private final LocalDrains drains;
+        private final SimulatedLifecycle simulated;
+        private final InstanceDrains drainRequests;
         private final int port;
         private boolean closed;
 
         private Running(LocalServer server, LocalScaleRequests scaleRequests, LocalJobUpdateQueue deferred,
-                        EmbeddedDynamo dynamo, DataDirLock lock, SimulatedFleet fleet) {
+                        EmbeddedDynamo dynamo, DataDirLock lock, SimulatedFleet fleet, LocalDrains drains,
+                        SimulatedLifecycle simulated, InstanceDrains drainRequests) {
+            this.drains = drains;
+            this.drainRequests = drainRequests;
+            this.simulated = simulated;
             this.server = server;
             this.scaleRequests = scaleRequests;
             this.deferred = deferred;
@@ -426,6 +498,15 @@ final class ServeCommand {
             return fleet;
         }
 
+        LocalDrains drains() {
+            return drains;
+        }
+
+        /** What the scaler asks for a drain through (tests ask it directly). */
+        InstanceDrains drainRequests() {
+            return drainRequests;
+        }
+
         @Override
         public synchronized void close() {
             if (closed) {
@@ -435,6 +516,10 @@ final class ServeCommand {
             server.close();
             deferred.close();   // before the store: what it cannot finish stays in the spool
             scaleRequests.close();
+            drains.close();     // before the store: their tasks write to it
+            if (simulated != null) {
+                simulated.close();
+            }
             dynamo.close();
             if (lock != null) {
                 lock.close(); // last: DynamoDB Local has written its file
@@ -442,17 +527,34 @@ final class ServeCommand {
         }
     }
 
-    private static GitLab gitlab(String url, ObjectMapper json, Map<String, String> env) {
+    /** {@code --gitlab-url} with env {@code GITLAB_TOKEN}; null without a URL. */
+    private static GitLabCredentials credentials(String url, Map<String, String> env) {
         if (url == null) {
-            return job -> {
-                throw new GitLabUnavailableException("no GitLab API configured (serve --gitlab-url)", null);
-            };
+            return null;
         }
         String token = env.get("GITLAB_TOKEN");
         if (token == null || token.isBlank()) {
             throw new Args.UsageException("--gitlab-url needs the API token in env GITLAB_TOKEN");
         }
-        GitLabCredentials credentials = new GitLabCredentials(url, token);
+        return new GitLabCredentials(url, token);
+    }
+
+    private static GitLab gitlab(GitLabCredentials credentials, ObjectMapper json) {
+        if (credentials == null) {
+            return job -> {
+                throw new GitLabUnavailableException("no GitLab API configured (serve --gitlab-url)", null);
+            };
+        }
         return new GitLabApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials, json);
+    }
+
+    /** The lifecycle function's code on one input; AWS SDK failures classified as the Lambda handler does. */
+    private static com.fasterxml.jackson.databind.JsonNode lifecycleCall(LifecycleEvents events,
+                                                                        com.fasterxml.jackson.databind.JsonNode input) {
+        try {
+            return events.handle(input);
+        } catch (SdkException e) {
+            throw AwsFailures.classify("AWS", e);
+        }
     }
 }

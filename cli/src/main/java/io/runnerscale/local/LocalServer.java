@@ -37,7 +37,11 @@ import java.util.regex.Pattern;
 /**
  * The webhook and a read-only status API over the JDK's HTTP server, running the same
  * {@link WebhookService} as the Lambda function:
- * {@code POST /webhook}, {@code GET /status}, {@code GET /jobs/{projectId}/{jobId}}.
+ * {@code POST /webhook}, {@code GET /status}, {@code GET /jobs/{projectId}/{jobId}}, and, with the
+ * instance lifecycle, {@code POST /events} (an EventBridge event for the lifecycle function's code,
+ * {@link LocalLifecycle}): authenticated with the webhook's {@code X-Gitlab-Token}, checked before
+ * the body is read (one secret for everything that changes serve's state), at most
+ * {@value LocalLifecycle#MAX_EVENT_BYTES} bytes.
  *
  * <p>Hostile input gets an HTTP answer, never a stack trace: a wrong token is answered 401 from the
  * headers before any of the body is read, a declared body over the limit 413 before it is read,
@@ -81,7 +85,7 @@ public final class LocalServer implements AutoCloseable {
     }
     private static final Logger LOG = LoggerFactory.getLogger(LocalServer.class);
     private static final Pattern JOB_PATH = Pattern.compile("/jobs/([^/]*)/([^/]*)/?");
-    private static final String ENDPOINTS = "POST /webhook, GET /status, GET /jobs/{projectId}/{jobId}";
+    private static final String ENDPOINTS = "POST /webhook, POST /events, GET /status, GET /jobs/{projectId}/{jobId}";
 
     private final HttpServer server;
     private final WebhookService webhook;
@@ -89,6 +93,7 @@ public final class LocalServer implements AutoCloseable {
     private final Compute compute;
     private final PoolsConfigSource pools;
     private final ObjectMapper json;
+    private final LocalLifecycle lifecycle;
 
     /**
      * The JDK server bound to {@code address} and not serving yet: binding comes first, so a port in
@@ -101,6 +106,13 @@ public final class LocalServer implements AutoCloseable {
     /** @param bound from {@link #bind}; serves once {@link #start()} is called */
     public LocalServer(HttpServer bound, WebhookService webhook, JobStore store, Compute compute,
                        PoolsConfigSource pools, ObjectMapper json) {
+        this(bound, webhook, store, compute, pools, json, null);
+    }
+
+    /** @param lifecycle serves {@code POST /events} and the instances in {@code GET /status}; null for neither */
+    public LocalServer(HttpServer bound, WebhookService webhook, JobStore store, Compute compute,
+                       PoolsConfigSource pools, ObjectMapper json, LocalLifecycle lifecycle) {
+        this.lifecycle = lifecycle;
         this.webhook = webhook;
         this.store = store;
         this.compute = compute;
@@ -147,6 +159,12 @@ public final class LocalServer implements AutoCloseable {
                 return;
             }
             webhook(exchange);
+        } else if (path.equals("/events") && lifecycle != null) {
+            if (!method.equals("POST")) {
+                methodNotAllowed(exchange, "POST", "POST " + path);
+                return;
+            }
+            event(exchange);
         } else if (path.equals("/status")) {
             if (!method.equals("GET") && !method.equals("HEAD")) {
                 methodNotAllowed(exchange, "GET, HEAD", "GET " + path);
@@ -196,6 +214,45 @@ public final class LocalServer implements AutoCloseable {
         WebhookResponse response = webhook.handle(new WebhookRequest(headers, new String(body, StandardCharsets.UTF_8),
                 body.length));
         send(exchange, response.status(), response.body());
+    }
+
+    /** {@code POST /events}: the token first (as {@link #webhook}), then the size, then the event. */
+    private void event(HttpExchange exchange) throws IOException {
+        Map<String, String> headers = new HashMap<>();
+        exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, values.isEmpty() ? "" : values.getFirst()));
+        Optional<WebhookResponse> rejected = webhook.rejectUnauthenticated(new WebhookRequest(headers, "", 0));
+        if (rejected.isPresent()) {
+            sendBeforeBody(exchange, rejected.get().status(), rejected.get().body());
+            return;
+        }
+        long declared = declaredLength(exchange);
+        if (declared > LocalLifecycle.MAX_EVENT_BYTES) {
+            sendBeforeBody(exchange, 413, error("body is " + declared + " bytes; the limit is " + LocalLifecycle.MAX_EVENT_BYTES));
+            return;
+        }
+        byte[] body;
+        try (InputStream in = exchange.getRequestBody()) {
+            body = in.readNBytes(LocalLifecycle.MAX_EVENT_BYTES + 1);
+        }
+        if (body.length > LocalLifecycle.MAX_EVENT_BYTES) {
+            sendBeforeBody(exchange, 413, error("body is more than " + LocalLifecycle.MAX_EVENT_BYTES
+                    + " bytes; the limit is " + LocalLifecycle.MAX_EVENT_BYTES));
+            return;
+        }
+        com.fasterxml.jackson.databind.JsonNode event;
+        try {
+            event = json.readTree(body);
+        } catch (IOException e) {
+            send(exchange, 400, error("the body is not JSON; POST /events takes an EventBridge event"));
+            return;
+        }
+        try {
+            send(exchange, 200, lifecycle.handleEvent(event).toString());
+        } catch (LocalLifecycle.BadEventException e) {
+            send(exchange, 400, error(e.getMessage()));
+        } catch (io.runnerscale.lifecycle.RetryableError e) {
+            send(exchange, 503, error("try again: " + e.getMessage()));
+        }
     }
 
     private void job(HttpExchange exchange, String projectText, String jobText) throws IOException {
@@ -254,13 +311,20 @@ public final class LocalServer implements AutoCloseable {
             long pending = live.stream().filter(j -> j.status() == JobStatus.PENDING).count();
             ObjectNode node = list.addObject().put("name", pool.name()).put("pending", pending)
                     .put("running", live.size() - pending);
+            GroupState group = null;
             try {
-                GroupState group = compute.describe(pool);
+                group = compute.describe(pool);
                 node.put("desired", group.desiredCapacity()).put("instances", group.instances().size())
                         .put("ready", group.instances().stream().filter(GroupState.Instance::ready).count());
             } catch (RuntimeException e) {
                 node.putNull("desired").putNull("instances").put("error", e.getMessage());
             }
+            if (lifecycle != null) {
+                node.set("members", lifecycle.instances(pool, group));
+            }
+        }
+        if (lifecycle != null) {
+            root.set("drains", lifecycle.drains());
         }
         return root.toString();
     }

@@ -18,9 +18,9 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Stream;
 
-/** The real payloads in ../../shared/fixtures (see SOURCES.md there), and API Gateway events built from them. */
+/** The real payloads in shared/fixtures (found by SharedFiles from any checkout; see SOURCES.md there), and API Gateway events built from them. */
 public final class Fixtures {
-    public static final Path ROOT = Path.of("..", "..", "shared", "fixtures");
+    public static final Path ROOT = io.runnerscale.testing.SharedFiles.root().resolve("fixtures");
     public static final ObjectMapper JSON = new ObjectMapper();
 
     private Fixtures() {

@@ -35,6 +35,9 @@ class ScalerHandlerIntegrationTest {
     static final Instant T0 = Instant.parse("2026-03-02T10:00:00Z");
 
     TestStack stack;
+    io.runnerscale.lifecycle.LifecycleHandler lifecycle;
+    /** Names of the drain executions run, in order. */
+    final List<String> drained = new ArrayList<>();
 
     @AfterEach
     void tearDown() {
@@ -193,6 +196,7 @@ class ScalerHandlerIntegrationTest {
         stack.createAsg("docker", 5);
         MutableClock clock = new MutableClock(T0);
         ScalerHandler scaler = stack.scalerHandler(clock);
+        lifecycle = stack.lifecycleHandler(clock);
         for (long job = 1; job <= 3; job++) {
             apply(stack.store, 500, job, JobStatus.PENDING, null, "docker", T0);
         }
@@ -219,6 +223,7 @@ class ScalerHandlerIntegrationTest {
         tickUntil(scaler, clock, 12);               // c went at the tick of minute 11 (idle 10 min since first seen); a and b run jobs
         decide(scaler, 2);
         assertEquals(sorted(a, b), stack.instances("docker"));
+        assertEquals(List.of("drain-" + c + "-scale-in-1"), drained, "c left through a scale-in drain");
 
         apply(stack.store, 500, 2, JobStatus.SUCCESS, b, "docker", T0.plus(Duration.ofMinutes(20)),
                 T0.plus(Duration.ofMinutes(20)));
@@ -242,6 +247,8 @@ class ScalerHandlerIntegrationTest {
         tickUntil(scaler, clock, 102);
         decide(scaler, 0);
         assertEquals(List.of(), stack.instances("docker"));
+        assertEquals(List.of("drain-" + c + "-scale-in-1", "drain-" + b + "-scale-in-1", "drain-" + a + "-scale-in-1"),
+                drained, "each instance drained once, only once idle");
         decide(scaler, 0);
         assertEquals(List.of(), stack.store.instances("docker"), "instances that left the group are forgotten");
     }
@@ -252,6 +259,7 @@ class ScalerHandlerIntegrationTest {
         stack.createAsg("docker", 5);
         MutableClock clock = new MutableClock(T0);
         ScalerHandler scaler = stack.scalerHandler(clock);
+        lifecycle = stack.lifecycleHandler(clock);
         apply(stack.store, 600, 1, JobStatus.PENDING, null, "docker", T0);
         apply(stack.store, 600, 2, JobStatus.PENDING, null, "docker", T0);
         decide(scaler, 2);
@@ -273,15 +281,29 @@ class ScalerHandlerIntegrationTest {
     // ------------------------------------------------------------------ helpers
 
     /**
+     * The drains the scaler started, run as Step Functions would (moto only stores them). These
+     * instances have no runner, so a drain goes MarkDraining, PauseRunner (nothing to pause),
+     * RunningJobs, Terminate: every one must end terminated, and only an instance the scaler chose
+     * (idle) is ever drained.
+     */
+    private void runDrains() {
+        for (String ran : stack.runNewDrains(lifecycle)) {
+            assertTrue(ran.endsWith(" Drained"), ran);
+            drained.add(ran.substring(0, ran.indexOf(' ')));
+        }
+    }
+
+    /**
      * The schedule's ticks up to {@code minute} (decided directly, as an operator's invocation does),
      * then the clock at {@code minute}: a pool left without decisions for long is one whose instances
      * may have run jobs nobody saw, and is never scaled in.
      */
-    private static void tickUntil(ScalerHandler scaler, MutableClock clock, int minute) {
+    private void tickUntil(ScalerHandler scaler, MutableClock clock, int minute) {
         long from = Duration.between(T0, clock.instant()).toMinutes() + 1;
         for (long m = from; m < minute; m++) {
             clock.set(T0.plus(Duration.ofMinutes(m)));
             TestStack.invoke(scaler, Fixtures.JSON.createObjectNode().put("pool", "docker"));
+            runDrains();
         }
         clock.set(T0.plus(Duration.ofMinutes(minute)));
     }
@@ -289,6 +311,7 @@ class ScalerHandlerIntegrationTest {
     private void decide(ScalerHandler scaler, int expectedDesired) {
         JsonNode answer = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
         assertEquals(Map.of("docker", expectedDesired), decided(answer), answer.toString());
+        runDrains();
         assertEquals(expectedDesired, stack.desired("docker"), "desired capacity in the group");
     }
 

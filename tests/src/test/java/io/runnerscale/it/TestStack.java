@@ -10,6 +10,9 @@ import io.runnerscale.config.Settings;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobStatus;
+import io.runnerscale.gitlab.RunnerOwner;
+import io.runnerscale.lifecycle.DrainInterpreter;
+import io.runnerscale.lifecycle.LifecycleHandler;
 import io.runnerscale.lifecycle.LifecycleSettings;
 import io.runnerscale.scaling.ScalerHandler;
 import io.runnerscale.store.DynamoJobStore;
@@ -19,7 +22,10 @@ import software.amazon.awssdk.services.autoscaling.model.AutoScalingGroup;
 import software.amazon.awssdk.services.autoscaling.model.LifecycleState;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
+import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.sfn.SfnClient;
+import software.amazon.awssdk.services.sfn.model.ExecutionListItem;
+import software.amazon.awssdk.services.sfn.model.ExecutionStatus;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.sqs.model.DeleteMessageBatchRequestEntry;
 import software.amazon.awssdk.services.sqs.model.Message;
@@ -67,6 +73,7 @@ public final class TestStack implements AutoCloseable {
     public final SecretsManagerClient secretsManager = moto.secretsManager();
     public final AutoScalingClient autoScaling = moto.autoScaling();
     public final SfnClient sfn = moto.client(SfnClient.builder());
+    public final Ec2Client ec2 = moto.client(Ec2Client.builder());
     public final WireMockServer gitlab = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1")
             .containerThreads(32));
     public final String queueUrl;
@@ -120,6 +127,63 @@ public final class TestStack implements AutoCloseable {
     public ScalerHandler scalerHandler(Clock clock) {
         return new ScalerHandler(settings, new LifecycleSettings.DrainSettings(drainStateMachineArn, Duration.ofHours(1)),
                 dynamo, autoScaling, ssm, sqs, secretsManager, sfn, clock);
+    }
+
+    /** The lifecycle function of this stack (answers the drain executions' tasks), on {@code clock}. */
+    public LifecycleHandler lifecycleHandler(Clock clock) {
+        return new LifecycleHandler(settings, new LifecycleSettings("/runnerscale/rs-" + id + "/runners/", drainStateMachineArn,
+                RunnerOwner.instance(), Duration.ofHours(1)), dynamo, ssm, autoScaling, ec2, sfn, secretsManager, sqs, clock);
+    }
+
+    /**
+     * Runs every drain execution started in moto since the last call (moto stores executions but does
+     * not run them) through {@link DrainInterpreter} on the packaged definition, each Task answered by
+     * {@code lifecycle} through its Lambda entry point, as Step Functions invokes it; then stops the
+     * moto execution, so its name counts as ended. Waits are not waited (no clock moves): a drain here
+     * is expected to end without one, and one that keeps waiting fails the test.
+     *
+     * @return the name and end state of each execution run
+     */
+    public List<String> runNewDrains(LifecycleHandler lifecycle) {
+        DrainInterpreter interpreter = DrainInterpreter.packaged(Fixtures.JSON);
+        List<String> ran = new ArrayList<>();
+        for (ExecutionListItem item : sfn.listExecutions(r -> r.stateMachineArn(drainStateMachineArn)
+                .statusFilter(ExecutionStatus.RUNNING)).executions()) {
+            if (!drainsRun.add(item.executionArn())) {
+                continue;
+            }
+            String input = sfn.describeExecution(r -> r.executionArn(item.executionArn())).input();
+            DrainInterpreter.Execution execution;
+            try {
+                execution = interpreter.start(Fixtures.JSON.readTree(input));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            DrainInterpreter.Step step = null;
+            for (int i = 0; i < 20 && !(step instanceof DrainInterpreter.Step.Ended); i++) {
+                step = execution.advance(payload -> invoke(lifecycle, payload));
+            }
+            if (!(step instanceof DrainInterpreter.Step.Ended ended)) {
+                throw new AssertionError("drain " + item.name() + " still waits after 20 steps, in " + execution.state());
+            }
+            sfn.stopExecution(r -> r.executionArn(item.executionArn()));
+            ran.add(item.name() + " " + ended.state());
+        }
+        return ran;
+    }
+
+    private final java.util.Set<String> drainsRun = new java.util.HashSet<>();
+
+    /** Invokes the lifecycle function through its Lambda stream entry point and returns its JSON answer. */
+    public static JsonNode invoke(LifecycleHandler lifecycle, JsonNode input) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            lifecycle.handleRequest(new ByteArrayInputStream(Fixtures.JSON.writeValueAsBytes(input)), out,
+                    new LambdaTestContext("lifecycle"));
+            return Fixtures.JSON.readTree(out.toByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Delivers through the handler's Lambda entry point (Powertools logging included). */
@@ -297,6 +361,7 @@ public final class TestStack implements AutoCloseable {
         secretsManager.close();
         autoScaling.close();
         sfn.close();
+        ec2.close();
         SharedDynamo.dropTable(table);
     }
 }

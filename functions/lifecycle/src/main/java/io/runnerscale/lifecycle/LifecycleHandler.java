@@ -1,7 +1,5 @@
 package io.runnerscale.lifecycle;
 
-import io.runnerscale.text.Quoted;
-
 import com.amazonaws.services.lambda.runtime.Context;
 import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -43,7 +41,6 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.function.Supplier;
 
 /**
@@ -59,21 +56,22 @@ import java.util.function.Supplier;
  *   <li>the orphan sweep's schedule, {@code {"sweep": true}} (or an EventBridge {@code Scheduled Event}):
  *       one {@link OrphanSweep} run; answers {@code {"result": "SWEPT", "report": {...}}}.</li>
  * </ul>
- * Thin on purpose: {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
+ * Thin on purpose: {@link LifecycleEvents} dispatches (as {@code serve} does too) and
+ * {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
  * random or time-dependent (secrets and pools are read on first use); priming touches only JSON.
  */
 public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private static final Duration POOLS_MAX_AGE = Duration.ofMinutes(1);
     private static final Duration SECRET_MAX_AGE = Duration.ofMinutes(5);
-    static final String LAUNCH = "EC2 Instance-launch Lifecycle Action";
-    static final String TERMINATE = "EC2 Instance-terminate Lifecycle Action";
-    static final String SPOT = "EC2 Spot Instance Interruption Warning";
-    static final String REBALANCE = "EC2 Instance Rebalance Recommendation";
+    static final String LAUNCH = LifecycleEvents.LAUNCH;
+    static final String TERMINATE = LifecycleEvents.TERMINATE;
+    static final String SPOT = LifecycleEvents.SPOT;
+    static final String REBALANCE = LifecycleEvents.REBALANCE;
     static final String SCHEDULED = "Scheduled Event";
 
     private final ObjectMapper json = new ObjectMapper();
     private final DrainCodec codec = new DrainCodec(json);
-    private final LifecycleService service;
+    private final LifecycleEvents events;
     private final OrphanSweep sweep;
 
     public LifecycleHandler() {
@@ -104,10 +102,11 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
         DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
         SsmRunnerTokens tokens = new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId());
-        this.service = new LifecycleService(pools::current, store, gitlab, tokens, new AsgLifecycleActions(autoScaling),
-                new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec),
+        LifecycleService service = new LifecycleService(pools::current, store, gitlab, tokens,
+                new AsgLifecycleActions(autoScaling), new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec),
                 new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json), lifecycle.runnerOwner(),
                 lifecycle.jobTimeout(), clock);
+        this.events = new LifecycleEvents(service, codec, json);
         this.sweep = new OrphanSweep(pools::current, store, store, gitlab, lifecycle.runnerOwner(), tokens,
                 new AsgGroupMembers(autoScaling), new Ec2DescribeInstances(ec2), service::startDrain,
                 OrphanSweep.Settings.DEFAULT, clock);
@@ -136,60 +135,14 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     }
 
     JsonNode handle(JsonNode event) {
-        if (event == null || !event.isObject()) {
-            throw new IllegalArgumentException("lifecycle input must be a JSON object: a drain task or an EventBridge event");
-        }
-        if (event.has("task")) {
-            Drain drain = codec.fromJson(event.get("drain"));
-            return codec.toJson(service.task(event.get("task").asText(), drain));
-        }
-        String detailType = event.path("detail-type").asText("");
-        if (event.path("sweep").asBoolean(false) || SCHEDULED.equals(detailType)) {
+        // the orphan sweep runs only here (on its schedule), not in serve: the rest is the shared dispatch
+        if (event != null && event.isObject()
+                && (event.path("sweep").asBoolean(false) || SCHEDULED.equals(event.path("detail-type").asText("")))) {
             ObjectNode answer = json.createObjectNode().put("result", "SWEPT");
             answer.set("report", json.valueToTree(sweep.run()));
             return answer;
         }
-        JsonNode detail = event.path("detail");
-        Object result = switch (detailType) {
-            case LAUNCH -> {
-                String instanceId = field(detail, "EC2InstanceId");
-                LifecycleService.LaunchResult launch = service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
-                        InstanceArns.of(field(event, "region"), field(event, "account"), instanceId),
-                        field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"));
-                if (launch == LifecycleService.LaunchResult.IN_PROGRESS) {
-                    // a failure, so Lambda retries the event: by then the other handler has finished (and
-                    // the retry finds the runner) or died (and its claim has lapsed)
-                    throw new RetryableError("launch of " + instanceId + " is being handled by another invocation");
-                }
-                yield launch;
-            }
-            case TERMINATE -> service.onTerminateHook(field(detail, "AutoScalingGroupName"),
-                    field(detail, "EC2InstanceId"), field(detail, "LifecycleHookName"),
-                    field(detail, "LifecycleActionToken"));
-            case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
-            case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
-            default -> throw new IllegalArgumentException("detail-type '" + Quoted.abbreviate(detailType)
-                    + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
-                    + ") and the input has no \"task\" nor \"sweep\"");
-        };
-        return json.createObjectNode().put("result", result.toString());
-    }
-
-    private static String field(JsonNode node, String name) {
-        JsonNode value = node.get(name);
-        if (value == null || !value.isTextual() || value.asText().isBlank()) {
-            throw new IllegalArgumentException("event field " + name + " is missing or not a string");
-        }
-        return value.asText();
-    }
-
-    /** The event's time: a repeated delivery carries the same, so it names the same drain. Null when unreadable. */
-    private static Instant time(JsonNode event) {
-        try {
-            return Instant.parse(event.path("time").asText(""));
-        } catch (DateTimeParseException e) {
-            return null;
-        }
+        return events.handle(event);
     }
 
     @Override

@@ -1,0 +1,108 @@
+package io.runnerscale.lifecycle;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.runnerscale.text.Quoted;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+
+/**
+ * What the lifecycle function does with its input, without Lambda: the lifecycle Lambda
+ * ({@code LifecycleHandler}) and {@code serve} ({@code POST /events}, its local drains) both call
+ * this, so an EventBridge event or a drain Task is handled by the same code everywhere.
+ * <ul>
+ *   <li>a drain Task, {@code {"task": "<Name>", "drain": {...}}}: answers the updated drain object
+ *       (statemachine/README.md); a failure worth retrying throws {@link RetryableError};</li>
+ *   <li>an EventBridge event: {@value #LAUNCH} (create the instance's runner and token),
+ *       {@value #TERMINATE}, {@value #SPOT} and {@value #REBALANCE} (start a drain); answers
+ *       {@code {"result": "..."}}.</li>
+ * </ul>
+ * Input that is neither, or lacks a field, throws {@link IllegalArgumentException} naming the problem.
+ */
+public final class LifecycleEvents {
+    public static final String LAUNCH = "EC2 Instance-launch Lifecycle Action";
+    public static final String TERMINATE = "EC2 Instance-terminate Lifecycle Action";
+    public static final String SPOT = "EC2 Spot Instance Interruption Warning";
+    public static final String REBALANCE = "EC2 Instance Rebalance Recommendation";
+
+    private final LifecycleService service;
+    private final DrainCodec codec;
+    private final ObjectMapper json;
+
+    public LifecycleEvents(LifecycleService service, DrainCodec codec, ObjectMapper json) {
+        this.service = service;
+        this.codec = codec;
+        this.json = json;
+    }
+
+    public JsonNode handle(JsonNode event) {
+        if (event == null || !event.isObject()) {
+            throw new IllegalArgumentException("lifecycle input must be a JSON object: a drain task or an EventBridge event");
+        }
+        if (event.has("task")) {
+            Drain drain = codec.fromJson(event.get("drain"));
+            return codec.toJson(service.task(event.get("task").asText(), drain));
+        }
+        String detailType = event.path("detail-type").asText("");
+        JsonNode detail = event.path("detail");
+        Object result = switch (detailType) {
+            case LAUNCH -> {
+                String instanceId = field(detail, "EC2InstanceId");
+                LifecycleService.LaunchResult launch = service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
+                        InstanceArns.of(field(event, "region"), field(event, "account"), instanceId),
+                        field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"));
+                if (launch == LifecycleService.LaunchResult.IN_PROGRESS) {
+                    // a failure, so Lambda retries the event: by then the other handler has finished (and
+                    // the retry finds the runner) or died (and its claim has lapsed)
+                    throw new RetryableError("launch of " + instanceId + " is being handled by another invocation");
+                }
+                yield launch;
+            }
+            case TERMINATE -> service.onTerminateHook(field(detail, "AutoScalingGroupName"),
+                    field(detail, "EC2InstanceId"), field(detail, "LifecycleHookName"),
+                    field(detail, "LifecycleActionToken"));
+            case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
+            case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
+            default -> throw new IllegalArgumentException("detail-type '" + Quoted.abbreviate(detailType)
+                    + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
+                    + ") and the input has no \"task\"");
+        };
+        return json.createObjectNode().put("result", result.toString());
+    }
+
+    /**
+     * The instance an event is about ({@code detail.EC2InstanceId} or {@code detail.instance-id}),
+     * or null when it names none.
+     */
+    public static String instanceId(JsonNode event) {
+        JsonNode detail = event == null ? null : event.path("detail");
+        if (detail == null) {
+            return null;
+        }
+        for (String name : new String[]{"EC2InstanceId", "instance-id"}) {
+            JsonNode value = detail.get(name);
+            if (value != null && value.isTextual() && !value.asText().isBlank()) {
+                return value.asText();
+            }
+        }
+        return null;
+    }
+
+    static String field(JsonNode node, String name) {
+        JsonNode value = node.get(name);
+        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+            throw new IllegalArgumentException("event field " + name + " is missing or not a string");
+        }
+        return value.asText();
+    }
+
+    /** The event's time: a repeated delivery carries the same, so it names the same drain. Null when unreadable. */
+    static Instant time(JsonNode event) {
+        try {
+            return Instant.parse(event.path("time").asText(""));
+        } catch (DateTimeParseException e) {
+            return null;
+        }
+    }
+}
