@@ -46,6 +46,35 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
     }
 
     @Test
+    void aGoneInstanceIsATombstoneOutOfThePoolsIndexExpiringByTtlOnBothStores() {
+        for (InstanceLifecycleStore store : List.of(dynamo, new InMemoryJobStore())) {
+            io.runnerscale.store.JobStore jobs = (io.runnerscale.store.JobStore) store;
+            store.recordRunner(INSTANCE, "docker", 501L, InstanceState.REGISTERED, T0);
+            store.recordRunner("i-0fedcba9876543210", "docker", 502L, InstanceState.READY, T0);
+            assertTrue(store.setState(INSTANCE, InstanceState.GONE));
+            assertEquals(List.of("i-0fedcba9876543210"), jobs.instances("docker").stream().map(InstanceRecord::instanceId).toList(),
+                    store.getClass().getSimpleName());
+            assertEquals(InstanceState.GONE, store.lifecycle(INSTANCE).orElseThrow().state(), "the tombstone is read by id");
+            store.recordRunner("i-0fedcba9876543210", "docker", null, InstanceState.GONE, T0.plusSeconds(5));
+            assertTrue(jobs.instances("docker").isEmpty(), store.getClass().getSimpleName());
+
+            assertTrue(store.markGoneIfUnknown("i-0aaaaaaaaaaaaaaa0", T0));
+            assertEquals(InstanceState.GONE, store.lifecycle("i-0aaaaaaaaaaaaaaa0").orElseThrow().state());
+            assertFalse(store.markGoneIfUnknown("i-0fedcba9876543210", T0), "a known instance is not overwritten");
+            assertFalse(store.markGoneIfUnknown("i-0aaaaaaaaaaaaaaa0", T0));
+        }
+        var item = SharedDynamo.client().getItem(r -> r.tableName(table).key(java.util.Map.of("pk",
+                software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("INST#" + INSTANCE)))).item();
+        long expires = Long.parseLong(item.get(DynamoJobStore.EXPIRES_AT).n());
+        assertTrue(expires > Instant.now().getEpochSecond() && expires <= Instant.now().plus(Duration.ofDays(1)).getEpochSecond() + 5,
+                "expires within a day: " + expires);
+        long spot = Long.parseLong(SharedDynamo.client().getItem(r -> r.tableName(table).key(java.util.Map.of("pk",
+                software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("INST#i-0aaaaaaaaaaaaaaa0")))).item()
+                .get(DynamoJobStore.EXPIRES_AT).n());
+        assertEquals(T0.plus(Duration.ofDays(1)).getEpochSecond(), spot);
+    }
+
+    @Test
     void theScalersViewOfTheInstanceSurvivesLifecycleWrites() {
         dynamo.recordRunner(INSTANCE, "docker", 501L, InstanceState.REGISTERED, T0);
         dynamo.apply(new JobEvent(new JobKey(3, 4), JobStatus.SUCCESS, 9L, "t", "t", T0, T0, T0.plusSeconds(9), null,

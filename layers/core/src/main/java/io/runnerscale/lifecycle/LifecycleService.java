@@ -94,6 +94,8 @@ public final class LifecycleService {
         ALREADY_REGISTERED,
         /** No pool uses the group: the launch lifecycle action was completed with ABANDON. */
         ABANDONED_UNKNOWN_GROUP,
+        /** The instance is gone already (drained, or interrupted before this event): no runner, ABANDON. */
+        ABANDONED_GONE,
         /** Another handler holds the launch (a copy of the event handled at the same time): nothing created. */
         IN_PROGRESS
     }
@@ -133,6 +135,14 @@ public final class LifecycleService {
         }
         String poolName = pool.get().name();
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+        if (record.isPresent() && record.get().state() == InstanceState.GONE) {
+            // drained (or its spot warning came first) before this event was handled: a runner made now
+            // would never be used nor deleted; an action still held is given up at once
+            LOG.warn("launch of {}: the instance is gone already (late or repeated event); no runner, action abandoned",
+                    instanceId);
+            actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.ABANDON);
+            return LaunchResult.ABANDONED_GONE;
+        }
         // past launching (registered, ready, draining or gone, with or without a runner): a late or
         // repeated event; a runner made now for a draining or terminated instance would never be deleted
         if (record.isPresent() && record.get().state() != null && record.get().state() != InstanceState.LAUNCHING) {
@@ -255,6 +265,15 @@ public final class LifecycleService {
 
     private DrainRequestResult drainKnownInstance(String instanceId, DrainReason reason, Instant at) {
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+        if (record.isEmpty() && reason == DrainReason.SPOT) {
+            // Maybe another stack's or nobody's instance, or one of ours whose launch event is not handled
+            // yet: a tombstone makes that launch create no runner (a job it took would be lost in two minutes).
+            if (store.markGoneIfUnknown(instanceId, clock.instant())) {
+                LOG.info("spot warning for {}: no record; marked gone so a late launch makes no runner", instanceId);
+                return DrainRequestResult.IGNORED_UNKNOWN_INSTANCE;
+            }
+            record = store.lifecycle(instanceId);   // its launch was handled meanwhile
+        }
         if (record.isEmpty() || record.get().pool() == null) {
             LOG.info("{} for {}: not a runnerscale instance, ignored", reason.wireName(), instanceId);
             return DrainRequestResult.IGNORED_UNKNOWN_INSTANCE;
@@ -324,7 +343,7 @@ public final class LifecycleService {
         if (!store.setState(drain.instanceId(), InstanceState.DRAINING)) {
             store.recordRunner(drain.instanceId(), drain.pool(), runnerId, InstanceState.DRAINING, clock.instant());
         }
-        List<JobKey> running = runnerId == null ? List.of() : gitlab(() -> gitlab.runningJobs(runnerId));
+        List<JobKey> running = runnerId == null ? List.of() : runningOf(runnerId).orElse(List.of());
         if (drain.reason() == DrainReason.SPOT || drain.reason() == DrainReason.REBALANCE) {
             LOG.warn("{} of {} (pool {}, runner {}): running jobs {}", drain.reason().wireName(), drain.instanceId(),
                     drain.pool(), runnerId, running);
@@ -336,19 +355,24 @@ public final class LifecycleService {
 
     private Drain pauseRunner(Drain drain) {
         if (drain.runnerId() != null) {
-            gitlab(() -> {
-                gitlab.setPaused(drain.runnerId(), true);
-                return null;
-            });
+            setPausedUnlessGone(drain, true);
             store.setRunnerPaused(drain.instanceId(), true);
         }
         return drain;
     }
 
+    /**
+     * The check {@link DrainPolicy} decides on. A runner GitLab no longer knows (404: another drain of
+     * the instance, e.g. spot beside the terminate hook, deleted it) runs no job: the next step is
+     * DeleteRunner, which counts it deleted and still removes the token.
+     */
     private Drain runningJobs(Drain drain) {
-        List<JobKey> running = listRunning(drain);
-        DrainStep step = DrainPolicy.next(drain, clock.instant(), running, runnerPaused(drain));
-        return drain.observed(running).withNext(step);
+        Optional<List<JobKey>> running = runningUnlessGone(drain);
+        if (running.isEmpty()) {
+            return drain.observed(List.of()).withNext(new DrainStep.DeleteRunner());
+        }
+        DrainStep step = DrainPolicy.next(drain, clock.instant(), running.get(), runnerPaused(drain));
+        return drain.observed(running.get()).withNext(step);
     }
 
     private Drain heartbeat(Drain drain) {
@@ -360,7 +384,7 @@ public final class LifecycleService {
 
     /** Decides afresh: only jobs {@link DrainPolicy} says to cancel now, each cancelled then retried once. */
     private Drain cancelAndRetryJobs(Drain drain) {
-        List<JobKey> running = listRunning(drain);
+        List<JobKey> running = runningUnlessGone(drain).orElse(List.of());
         if (!(DrainPolicy.next(drain, clock.instant(), running, runnerPaused(drain)) instanceof DrainStep.CancelAndRetry c)) {
             return drain;
         }
@@ -380,10 +404,7 @@ public final class LifecycleService {
 
     private Drain unpauseRunner(Drain drain) {
         if (drain.runnerId() != null) {
-            gitlab(() -> {
-                gitlab.setPaused(drain.runnerId(), false);
-                return null;
-            });
+            setPausedUnlessGone(drain, false);
             store.setRunnerPaused(drain.instanceId(), false);
         }
         store.setState(drain.instanceId(), InstanceState.READY);
@@ -446,19 +467,34 @@ public final class LifecycleService {
      * without this the retry fails for good and the token stays behind. Other refusals propagate.
      */
     private Optional<List<JobKey>> runningUnlessGone(Drain drain) {
+        return drain.runnerId() == null ? Optional.of(List.of()) : runningOf(drain.runnerId());
+    }
+
+    private Optional<List<JobKey>> runningOf(long runnerId) {
         try {
-            return Optional.of(listRunning(drain));
+            return Optional.of(gitlab(() -> gitlab.runningJobs(runnerId)));
         } catch (GitLabRejectedException e) {
             if (e.status() == 404) {
-                LOG.info("drain of {}: runner {} is gone already (404)", drain.instanceId(), drain.runnerId());
+                LOG.info("runner {} is gone already (404)", runnerId);
                 return Optional.empty();
             }
             throw e;
         }
     }
 
-    private List<JobKey> listRunning(Drain drain) {
-        return drain.runnerId() == null ? List.of() : gitlab(() -> gitlab.runningJobs(drain.runnerId()));
+    /** Pauses or unpauses the runner; one GitLab no longer knows (404) takes no job either way. */
+    private void setPausedUnlessGone(Drain drain, boolean paused) {
+        try {
+            gitlab(() -> {
+                gitlab.setPaused(drain.runnerId(), paused);
+                return null;
+            });
+        } catch (GitLabRejectedException e) {
+            if (e.status() != 404) {
+                throw e;
+            }
+            LOG.info("drain of {}: runner {} is gone already (404)", drain.instanceId(), drain.runnerId());
+        }
     }
 
     private boolean runnerPaused(Drain drain) {

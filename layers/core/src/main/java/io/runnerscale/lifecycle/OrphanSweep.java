@@ -326,8 +326,14 @@ public final class OrphanSweep {
         if (recorded) {
             run.spend("record of " + instanceId);
             // read again: a drain may have started meanwhile (it then owns the record)
-            if (store.lifecycle(instanceId).map(InstanceLifecycle::state).orElse(null) == InstanceState.DRAINING) {
+            InstanceState now = store.lifecycle(instanceId).map(InstanceLifecycle::state).orElse(null);
+            if (now == InstanceState.DRAINING) {
                 run.report.leftToDrains.add(instanceId);
+                return;
+            }
+            if (now == InstanceState.GONE) {
+                // a tombstone (it expires by TTL): a launch event handled late must still find it gone
+                store.clearRunner(instanceId);
                 return;
             }
             jobs.forgetInstance(instanceId);

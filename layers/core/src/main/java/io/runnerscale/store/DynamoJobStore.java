@@ -47,6 +47,7 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
     public static final String LIVE_SK = "liveSk";
     public static final String EXPIRES_AT = "expiresAt";
     private static final Duration DELIVERY_TTL = Duration.ofDays(2);
+    private static final Duration TOMBSTONE_TTL = Duration.ofDays(1);
 
     private final DynamoDbClient dynamo;
     private final String table;
@@ -296,19 +297,56 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
         Map<String, AttributeValue> values = new HashMap<>(Map.of(":pool", s(pool),
                 ":livePk", s("POOL#" + pool + "#instances"), ":id", s(instanceId), ":launched", s(now.toString()),
                 ":state", s(state.wireName())));
-        String expression = "SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
-                + "launchedAt = if_not_exists(launchedAt, :launched), #state = :state";
+        boolean gone = state == io.runnerscale.lifecycle.InstanceState.GONE;
+        String expression = "SET #pool = :pool, launchedAt = if_not_exists(launchedAt, :launched), #state = :state";
+        if (gone) {
+            // a tombstone: out of the pool's index, expiring by TTL
+            values.remove(":livePk");
+            values.remove(":id");
+            values.put(":expires", n(tombstoneExpiry()));
+            expression += ", " + EXPIRES_AT + " = :expires";
+        } else {
+            expression += ", " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id";
+        }
         if (runnerId != null) {
             values.put(":runner", n(runnerId));
             expression += ", runnerId = :runner";
-        } else {
-            expression += " REMOVE runnerId, runnerPaused";
+        }
+        List<String> removed = new ArrayList<>();
+        if (runnerId == null) {
+            removed.addAll(List.of("runnerId", "runnerPaused"));
+        }
+        if (gone) {
+            removed.addAll(List.of(LIVE_PK, LIVE_SK));
+        }
+        if (!removed.isEmpty()) {
+            expression += " REMOVE " + String.join(", ", removed);
         }
         String update = expression;
         dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
                 .updateExpression(update)
                 .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
                 .expressionAttributeValues(values));
+    }
+
+    @Override
+    public boolean markGoneIfUnknown(String instanceId, Instant now) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #state = :gone, " + EXPIRES_AT + " = :expires")
+                    .conditionExpression("attribute_not_exists(" + PK + ")")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":gone", s(io.runnerscale.lifecycle.InstanceState.GONE.wireName()),
+                            ":expires", n(now.plus(TOMBSTONE_TTL).getEpochSecond()))));
+            return true;
+        } catch (ConditionalCheckFailedException known) {
+            return false;
+        }
+    }
+
+    /** Tombstones expire a day on: Lambda retries a late event for minutes, not days. Wall clock: TTL is coarse. */
+    private static long tombstoneExpiry() {
+        return Instant.now().plus(TOMBSTONE_TTL).getEpochSecond();
     }
 
     @Override
@@ -337,12 +375,18 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
 
     @Override
     public boolean setState(String instanceId, io.runnerscale.lifecycle.InstanceState state) {
+        boolean gone = state == io.runnerscale.lifecycle.InstanceState.GONE;
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":state", s(state.wireName())));
+        if (gone) {
+            values.put(":expires", n(tombstoneExpiry()));
+        }
         try {
             dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
-                    .updateExpression("SET #state = :state")
+                    .updateExpression(gone ? "SET #state = :state, " + EXPIRES_AT + " = :expires REMOVE " + LIVE_PK + ", "
+                            + LIVE_SK : "SET #state = :state")
                     .conditionExpression("attribute_exists(" + PK + ")")
                     .expressionAttributeNames(Map.of("#state", "state"))
-                    .expressionAttributeValues(Map.of(":state", s(state.wireName()))));
+                    .expressionAttributeValues(values));
             return true;
         } catch (ConditionalCheckFailedException unknown) {
             return false;

@@ -137,6 +137,9 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
     public synchronized void recordRunner(String instanceId, String pool, Long runnerId,
                                           io.runnerscale.lifecycle.InstanceState state, Instant now) {
         recordInstance(pool, instanceId, now);
+        if (state == io.runnerscale.lifecycle.InstanceState.GONE) {
+            instances.remove(instanceId);   // a tombstone: no longer one of the pool's instances
+        }
         InstanceLifecycle old = lifecycles.get(instanceId);
         lifecycles.put(instanceId, new InstanceLifecycle(instanceId, pool, runnerId, state,
                 old != null && runnerId != null && runnerId.equals(old.runnerId()) && old.runnerPaused(),
@@ -172,6 +175,19 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
         }
         lifecycles.put(instanceId, new InstanceLifecycle(instanceId, old.pool(), old.runnerId(), state,
                 old.runnerPaused(), old.drainAttempt()));
+        if (state == io.runnerscale.lifecycle.InstanceState.GONE) {
+            instances.remove(instanceId);
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized boolean markGoneIfUnknown(String instanceId, Instant now) {
+        if (lifecycles.containsKey(instanceId) || instances.containsKey(instanceId)) {
+            return false;
+        }
+        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, null, null,
+                io.runnerscale.lifecycle.InstanceState.GONE, false, 1));
         return true;
     }
 

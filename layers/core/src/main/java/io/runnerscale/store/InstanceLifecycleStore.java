@@ -42,6 +42,14 @@ public interface InstanceLifecycleStore {
     /** The runner was deleted: forget its id and pause. */
     void clearRunner(String instanceId);
 
+    /**
+     * Records an instance runnerscale has no record of as gone (a spot warning that came before its
+     * launch event was handled), so a launch handled later creates no runner for it.
+     *
+     * @return false (nothing written) when the instance has a record
+     */
+    boolean markGoneIfUnknown(String instanceId, Instant now);
+
     /** Moves the drain attempt on by one (from 1) and returns the new number. */
     int nextDrainAttempt(String instanceId);
 }

@@ -37,12 +37,14 @@ public record InstanceRecord(String instanceId, String pool, Instant launchedAt,
     }
 
     /**
-     * Whether the scaler may forget it once its group no longer lists it: only when no runner of
-     * runnerscale's can be left behind (never had lifecycle state, or its drain finished). A drain
-     * or the orphan sweep cleans up the others: a terminating instance leaves the group's list while
-     * its drain still needs the record.
+     * Whether the scaler may forget it once its group no longer lists it: only an instance that never
+     * had lifecycle state (no runner of runnerscale's). A terminating instance leaves the group's list
+     * while its drain still needs the record, the orphan sweep cleans up after failed ones, and a gone
+     * instance's record is its tombstone: a launch event handled late (Lambda retries it for minutes)
+     * must find the instance gone, or it would create a runner nobody deletes. Tombstones leave the
+     * pool's index at once and expire by TTL.
      */
     public boolean forgettable() {
-        return state == null || state == InstanceState.GONE;
+        return state == null;
     }
 }

@@ -84,26 +84,24 @@ class FleetInterleavingPropertyTest {
     static final Duration TICK = Duration.ofMinutes(1);
     static final String LAUNCH_HOOK = "runnerscale-launch";
     /**
-     * Finding 1 (not fixed yet): a launch event handled after its instance was drained, terminated and
-     * forgotten by the scaler (a Lambda retry a minute or two later, or a late duplicate) makes a runner
-     * and token for an instance that is gone, and nothing ever deletes them. While this is false the
-     * model drops launch events of terminated instances; true reproduces the finding.
+     * Finding 1 (fixed): a launch event handled after its instance was drained and terminated (a
+     * Lambda retry a minute or two later, or a late duplicate) made a runner and token for a gone
+     * instance that nothing deleted. A gone instance's record is now a tombstone the launch finds.
+     * Modelled always; {@code -Drunnerscale.lateLaunchEvents=false} drops such events instead.
      */
-    static final boolean LATE_LAUNCH_EVENTS = Boolean.getBoolean("runnerscale.lateLaunchEvents");
+    static final boolean LATE_LAUNCH_EVENTS = !"false".equals(System.getProperty("runnerscale.lateLaunchEvents"));
     /**
-     * Finding 3 (not fixed yet): a spot warning handled before the instance's launch event is ignored
-     * (unknown instance); the launch then creates its runner, the instance takes a job in its last two
-     * minutes and the interruption takes it un-retried. While this is false, spot warnings come only
-     * for instances whose launch was handled; true reproduces the finding.
+     * Finding 3 (fixed): a spot warning handled before the instance's launch event was ignored; the
+     * launch then made its runner, the instance took a job in its last two minutes and the
+     * interruption took it un-retried. The warning now leaves a tombstone, and the launch abandons.
      */
-    static final boolean EARLY_SPOT_WARNINGS = Boolean.getBoolean("runnerscale.earlySpotWarnings");
+    static final boolean EARLY_SPOT_WARNINGS = !"false".equals(System.getProperty("runnerscale.earlySpotWarnings"));
     /**
-     * Finding 4 (the known limit in statemachine/README.md): GitLab failing 8 calls in a row outlasts a
-     * Task's 6 retries; a drain holding a terminate hook then ends in JobsStillRunning even when the
-     * re-check got GitLab's answer, nothing heartbeats, and AWS terminates the instance under its jobs
-     * 300 s later. While this is false outages last at most 4 calls; true reproduces the finding.
+     * Finding 4 (fixed in the definition): GitLab failing 8 calls in a row outlasts a Task's 6 retries;
+     * a drain holding a terminate hook then failed, nothing heartbeated, and AWS terminated the instance
+     * under its jobs 300 s later. A failed drain now holds on (heartbeats, waits, asks again).
      */
-    static final boolean LONG_OUTAGES = Boolean.getBoolean("runnerscale.longOutages");
+    static final boolean LONG_OUTAGES = !"false".equals(System.getProperty("runnerscale.longOutages"));
     static final String TERMINATE_HOOK = "runnerscale-terminate";
 
     static final PoolConfig DOCKER = new PoolConfig("docker", new PoolConfig.Match(List.of("docker"), true),
@@ -296,6 +294,9 @@ class FleetInterleavingPropertyTest {
         private int nextInstance = 1;
         private int nextToken = 1;
 
+        /** Pools with a scale request waiting, and when its decision runs. */
+        final Map<String, Instant> scaleRequests = new java.util.LinkedHashMap<>();
+
         World(boolean protectedFromScaleIn, boolean gracefulCancel, Duration jobTimeout) {
             this.protectedFromScaleIn = protectedFromScaleIn;
             this.gitlab = new ModelGitLab(this, gracefulCancel);
@@ -303,7 +304,9 @@ class FleetInterleavingPropertyTest {
                 groups.put(asg(pool), new Group(pool));
             }
             PoolsConfig config = new PoolsConfig(POOLS);
+            // the fast path: a scale request is a decision for the pool about a second later (SQS + the scaler)
             this.lifecycle = new LifecycleService(() -> config, store, new CountingGitLab(), tokens, this, this,
+                    (pool, reason, dedupeId) -> scaleRequests.putIfAbsent(pool, clock.now.plusSeconds(1)),
                     RunnerOwner.instance(), jobTimeout, clock);
             DrainRequests drains = new DrainRequests(store, this, jobTimeout, clock);
             this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, this, (pool, id, reason) -> {
@@ -798,6 +801,16 @@ class FleetInterleavingPropertyTest {
                         };
                     }
                 }
+                for (Map.Entry<String, Instant> request : scaleRequests.entrySet()) {
+                    if (next == null || request.getValue().isBefore(next)) {
+                        next = request.getValue();
+                        String pool = request.getKey();
+                        due = () -> {
+                            scaleRequests.remove(pool);
+                            POOLS.stream().filter(p -> p.name().equals(pool)).forEach(this::decide);
+                        };
+                    }
+                }
                 if (next == null || nextTick.isBefore(next)) {
                     next = nextTick;
                     due = () -> {
@@ -1105,6 +1118,11 @@ class FleetInterleavingPropertyTest {
         @Override
         public void delete(String instanceId) {
             values.remove(instanceId);
+        }
+
+        @Override
+        public List<String> list() {
+            return List.copyOf(values.keySet());
         }
     }
 

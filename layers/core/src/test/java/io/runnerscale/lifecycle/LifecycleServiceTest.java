@@ -227,6 +227,42 @@ class LifecycleServiceTest {
     void spotWarningForAnInstanceRunnerscaleDoesNotKnowIsIgnored() {
         assertEquals(LifecycleService.DrainRequestResult.IGNORED_UNKNOWN_INSTANCE, service().onSpotWarning("i-0fffffffffffffff0", NOW));
         assertTrue(drains.started.isEmpty());
+        assertTrue(scaleRequestsMade.isEmpty());
+    }
+
+    @Test
+    void aSpotWarningBeforeTheLaunchEventMakesTheLaunchAbandonInsteadOfCreatingARunner() {
+        // the warning is handled first (EventBridge gives no order): the instance has no record yet
+        assertEquals(LifecycleService.DrainRequestResult.IGNORED_UNKNOWN_INSTANCE, service().onSpotWarning(ID, NOW));
+        assertEquals(LifecycleService.LaunchResult.ABANDONED_GONE,
+                service().onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"));
+        assertTrue(gitlab.created.isEmpty(), "a runner would take a job in the instance's last two minutes");
+        assertTrue(tokens.values.isEmpty());
+        assertEquals(List.of("complete runnerscale-launch docker-asg " + ID + " tok ABANDON"), actions.calls);
+    }
+
+    @Test
+    void aLaunchEventHandledAfterTheInstanceWasDrainedCreatesNoRunner() {
+        registered();
+        service().task("Terminate", drain(DrainReason.SPOT, null).withRunnerDeleted());
+        actions.calls.clear();
+        // the scaler's next decisions do not forget the gone instance's record: it is the tombstone
+        assertTrue(store.instances("docker").isEmpty(), "no longer one of the pool's instances");
+        assertEquals(LifecycleService.LaunchResult.ABANDONED_GONE,
+                service().onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"));
+        assertTrue(gitlab.created.isEmpty());
+    }
+
+    @Test
+    void aRunnerAnotherDrainDeletedIsTakenForGoneNotForGitLabTrouble() {
+        registered();
+        gitlab.deleted.add(1L);   // the spot drain deleted it; this is the terminate hook's drain
+        Drain checked = service().task("RunningJobs", drain(DrainReason.LIFECYCLE_HOOK, new LifecycleHook("h", "t")));
+        assertEquals("DeleteRunner", checked.next(), "DeleteRunner counts 404 as deleted and removes the token");
+        Drain deleted = service().task("DeleteRunner", checked);
+        assertNull(deleted.runnerId());
+        assertTrue(tokens.values.isEmpty());
+        assertEquals(checked, service().task("CancelAndRetryJobs", checked), "nothing to cancel on a gone runner");
     }
 
     @Test
