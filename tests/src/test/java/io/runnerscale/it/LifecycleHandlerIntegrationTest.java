@@ -133,6 +133,21 @@ class LifecycleHandlerIntegrationTest {
         // a repeated delivery creates nothing new
         assertEquals("ALREADY_REGISTERED", invoke(event("ec2-instance-launch-lifecycle-action.awsdocs.json"))
                 .path("result").asText());
+
+        // the user data completed the action: Auto Scaling's launch-successful event (AWS's documented shape)
+        ObjectNode launched = (ObjectNode) read("""
+                {"version": "0", "id": "3e3c153a-8339-4e30-8c35-687ebef853fe",
+                 "detail-type": "EC2 Instance Launch Successful", "source": "aws.autoscaling",
+                 "account": "123456789012", "time": "2025-03-01T10:00:40Z", "region": "us-west-2",
+                 "resources": [], "detail": {"StatusCode": "InProgress", "Description": "Launching a new EC2 instance",
+                 "AutoScalingGroupName": "%s", "ActivityId": "4a3b6d4e-2e8e-4a4c-a41a-9b8a3c3e5f6a",
+                 "Details": {"Availability Zone": "us-west-2b", "Subnet ID": "subnet-12345678"},
+                 "RequestId": "4a3b6d4e-2e8e-4a4c-a41a-9b8a3c3e5f6a", "StatusMessage": "",
+                 "EndTime": "2025-03-01T10:00:40Z", "EC2InstanceId": "%s", "StartTime": "2025-03-01T10:00:05Z",
+                 "Cause": "At 2025-03-01T10:00:00Z an instance was started in response to a difference between desired and actual capacity"}}
+                """.formatted(asg, instanceId));
+        assertEquals("READY", invoke(launched).path("result").asText());
+        assertEquals("ready", stack.store.lifecycle(instanceId).orElseThrow().state().wireName());
         stack.gitlab.verify(1, postRequestedFor(urlPathEqualTo("/api/v4/user/runners")));
     }
 

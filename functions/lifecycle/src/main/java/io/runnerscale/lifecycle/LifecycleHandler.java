@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
+import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
@@ -71,6 +72,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
 
     private final ObjectMapper json = new ObjectMapper();
     private final DrainCodec codec = new DrainCodec(json);
+    private final LambdaMetrics metrics = LambdaMetrics.create();
     private final LifecycleEvents events;
     private final OrphanSweep sweep;
 
@@ -142,7 +144,14 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
             answer.set("report", json.valueToTree(sweep.run()));
             return answer;
         }
-        return events.handle(event);
+        JsonNode answer = events.handle(event);
+        String detailType = event.path("detail-type").asText("");
+        if (detailType.equals(SPOT) || detailType.equals(REBALANCE)) {
+            // counted by result: STARTED is a new interruption drain, ALREADY_RUNNING a repeated warning
+            metrics.count(detailType.equals(SPOT) ? "SpotInterruptions" : "RebalanceRecommendations", "Result",
+                    answer.path("result").asText("unknown"));
+        }
+        return answer;
     }
 
     @Override

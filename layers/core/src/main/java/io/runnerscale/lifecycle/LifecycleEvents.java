@@ -15,8 +15,8 @@ import java.time.format.DateTimeParseException;
  *   <li>a drain Task, {@code {"task": "<Name>", "drain": {...}}}: answers the updated drain object
  *       (statemachine/README.md); a failure worth retrying throws {@link RetryableError};</li>
  *   <li>an EventBridge event: {@value #LAUNCH} (create the instance's runner and token),
- *       {@value #TERMINATE}, {@value #SPOT} and {@value #REBALANCE} (start a drain); answers
- *       {@code {"result": "..."}}.</li>
+ *       {@value #TERMINATE}, {@value #SPOT} and {@value #REBALANCE} (start a drain),
+ *       {@value #LAUNCH_SUCCESSFUL} (registered → ready); answers {@code {"result": "..."}}.</li>
  * </ul>
  * Input that is neither, or lacks a field, throws {@link IllegalArgumentException} naming the problem.
  */
@@ -25,6 +25,7 @@ public final class LifecycleEvents {
     public static final String TERMINATE = "EC2 Instance-terminate Lifecycle Action";
     public static final String SPOT = "EC2 Spot Instance Interruption Warning";
     public static final String REBALANCE = "EC2 Instance Rebalance Recommendation";
+    public static final String LAUNCH_SUCCESSFUL = "EC2 Instance Launch Successful";
 
     private final LifecycleService service;
     private final DrainCodec codec;
@@ -64,9 +65,10 @@ public final class LifecycleEvents {
                     field(detail, "LifecycleActionToken"));
             case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
             case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
+            case LAUNCH_SUCCESSFUL -> service.onLaunchSuccessful(field(detail, "EC2InstanceId")) ? "READY" : "UNCHANGED";
             default -> throw new IllegalArgumentException("detail-type '" + Quoted.abbreviate(detailType)
                     + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
-                    + ") and the input has no \"task\"");
+                    + ", " + LAUNCH_SUCCESSFUL + ") and the input has no \"task\"");
         };
         return json.createObjectNode().put("result", result.toString());
     }

@@ -203,6 +203,19 @@ public final class LifecycleService {
         }
     }
 
+    /**
+     * Auto Scaling's "EC2 Instance Launch Successful": the instance's user data registered its runner
+     * and completed the launch action, so gitlab-runner polls for jobs: registered → ready. Only
+     * from registered: a drain (or its end) that came first is never undone.
+     */
+    public boolean onLaunchSuccessful(String instanceId) {
+        boolean ready = store.advanceState(instanceId, InstanceState.REGISTERED, InstanceState.READY);
+        if (ready) {
+            LOG.info("instance {}: in service, its runner polls for jobs (ready)", instanceId);
+        }
+        return ready;
+    }
+
     // ------------------------------------------------------------------ drain starts
 
     /**

@@ -330,6 +330,21 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
     }
 
     @Override
+    public boolean advanceState(String instanceId, io.runnerscale.lifecycle.InstanceState expected,
+                                io.runnerscale.lifecycle.InstanceState next) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #state = :next")
+                    .conditionExpression("#state = :expected")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":next", s(next.wireName()), ":expected", s(expected.wireName()))));
+            return true;
+        } catch (ConditionalCheckFailedException other) {
+            return false;
+        }
+    }
+
+    @Override
     public boolean markGoneIfUnknown(String instanceId, Instant now) {
         try {
             dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))

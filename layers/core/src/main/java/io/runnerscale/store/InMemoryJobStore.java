@@ -182,6 +182,13 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
     }
 
     @Override
+    public synchronized boolean advanceState(String instanceId, io.runnerscale.lifecycle.InstanceState expected,
+                                             io.runnerscale.lifecycle.InstanceState next) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        return old != null && old.state() == expected && setState(instanceId, next);
+    }
+
+    @Override
     public synchronized boolean markGoneIfUnknown(String instanceId, Instant now) {
         if (lifecycles.containsKey(instanceId) || instances.containsKey(instanceId)) {
             return false;

@@ -33,6 +33,9 @@ public interface InstanceLifecycleStore {
     /** Gives a claim up early (its handler failed), so a retry of the event need not wait out the lease. */
     void releaseLaunch(String instanceId);
 
+    /** Moves a known instance from {@code expected} to {@code next}; false (nothing written) when it is not in {@code expected}. */
+    boolean advanceState(String instanceId, InstanceState expected, InstanceState next);
+
     /** Sets the state of a known instance; false (nothing written) when the instance is unknown. */
     boolean setState(String instanceId, InstanceState state);
 

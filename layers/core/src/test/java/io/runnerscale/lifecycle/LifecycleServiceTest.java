@@ -254,6 +254,18 @@ class LifecycleServiceTest {
     }
 
     @Test
+    void launchSuccessfulMakesARegisteredInstanceReadyButNeverUndoesADrain() {
+        registered();
+        assertTrue(service().onLaunchSuccessful(ID));
+        assertEquals(InstanceState.READY, store.lifecycle(ID).orElseThrow().state());
+        assertFalse(service().onLaunchSuccessful(ID), "a repeated event changes nothing");
+        store.setState(ID, InstanceState.DRAINING);
+        assertFalse(service().onLaunchSuccessful(ID));
+        assertEquals(InstanceState.DRAINING, store.lifecycle(ID).orElseThrow().state());
+        assertFalse(service().onLaunchSuccessful("i-0fffffffffffffff0"), "unknown instance");
+    }
+
+    @Test
     void aRunnerAnotherDrainDeletedIsTakenForGoneNotForGitLabTrouble() {
         registered();
         gitlab.deleted.add(1L);   // the spot drain deleted it; this is the terminate hook's drain
