@@ -21,7 +21,13 @@ public sealed interface ScalingAction {
         /** Reached max_use_count and is idle. */
         RETIRED(true),
         /** Did not become ready within boot_timeout: the group launches a replacement. */
-        BOOT_TIMEOUT(false);
+        BOOT_TIMEOUT(false),
+        /**
+         * Launched from a launch template version its group no longer launches, and idle: it leaves like
+         * a retired instance; the pool's rule asks for any capacity it still needs, which the group
+         * launches from the current template.
+         */
+        OUTDATED(true);
 
         private final boolean decrementsCapacity;
 
