@@ -270,6 +270,52 @@ class ScalerHandlerIntegrationTest {
         assertTrue(now.containsAll(first), "busy instances untouched: " + first + " in " + now);
     }
 
+    @Test
+    void anUpgradeDrainsIdleInstancesOfTheOldVersionAndLeavesBusyOnesToTheirJobs() {
+        stack = TestStack.create(SCALE_IN_POOL);
+        stack.createAsgFromTemplate("docker", 5);
+        MutableClock clock = new MutableClock(T0);
+        ScalerHandler scaler = stack.scalerHandler(clock);
+        for (long job = 1; job <= 3; job++) {
+            apply(stack.store, 700, job, JobStatus.PENDING, null, "docker", T0);
+        }
+        decide(scaler, 3);
+        clock.set(T0.plus(Duration.ofMinutes(1)));
+        decide(scaler, 3);
+        List<String> all = stack.instances("docker");
+        String a = all.get(0);
+        String b = all.get(1);
+        String c = all.get(2);
+        // a runs job 1; b ran job 2; job 3 was cancelled: b and c idle, but far from idle_time (10 min)
+        apply(stack.store, 700, 1, JobStatus.RUNNING, a, "docker", T0.plus(Duration.ofMinutes(2)));
+        apply(stack.store, 700, 2, JobStatus.RUNNING, b, "docker", T0.plus(Duration.ofMinutes(2)));
+        apply(stack.store, 700, 2, JobStatus.SUCCESS, b, "docker", T0.plus(Duration.ofMinutes(3)),
+                T0.plus(Duration.ofMinutes(3)));
+        apply(stack.store, 700, 3, JobStatus.CANCELED, null, "docker", T0.plus(Duration.ofMinutes(2)));
+        tickUntil(scaler, clock, 4);
+        decide(scaler, 3);
+        assertEquals(List.of(), stack.drainExecutions(), "nothing idle long enough, nothing outdated");
+
+        stack.upgradeTemplate("docker");                 // a new AMI / runner version: launch template version 2
+        clock.set(T0.plus(Duration.ofMinutes(5)));
+        JsonNode answer = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(Map.of("docker", 1), decided(answer), "b and c go; a stays for its job " + answer);
+        assertEquals(sorted("drain-" + b + "-outdated-1", "drain-" + c + "-outdated-1"), stack.drainExecutions());
+        assertEquals(3, stack.desired("docker"), "b and c still in the group: each drain lowers it as it terminates");
+
+        // a new pending job: its instance comes from version 2 and is not drained; a keeps its job
+        apply(stack.store, 700, 4, JobStatus.PENDING, null, "docker", T0.plus(Duration.ofMinutes(6)));
+        clock.set(T0.plus(Duration.ofMinutes(6)));
+        JsonNode scaledOut = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(Map.of("docker", 2), decided(scaledOut), "a for its job, one new for job 4 " + scaledOut);
+        assertEquals(4, stack.desired("docker"), "plus b and c until their drains end");
+        assertEquals(4, stack.instances("docker").size());
+        clock.set(T0.plus(Duration.ofMinutes(7)));
+        TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(sorted("drain-" + b + "-outdated-1", "drain-" + c + "-outdated-1"), stack.drainExecutions(),
+                "a (busy) and the new instance are left alone; b and c's drains are the running ones");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /**
