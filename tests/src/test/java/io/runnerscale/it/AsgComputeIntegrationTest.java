@@ -134,6 +134,16 @@ class AsgComputeIntegrationTest {
         assertTrue(state.instances().stream().allMatch(i -> i.launchedAt() != null));
     }
 
+    @Test
+    void azRebalanceIsSuspendedWhereItRuns() {
+        stack = TestStack.create(pools());
+        stack.createAsg("docker", 5);
+        assertTrue(stack.group("docker").suspendedProcesses().isEmpty());
+        new AsgCompute(stack.autoScaling, stack.ec2).describe(pool());
+        assertEquals(List.of("AZRebalance"), stack.group("docker").suspendedProcesses().stream()
+                .map(p -> p.processName()).toList(), "only AZRebalance: launches and health checks go on");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static String pools() {

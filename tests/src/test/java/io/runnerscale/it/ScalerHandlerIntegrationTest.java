@@ -217,6 +217,7 @@ class ScalerHandlerIntegrationTest {
         assertEquals(all, stack.instances("docker"));
 
         tickUntil(scaler, clock, 12);               // c went at the tick of minute 11 (idle 10 min since first seen); a and b run jobs
+        assertEquals(List.of(c), stack.completeDrains());
         decide(scaler, 2);
         assertEquals(sorted(a, b), stack.instances("docker"));
 
@@ -227,6 +228,7 @@ class ScalerHandlerIntegrationTest {
         assertEquals(sorted(a, b), stack.instances("docker"));
 
         tickUntil(scaler, clock, 31);               // b went at minute 30 (idle 10 min since its job)
+        assertEquals(List.of(b), stack.completeDrains());
         decide(scaler, 1);
         assertEquals(List.of(a), stack.instances("docker"));
 
@@ -240,6 +242,7 @@ class ScalerHandlerIntegrationTest {
         decide(scaler, 1);
         assertEquals(List.of(a), stack.instances("docker"));
         tickUntil(scaler, clock, 102);
+        assertEquals(List.of(a), stack.completeDrains());
         decide(scaler, 0);
         assertEquals(List.of(), stack.instances("docker"));
         decide(scaler, 0);
@@ -314,6 +317,24 @@ class ScalerHandlerIntegrationTest {
         TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
         assertEquals(sorted("drain-" + b + "-outdated-1", "drain-" + c + "-outdated-1"), stack.drainExecutions(),
                 "a (busy) and the new instance are left alone; b and c's drains are the running ones");
+
+        // b and c's drains end (GitLab lists no job on them): each lowers desired capacity as it terminates
+        assertEquals(sorted(b, c), sorted(stack.completeDrains().toArray(String[]::new)));
+        clock.set(T0.plus(Duration.ofMinutes(8)));
+        decide(scaler, 2);
+        List<String> left = stack.instances("docker");
+        assertTrue(left.contains(a), "a still runs job 1: " + left);
+        assertEquals(2, left.size());
+
+        // a's job ends: a goes as well, the new instance stays for job 4
+        apply(stack.store, 700, 1, JobStatus.SUCCESS, a, "docker", T0.plus(Duration.ofMinutes(9)),
+                T0.plus(Duration.ofMinutes(9)));
+        clock.set(T0.plus(Duration.ofMinutes(9)));
+        JsonNode last = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(Map.of("docker", 1), decided(last), last.toString());
+        assertTrue(stack.drainExecutions().contains("drain-" + a + "-outdated-1"), stack.drainExecutions().toString());
+        assertEquals(List.of(a), stack.completeDrains());
+        assertEquals(1, stack.desired("docker"));
     }
 
     // ------------------------------------------------------------------ helpers

@@ -41,7 +41,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -77,6 +79,7 @@ public final class TestStack implements AutoCloseable {
     public final Settings settings;
     /** The drain state machine (the deployed definition) in moto: the scaler starts its executions. */
     public final String drainStateMachineArn;
+    private final Set<String> completedDrains = new HashSet<>();
 
     private TestStack(String poolsYaml) {
         gitlab.start();
@@ -220,6 +223,34 @@ public final class TestStack implements AutoCloseable {
     public List<String> drainExecutions() {
         return sfn.listExecutions(r -> r.stateMachineArn(drainStateMachineArn)).executions().stream()
                 .map(ExecutionListItem::name).sorted().toList();
+    }
+
+    /**
+     * Ends the drains started since the last call the way the drain state machine ends one whose
+     * runner GitLab lists no job on (moto runs no state machine): terminates the instance, lowering
+     * desired capacity for the reasons that do (scale-in, retired, outdated).
+     *
+     * @return the instances terminated
+     */
+    public List<String> completeDrains() {
+        List<String> terminated = new ArrayList<>();
+        for (ExecutionListItem execution : sfn.listExecutions(r -> r.stateMachineArn(drainStateMachineArn)).executions()) {
+            if (!completedDrains.add(execution.name())) {
+                continue;
+            }
+            JsonNode drain;
+            try {
+                drain = Fixtures.JSON.readTree(sfn.describeExecution(r -> r.executionArn(execution.executionArn())).input());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            String instanceId = drain.path("instanceId").asText();
+            boolean decrement = Set.of("scale-in", "retired", "outdated").contains(drain.path("reason").asText());
+            autoScaling.terminateInstanceInAutoScalingGroup(r -> r.instanceId(instanceId)
+                    .shouldDecrementDesiredCapacity(decrement));
+            terminated.add(instanceId);
+        }
+        return terminated;
     }
 
     public AutoScalingGroup group(String pool) {

@@ -45,11 +45,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * information), the instance is not outdated: a wrong "outdated" would drain and replace healthy
  * instances over and over, a missed one only delays an upgrade. Neither EC2 read is needed to scale:
  * a failure is logged and the decision goes on without it.
+ *
+ * <p>It also suspends the group's AZRebalance process when it finds it running (see
+ * {@link #suspendAzRebalance}).
  */
 public final class AsgCompute implements Compute {
     static final String TEMPLATE_ID_TAG = "aws:ec2launchtemplate:id";
     static final String TEMPLATE_VERSION_TAG = "aws:ec2launchtemplate:version";
     static final String GROUP_TAG = "aws:autoscaling:groupName";
+    static final String AZ_REBALANCE = "AZRebalance";
     /** EC2 takes at most 200 values in one filter; a group with more new instances is described by its tag. */
     static final int MAX_FILTER_VALUES = 200;
     private static final Logger LOG = LoggerFactory.getLogger(AsgCompute.class);
@@ -58,6 +62,8 @@ public final class AsgCompute implements Compute {
     private final Ec2Client ec2;
     /** What EC2 says of each instance seen (it never changes); only the groups' current instances are kept. */
     private final Map<String, Launch> launches = new ConcurrentHashMap<>();
+    /** Groups whose AZRebalance this container has tried to suspend (once each: a denied call is not repeated). */
+    private final Set<String> rebalanceAsked = ConcurrentHashMap.newKeySet();
 
     /** Without EC2: no launch times, versions only as far as Auto Scaling reports them as numbers. */
     public AsgCompute(AutoScalingClient autoScaling) {
@@ -87,6 +93,7 @@ public final class AsgCompute implements Compute {
             throw new IllegalStateException("pool '" + pool.name() + "': Auto Scaling group '" + name + "' does not exist");
         }
         AutoScalingGroup group = response.autoScalingGroups().getFirst();
+        suspendAzRebalance(group);
         List<Instance> present = group.instances().stream().filter(i -> !isLeaving(i.lifecycleState())).toList();
         Map<String, Launch> known = launches(name, present);
         Optional<Set<TemplateVersion>> current = present.isEmpty() ? Optional.of(Set.of()) : currentTemplates(group);
@@ -103,6 +110,28 @@ public final class AsgCompute implements Compute {
     @Override
     public void setDesiredCapacity(PoolConfig pool, int desired) {
         autoScaling.setDesiredCapacity(r -> r.autoScalingGroupName(asg(pool)).desiredCapacity(desired).honorCooldown(false));
+    }
+
+    /**
+     * AZRebalance terminates instances to even out Availability Zones: a runner with a job would go
+     * (the terminate hook's drain holds it only as long as its heartbeats last), and the group would be
+     * a second writer of its own size. CloudFormation cannot suspend a process, so the scaler does, the
+     * first time it sees a group where it runs (the groups in AsgNames are runnerscale's to size).
+     */
+    private void suspendAzRebalance(AutoScalingGroup group) {
+        String name = group.autoScalingGroupName();
+        boolean suspended = group.suspendedProcesses().stream().anyMatch(p -> AZ_REBALANCE.equals(p.processName()));
+        if (suspended || !rebalanceAsked.add(name)) {
+            return;
+        }
+        try {
+            autoScaling.suspendProcesses(r -> r.autoScalingGroupName(name).scalingProcesses(AZ_REBALANCE));
+            LOG.info("group {}: suspended AZRebalance (it would terminate runners to even out zones)", name);
+        } catch (SdkException e) {
+            LOG.warn("group {}: AZRebalance runs and could not be suspended ({}); suspend it with `aws autoscaling "
+                    + "suspend-processes --auto-scaling-group-name {} --scaling-processes AZRebalance`", name,
+                    e.toString(), name);
+        }
     }
 
     // ------------------------------------------------------------------ launch facts (DescribeInstances)
