@@ -30,15 +30,15 @@ import java.util.List;
  *       serving the jobs running on them, and are drained ({@link Reason#OUTDATED}) once idle and
  *       their state known. Their replacements come from the rule above (the slots they no longer
  *       give), so the group launches them from the current template. The roll is as gradual as the
- *       fleet is busy: an idle instance goes at once (it runs no job, and its replacement is asked
- *       for in the same decision), a busy one only after its last job; no job is ever cut short
- *       for an upgrade;</li>
+ *       fleet is busy: an idle instance goes at once (it runs no job, and capacity the pool still
+ *       needs is asked for in the same decision), a busy one only after its last job; no job is
+ *       ever cut short for an upgrade;</li>
  *   <li>a draining instance gives no slots and is never chosen again; its jobs are served where
  *       they run, and it still takes a place in the group (max_instances) until it is gone.</li>
  * </ul>
  * Actions come in the order they are applied: desired capacity first, then the drains. A drain ends
- * later (when GitLab lists no job on the instance), and a scale-in or retirement drain lowers desired
- * capacity by one as it terminates the instance; so desired capacity is set to what the pool needs
+ * later (when GitLab lists no job on the instance), and a scale-in, retirement or outdated drain
+ * lowers desired capacity by one as it terminates the instance; so desired capacity is set to what the pool needs
  * plus those drains, never below the instances still in the group, which would let the group pick an
  * instance to terminate itself without asking GitLab.
  */
