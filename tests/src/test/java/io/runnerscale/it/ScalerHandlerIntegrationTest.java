@@ -278,6 +278,71 @@ class ScalerHandlerIntegrationTest {
         assertTrue(now.containsAll(first), "busy instances untouched: " + first + " in " + now);
     }
 
+    @Test
+    void anUpgradeDrainsIdleInstancesOfTheOldVersionAndLeavesBusyOnesToTheirJobs() {
+        stack = TestStack.create(SCALE_IN_POOL);
+        stack.createAsgFromTemplate("docker", 5);
+        MutableClock clock = new MutableClock(T0);
+        ScalerHandler scaler = stack.scalerHandler(clock);
+        lifecycle = stack.lifecycleHandler(clock);
+        for (long job = 1; job <= 3; job++) {
+            apply(stack.store, 700, job, JobStatus.PENDING, null, "docker", T0);
+        }
+        decide(scaler, 3);
+        clock.set(T0.plus(Duration.ofMinutes(1)));
+        decide(scaler, 3);
+        List<String> all = stack.instances("docker");
+        String a = all.get(0);
+        String b = all.get(1);
+        String c = all.get(2);
+        // a runs job 1; b ran job 2; job 3 was cancelled: b and c idle, but far from idle_time (10 min)
+        apply(stack.store, 700, 1, JobStatus.RUNNING, a, "docker", T0.plus(Duration.ofMinutes(2)));
+        apply(stack.store, 700, 2, JobStatus.RUNNING, b, "docker", T0.plus(Duration.ofMinutes(2)));
+        apply(stack.store, 700, 2, JobStatus.SUCCESS, b, "docker", T0.plus(Duration.ofMinutes(3)),
+                T0.plus(Duration.ofMinutes(3)));
+        apply(stack.store, 700, 3, JobStatus.CANCELED, null, "docker", T0.plus(Duration.ofMinutes(2)));
+        tickUntil(scaler, clock, 4);
+        decide(scaler, 3);
+        assertEquals(List.of(), stack.drainExecutions(), "nothing idle long enough, nothing outdated");
+
+        stack.upgradeTemplate("docker");                 // a new AMI / runner version: launch template version 2
+        clock.set(T0.plus(Duration.ofMinutes(5)));
+        JsonNode answer = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(Map.of("docker", 1), decided(answer), "b and c go; a stays for its job " + answer);
+        assertEquals(sorted("drain-" + b + "-outdated-1", "drain-" + c + "-outdated-1"), stack.drainExecutions());
+        assertEquals(3, stack.desired("docker"), "b and c still in the group: each drain lowers it as it terminates");
+
+        // a new pending job: its instance comes from version 2 and is not drained; a keeps its job
+        apply(stack.store, 700, 4, JobStatus.PENDING, null, "docker", T0.plus(Duration.ofMinutes(6)));
+        clock.set(T0.plus(Duration.ofMinutes(6)));
+        JsonNode scaledOut = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(Map.of("docker", 2), decided(scaledOut), "a for its job, one new for job 4 " + scaledOut);
+        assertEquals(4, stack.desired("docker"), "plus b and c until their drains end");
+        assertEquals(4, stack.instances("docker").size());
+        clock.set(T0.plus(Duration.ofMinutes(7)));
+        TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(sorted("drain-" + b + "-outdated-1", "drain-" + c + "-outdated-1"), stack.drainExecutions(),
+                "a (busy) and the new instance are left alone; b and c's drains are the running ones");
+
+        // b and c's drains end (GitLab lists no job on them): each lowers desired capacity as it terminates
+        assertEquals(sorted(b, c), sorted(drainsRunNow().toArray(String[]::new)));
+        clock.set(T0.plus(Duration.ofMinutes(8)));
+        decide(scaler, 2);
+        List<String> left = stack.instances("docker");
+        assertTrue(left.contains(a), "a still runs job 1: " + left);
+        assertEquals(2, left.size());
+
+        // a's job ends: a goes as well, the new instance stays for job 4
+        apply(stack.store, 700, 1, JobStatus.SUCCESS, a, "docker", T0.plus(Duration.ofMinutes(9)),
+                T0.plus(Duration.ofMinutes(9)));
+        clock.set(T0.plus(Duration.ofMinutes(9)));
+        JsonNode last = TestStack.invoke(scaler, stack.sqsEventForPools("docker"));
+        assertEquals(Map.of("docker", 1), decided(last), last.toString());
+        assertTrue(stack.drainExecutions().contains("drain-" + a + "-outdated-1"), stack.drainExecutions().toString());
+        assertEquals(List.of(a), drainsRunNow());
+        assertEquals(1, stack.desired("docker"));
+    }
+
     // ------------------------------------------------------------------ helpers
 
     /**
@@ -287,10 +352,20 @@ class ScalerHandlerIntegrationTest {
      * (idle) is ever drained.
      */
     private void runDrains() {
+        drainsRunNow();
+    }
+
+    /** {@link #runDrains}, answering the instances the drains terminated. */
+    private List<String> drainsRunNow() {
+        List<String> instances = new java.util.ArrayList<>();
         for (String ran : stack.runNewDrains(lifecycle)) {
             assertTrue(ran.endsWith(" Drained"), ran);
-            drained.add(ran.substring(0, ran.indexOf(' ')));
+            String name = ran.substring(0, ran.indexOf(' '));
+            drained.add(name);
+            String[] parts = name.split("-");   // drain-i-<hex>-<reason>-<attempt>
+            instances.add(parts[1] + "-" + parts[2]);
         }
+        return instances;
     }
 
     /**

@@ -21,6 +21,9 @@ import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.autoscaling.model.AutoScalingGroup;
 import software.amazon.awssdk.services.autoscaling.model.LifecycleState;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ec2.model.InstanceType;
+import software.amazon.awssdk.services.sfn.model.ExecutionListItem;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.sfn.SfnClient;
@@ -44,7 +47,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
@@ -126,7 +131,7 @@ public final class TestStack implements AutoCloseable {
 
     public ScalerHandler scalerHandler(Clock clock) {
         return new ScalerHandler(settings, new LifecycleSettings.DrainSettings(drainStateMachineArn, Duration.ofHours(1)),
-                dynamo, autoScaling, ssm, sqs, secretsManager, sfn, clock);
+                dynamo, autoScaling, ec2, ssm, sqs, secretsManager, sfn, clock);
     }
 
     /** The lifecycle function of this stack (answers the drain executions' tasks), on {@code clock}. */
@@ -242,6 +247,44 @@ public final class TestStack implements AutoCloseable {
         autoScaling.createAutoScalingGroup(r -> r.autoScalingGroupName(name).launchConfigurationName(name + "-lc")
                 .minSize(0).maxSize(maxSize).desiredCapacity(0).availabilityZones("us-east-1a"));
         return name;
+    }
+
+    /**
+     * A group launching from a launch template at {@code $Default}, as the stack's example group does
+     * (min 0, desired 0, one AZ). Moto tags each instance it launches with the template's default
+     * version then ({@code aws:ec2launchtemplate:version}), as EC2 does with the version it used.
+     *
+     * @return the launch template's id
+     */
+    public String createAsgFromTemplate(String pool, int maxSize) {
+        String name = asgName(pool);
+        String templateId = ec2.createLaunchTemplate(r -> r.launchTemplateName(name + "-lt")
+                .launchTemplateData(d -> d.imageId("ami-12c6146b").instanceType(InstanceType.T3_MEDIUM)))
+                .launchTemplate().launchTemplateId();
+        autoScaling.createAutoScalingGroup(r -> r.autoScalingGroupName(name)
+                .launchTemplate(t -> t.launchTemplateId(templateId).version("$Default"))
+                .minSize(0).maxSize(maxSize).desiredCapacity(0).availabilityZones("us-east-1a"));
+        return templateId;
+    }
+
+    /**
+     * What an upgrade does to a group from {@link #createAsgFromTemplate}: a new launch template version
+     * (another instance type here, a new AMI in life) made the default.
+     *
+     * @return the new version number
+     */
+    public long upgradeTemplate(String pool) {
+        String template = asgName(pool) + "-lt";
+        long version = ec2.createLaunchTemplateVersion(r -> r.launchTemplateName(template).sourceVersion("1")
+                .launchTemplateData(d -> d.instanceType(InstanceType.T3_LARGE))).launchTemplateVersion().versionNumber();
+        ec2.modifyLaunchTemplate(r -> r.launchTemplateName(template).defaultVersion(Long.toString(version)));
+        return version;
+    }
+
+    /** Names of the drain executions started so far, sorted. */
+    public List<String> drainExecutions() {
+        return sfn.listExecutions(r -> r.stateMachineArn(drainStateMachineArn)).executions().stream()
+                .map(ExecutionListItem::name).sorted().toList();
     }
 
     public AutoScalingGroup group(String pool) {

@@ -34,6 +34,7 @@ import org.slf4j.LoggerFactory;
 import org.crac.Resource;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
+import software.amazon.awssdk.services.ec2.Ec2Client;
 import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
@@ -84,8 +85,9 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
 
     private ScalerHandler(Settings settings, AwsClients aws) {
         this(settings, LifecycleSettings.DrainSettings.from(System.getenv()), aws.build(DynamoDbClient.builder()),
-                aws.build(AutoScalingClient.builder()), aws.build(SsmClient.builder()), aws.build(SqsClient.builder()),
-                aws.build(SecretsManagerClient.builder()), aws.build(SfnClient.builder()), Clock.systemUTC());
+                aws.build(AutoScalingClient.builder()), aws.build(Ec2Client.builder()), aws.build(SsmClient.builder()),
+                aws.build(SqsClient.builder()), aws.build(SecretsManagerClient.builder()), aws.build(SfnClient.builder()),
+                Clock.systemUTC());
         Core.getGlobalContext().register(this);
     }
 
@@ -98,6 +100,17 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
     public ScalerHandler(Settings settings, LifecycleSettings.DrainSettings drain, DynamoDbClient dynamo,
                          AutoScalingClient autoScaling, SsmClient ssm, SqsClient sqs,
                          SecretsManagerClient secretsManager, SfnClient sfn, Clock clock) {
+        this(settings, drain, dynamo, autoScaling, null, ssm, sqs, secretsManager, sfn, clock);
+    }
+
+    /**
+     * @param ec2 reads instances' launch times and launch template versions (rolling upgrades); null reads
+     *            nothing from EC2: idle clocks start when an instance is first seen, and versions are known
+     *            only as far as Auto Scaling reports them
+     */
+    public ScalerHandler(Settings settings, LifecycleSettings.DrainSettings drain, DynamoDbClient dynamo,
+                         AutoScalingClient autoScaling, Ec2Client ec2, SsmClient ssm, SqsClient sqs,
+                         SecretsManagerClient secretsManager, SfnClient sfn, Clock clock) {
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
@@ -105,7 +118,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         DynamoDemandHistory demand = new DynamoDemandHistory(dynamo, settings.tableName(), Duration.ofDays(57));
         DrainRequests drains = new DrainRequests(store,
                 new SfnDrainStarter(sfn, drain.drainStateMachineArn(), new DrainCodec(json)), drain.jobTimeout(), clock);
-        this.scaler = new ScalerService(pools, store, new AsgCompute(autoScaling), drains,
+        this.scaler = new ScalerService(pools, store, new AsgCompute(autoScaling, ec2), drains,
                 new DemandHistoryForecast(demand), clock);
         this.queue = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
         GitLab gitlab;

@@ -9,7 +9,17 @@ public record GroupState(int desiredCapacity, List<Instance> instances) {
         instances = List.copyOf(instances);
     }
 
-    /** @param launchedAt null when the backend does not say (the store then remembers when it was first seen) */
-    public record Instance(String id, boolean ready, Instant launchedAt) {
+    /**
+     * @param launchedAt null when the backend does not say (the store then remembers when it was first seen)
+     * @param outdated   launched from a launch template (or launch configuration) the group no longer
+     *                   launches: it retires once idle, so a new AMI or runner version rolls through the
+     *                   pool. False when the backend cannot tell.
+     */
+    public record Instance(String id, boolean ready, Instant launchedAt, boolean outdated) {
+
+        /** Not outdated (or a backend without versions). */
+        public Instance(String id, boolean ready, Instant launchedAt) {
+            this(id, ready, launchedAt, false);
+        }
     }
 }

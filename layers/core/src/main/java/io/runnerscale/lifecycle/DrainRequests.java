@@ -71,6 +71,7 @@ public final class DrainRequests implements InstanceDrains {
             case IDLE -> DrainReason.SCALE_IN;
             case RETIRED -> DrainReason.RETIRED;
             case BOOT_TIMEOUT -> DrainReason.BOOT_TIMEOUT;
+            case OUTDATED -> DrainReason.OUTDATED;
         };
     }
 

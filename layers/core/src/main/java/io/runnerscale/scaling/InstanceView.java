@@ -15,20 +15,29 @@ import java.time.Instant;
  *                     runnerscale watched its pool, or the pool went unwatched): never scaled in then
  * @param draining     a drain runs on it: it takes no new job and is leaving, so it gives no slots
  *                     and is never chosen again (its drain decides when it goes)
+ * @param outdated     launched from a launch template version its group no longer launches: it gives
+ *                     no slots and retires once idle (a rolling upgrade)
  */
 public record InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs,
-                           Instant lastJobFinishedAt, int useCount, boolean stateKnown, boolean draining) {
+                           Instant lastJobFinishedAt, int useCount, boolean stateKnown, boolean draining,
+                           boolean outdated) {
 
     /** An instance whose jobs runnerscale has seen all along, not draining. */
     public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,
                         int useCount) {
-        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, true, false);
+        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, true, false, false);
     }
 
     /** Not draining. */
     public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,
                         int useCount, boolean stateKnown) {
-        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, stateKnown, false);
+        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, stateKnown, false, false);
+    }
+
+    /** Not outdated. */
+    public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,
+                        int useCount, boolean stateKnown, boolean draining) {
+        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, stateKnown, draining, false);
     }
 
     public boolean busy() {

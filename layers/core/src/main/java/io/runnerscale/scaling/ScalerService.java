@@ -149,7 +149,9 @@ public final class ScalerService {
             Instant launchedAt = instance.launchedAt();
             Instant unknownSince = record == null ? null : record.unknownSince();
             if (record == null) {
-                launchedAt = launchedAt != null ? launchedAt : now;
+                // The backend's launch time (EC2's LaunchTime) starts the idle clock, not the first look;
+                // one after now means the clocks disagree, and an idle clock must not start in the future.
+                launchedAt = launchedAt != null && !launchedAt.isAfter(now) ? launchedAt : now;
                 // Seen for the first time: its history is ours only if the pool was watched all along.
                 unknownSince = watchedWithoutGap ? null : now;
                 if (unknownSince != null) {
@@ -159,8 +161,12 @@ public final class ScalerService {
                 }
                 store.recordInstance(pool.name(), instance.id(), launchedAt, unknownSince);
             } else {
-                if (launchedAt == null) {
+                // What was recorded when it was first seen (the launch time then, or the launch hook's time)
+                // stays: the idle clock must not jump with every look.
+                if (record.launchedAt() != null) {
                     launchedAt = record.launchedAt();
+                } else if (launchedAt != null && launchedAt.isAfter(now)) {
+                    launchedAt = now;
                 }
                 if (previousLook.isPresent() && !watchedWithoutGap) {
                     unknownSince = now;
@@ -172,7 +178,7 @@ public final class ScalerService {
             views.add(new InstanceView(instance.id(), instance.ready(), launchedAt,
                     runningByInstance.getOrDefault(instance.id(), 0),
                     current.lastJobFinishedAt(), current.useCount(), current.stateKnown(),
-                    record != null && record.draining()));
+                    record != null && record.draining(), instance.outdated()));
         }
         for (InstanceRecord record : known.values()) {
             // a terminating instance leaves the group's list while its drain still needs the record

@@ -22,6 +22,12 @@ public sealed interface ScalingAction {
         /** Reached max_use_count and is idle. */
         RETIRED,
         /** Did not become ready within boot_timeout (its replacement, if needed, comes in the same decision). */
-        BOOT_TIMEOUT
+        BOOT_TIMEOUT,
+        /**
+         * Launched from a launch template version its group no longer launches, and idle: it leaves like
+         * a retired instance; the pool's rule asks for any capacity it still needs, which the group
+         * launches from the current template.
+         */
+        OUTDATED
     }
 }

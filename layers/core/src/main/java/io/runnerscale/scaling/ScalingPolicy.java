@@ -25,6 +25,14 @@ import java.util.List;
  *       ({@link InstanceView#stateKnown()}), never below what the forecast keeps;</li>
  *   <li>instances past max_use_count give no slots and retire (drain) once idle; instances not
  *       ready within boot_timeout give no slots and are drained, their replacement asked for at once;</li>
+ *   <li>outdated instances ({@link InstanceView#outdated()}: launched from a launch template version
+ *       the group no longer launches) are treated like retiring ones: they give no slots, keep
+ *       serving the jobs running on them, and are drained ({@link Reason#OUTDATED}) once idle and
+ *       their state known. Their replacements come from the rule above (the slots they no longer
+ *       give), so the group launches them from the current template. The roll is as gradual as the
+ *       fleet is busy: an idle instance goes at once (it runs no job, and capacity the pool still
+ *       needs is asked for in the same decision), a busy one only after its last job; no job is
+ *       ever cut short for an upgrade;</li>
  *   <li>a draining instance gives no slots and is never chosen again; its jobs are served where
  *       they run, and it still takes a place in the group (max_instances) until it is gone.</li>
  * </ul>
@@ -60,13 +68,14 @@ public final class ScalingPolicy {
                 jobsOnRetiring += instance.runningJobs();
                 continue;
             }
-            boolean retiring = pool.maxUseCount() > 0 && instance.useCount() >= pool.maxUseCount();
+            boolean usedUp = pool.maxUseCount() > 0 && instance.useCount() >= pool.maxUseCount();
+            boolean retiring = usedUp || instance.outdated();
             // an instance whose jobs are unknown may be busy: it retires only once a job is seen finishing on it
             if (retiring && (instance.busy() || !instance.stateKnown())) {
                 retiringBusy++;
                 jobsOnRetiring += instance.runningJobs();
             } else if (retiring) {
-                drains.add(new DrainInstance(instance.id(), Reason.RETIRED));
+                drains.add(new DrainInstance(instance.id(), usedUp ? Reason.RETIRED : Reason.OUTDATED));
                 desired--;
                 listed--;
             } else if (!instance.ready() && instance.launchedAt() != null

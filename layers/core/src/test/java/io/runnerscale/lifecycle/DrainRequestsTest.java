@@ -43,6 +43,17 @@ class DrainRequestsTest {
         assertEquals(LifecycleService.HEARTBEAT_SECONDS, drain.heartbeatSeconds());
     }
 
+    @Test
+    void anOutdatedInstanceIsDrainedAsOutdatedAndMayBeCalledOff() {
+        store.recordRunner(ID, "docker", 41L, InstanceState.READY, NOW.minus(Duration.ofHours(1)));
+        requests.drain(docker, ID, ScalingAction.Reason.OUTDATED);
+
+        assertEquals(List.of("drain-" + ID + "-outdated-1"), starter.names);
+        Drain drain = starter.started.getFirst();
+        assertEquals(DrainReason.OUTDATED, drain.reason());
+        assertTrue(drain.reason().abandonable(), "a job that starts meanwhile keeps it until it is idle again");
+    }
+
     @ParameterizedTest
     @EnumSource(ScalingAction.Reason.class)
     void eachChoiceHasItsDrainReason(ScalingAction.Reason reason) {
@@ -50,6 +61,7 @@ class DrainRequestsTest {
             case IDLE -> DrainReason.SCALE_IN;
             case RETIRED -> DrainReason.RETIRED;
             case BOOT_TIMEOUT -> DrainReason.BOOT_TIMEOUT;
+            case OUTDATED -> DrainReason.OUTDATED;
         };
         assertEquals(expected, DrainRequests.reasonOf(reason));
     }

@@ -157,6 +157,31 @@ class ScalerServiceTest {
     }
 
     @Test
+    void theLaunchTimeRecordedWhenFirstSeenStaysAndNeverLiesInTheFuture() {
+        store.recordInstance("docker", IA, NOW.minus(Duration.ofHours(2)));
+        compute.group = new GroupState(2, List.of(ready(IA, min(30)),
+                new GroupState.Instance(IB, true, NOW.plus(min(1)))));   // EC2's clock a minute ahead
+        Map<String, InstanceView> views = views(service().snapshot(DOCKER, NOW));
+        assertEquals(NOW.minus(Duration.ofHours(2)), views.get(IA).launchedAt(), "the idle clock does not jump");
+        assertEquals(NOW, views.get(IB).launchedAt());
+        assertEquals(NOW, recorded("docker").get(IB).launchedAt());
+    }
+
+    @Test
+    void anOutdatedIdleInstanceIsDrainedAsOutdatedABusyOneKeepsItsJob() {
+        job(1, JobStatus.RUNNING, IB, "docker");
+        compute.group = new GroupState(3, List.of(new GroupState.Instance(IA, true, NOW.minus(min(60)), true),
+                new GroupState.Instance(IB, true, NOW.minus(min(60)), true), ready(IC, min(2))));
+        PoolSnapshot snapshot = service().snapshot(DOCKER, NOW);
+        assertTrue(views(snapshot).get(IA).outdated());
+        assertTrue(!views(snapshot).get(IC).outdated());
+
+        service().scale("docker");
+        assertEquals(List.of("docker: drain " + IA + " " + Reason.OUTDATED), compute.calls,
+                "IB runs a job; IC is current and idle only 2 min");
+    }
+
+    @Test
     void departedInstancesAreForgotten() {
         store.recordInstance("docker", IA, NOW.minus(min(60)));
         store.recordInstance("docker", IB, NOW.minus(min(60)));

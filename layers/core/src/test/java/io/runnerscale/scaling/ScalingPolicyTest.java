@@ -71,6 +71,12 @@ class ScalingPolicyTest {
                 i.stateKnown(), true);
     }
 
+    /** The same instance, launched from a launch template version its group no longer launches. */
+    static InstanceView outdated(InstanceView i) {
+        return new InstanceView(i.id(), i.ready(), i.launchedAt(), i.runningJobs(), i.lastJobFinishedAt(), i.useCount(),
+                i.stateKnown(), i.draining(), true);
+    }
+
     static InstanceView booting(String id, Duration launchedAgo) {
         return new InstanceView(id, false, launchedAgo == null ? null : NOW.minus(launchedAgo), 0, null, 0);
     }
@@ -332,6 +338,97 @@ class ScalingPolicyTest {
         }
     }
 
+    // ---- rolling upgrades (outdated launch template) ----------------------------------------
+
+    @Nested
+    class RollingUpgrade {
+        final PoolConfig pool = simplePool();
+
+        static Stream<Arguments> oneOutdatedInstance() {
+            // what it is, one pending job or none, the actions, desired once the drains have ended
+            return Stream.of(
+                    Arguments.of("idle 1 min", outdated(idle("i-old", min(60), min(1))), 0,
+                            List.of(new DrainInstance("i-old", Reason.OUTDATED)), 0),
+                    Arguments.of("idle, a job pending", outdated(idle("i-old", min(60), min(1))), 1,
+                            List.of(new SetDesiredCapacity(2), new DrainInstance("i-old", Reason.OUTDATED)), 1),
+                    Arguments.of("never used", outdated(idle("i-old", min(3), null)), 0,
+                            List.of(new DrainInstance("i-old", Reason.OUTDATED)), 0),
+                    Arguments.of("booting", outdated(booting("i-old", min(1))), 0,
+                            List.of(new DrainInstance("i-old", Reason.OUTDATED)), 0),
+                    Arguments.of("busy", outdated(busy("i-old", min(60), 1, 4)), 0, List.of(), 1),
+                    Arguments.of("busy, a job pending", outdated(busy("i-old", min(60), 1, 4)), 1,
+                            List.of(new SetDesiredCapacity(2)), 2),
+                    Arguments.of("idle, jobs may be unknown", outdated(unknownState(idle("i-old", min(60), min(1)))), 1,
+                            List.of(new SetDesiredCapacity(2)), 2),
+                    Arguments.of("draining already", outdated(draining(idle("i-old", min(60), min(1)))), 0, List.of(), 1));
+        }
+
+        @ParameterizedTest(name = "{0}, pending {2}")
+        @MethodSource("oneOutdatedInstance")
+        void anOutdatedInstanceGivesNoSlotsAndGoesOnlyOnceIdle(String what, InstanceView old, int pending,
+                                                                List<ScalingAction> actions, int desiredAfter) {
+            ScalingDecision d = decide(pool, pending, old.runningJobs(), 1, old);
+            assertEquals(actions, d.actions(), what);
+            assertEquals(desiredAfter, d.desiredAfter(), what);
+            assertEquals(pending, d.targetInstances(), what + ": its slots are not counted, its jobs are served where they run");
+        }
+
+        @Test
+        void aFleetRollsAsItsInstancesBecomeIdle() {
+            PoolConfig keepOne = pool(1, 10, 0, always(1, TEN_MIN, 0, 0));
+            ScalingDecision d = decide(keepOne, 0, 2, 5,
+                    outdated(busy("i-old-busy-1", min(90), 1, 3)), outdated(busy("i-old-busy-2", min(90), 1, 3)),
+                    outdated(idle("i-old-idle-1", min(90), min(2))), outdated(idle("i-old-idle-2", min(80), min(1))),
+                    idle("i-new", min(1), null));
+            assertEquals(List.of(new DrainInstance("i-old-idle-1", Reason.OUTDATED),
+                    new DrainInstance("i-old-idle-2", Reason.OUTDATED)), d.actions(),
+                    "the busy old instances finish their jobs; the new one is the idle slot");
+            assertEquals(3, d.desiredAfter());
+
+            // their jobs done, the busy ones go too; idle_count 1 is the new instance
+            ScalingDecision later = decide(keepOne, 0, 0, 3,
+                    outdated(idle("i-old-busy-1", min(95), min(1), 4)), outdated(idle("i-old-busy-2", min(95), min(1), 4)),
+                    idle("i-new", min(6), null));
+            assertEquals(List.of(new DrainInstance("i-old-busy-1", Reason.OUTDATED),
+                    new DrainInstance("i-old-busy-2", Reason.OUTDATED)), later.actions());
+            assertEquals(1, later.desiredAfter());
+        }
+
+        @Test
+        void replacementsForPendingJobsAreAskedForInTheSameDecision() {
+            ScalingDecision d = decide(pool, 2, 0, 2,
+                    outdated(idle("i-old-1", min(60), min(1))), outdated(idle("i-old-2", min(60), min(1))));
+            assertEquals(List.of(new SetDesiredCapacity(4), new DrainInstance("i-old-1", Reason.OUTDATED),
+                    new DrainInstance("i-old-2", Reason.OUTDATED)), d.actions(),
+                    "raised first, so the group never picks an instance to terminate, and launches the new version");
+            assertEquals(2, d.desiredAfter());
+        }
+
+        @Test
+        void busyOutdatedInstancesHoldTheirPlaceUnderMaxInstances() {
+            PoolConfig two = pool(1, 2, 0, always(0, TEN_MIN, 0, 0));
+            ScalingDecision d = decide(two, 3, 1, 1, outdated(busy("i-old", min(60), 1, 2)));
+            assertEquals(List.of(new SetDesiredCapacity(2)), d.actions());
+            assertEquals(1, d.targetInstances());
+        }
+
+        @Test
+        void anInstanceBothUsedUpAndOutdatedIsDrainedOnceAsRetired() {
+            PoolConfig maxUse = pool(1, 10, 3, always(0, TEN_MIN, 0, 0));
+            ScalingDecision d = decide(maxUse, 0, 0, 1, outdated(idle("i-old", min(60), min(1), 3)));
+            assertEquals(List.of(new DrainInstance("i-old", Reason.RETIRED)), d.actions());
+        }
+
+        @Test
+        void scaleInChoosesAmongCurrentInstancesOnly() {
+            // two idle past idle_time, no demand: the outdated one goes as outdated, the current one as idle
+            ScalingDecision d = decide(pool, 0, 0, 2, outdated(idle("i-old", min(60), min(30))),
+                    idle("i-new", min(40), min(30)));
+            assertEquals(List.of(new DrainInstance("i-old", Reason.OUTDATED), idleTermination("i-new")), d.actions());
+            assertEquals(0, d.desiredAfter());
+        }
+    }
+
     // ---- boot_timeout ---------------------------------------------------------------------
 
     @ParameterizedTest(name = "booting for {0}s with boot_timeout 5m -> replaced: {1}")
@@ -506,6 +603,8 @@ class ScalingPolicyTest {
                     }
                 }
             }
+            // one in four launched from a template version the group no longer launches (a rolling upgrade)
+            instances.replaceAll(i -> random.nextInt(4) == 0 ? outdated(i) : i);
             int desired = Math.max(0, instances.size() + random.nextInt(5) - 2);
             int pending = random.nextInt(10);
             DemandForecast.Slots slots = new DemandForecast.Slots(random.nextInt(4), random.nextInt(3));
@@ -583,6 +682,7 @@ class ScalingPolicyTest {
                         case IDLE -> {
                             assertTrue(i.ready() && i.idleFor(s.now()).compareTo(policy.idleTime()) >= 0,
                                     "idle drain only after idle_time: " + context);
+                            assertFalse(i.outdated(), "an outdated instance goes as outdated: " + context);
                             terminatedIdle.add(i.id());
                         }
                         case RETIRED -> {
@@ -591,6 +691,10 @@ class ScalingPolicyTest {
                         case BOOT_TIMEOUT -> {
                             assertFalse(i.ready(), context);
                             assertTrue(s.now().isAfter(i.launchedAt().plus(s.pool().bootTimeout())), context);
+                            assertFalse(i.outdated(), "an outdated instance goes as outdated: " + context);
+                        }
+                        case OUTDATED -> {
+                            assertTrue(i.outdated(), context);
                         }
                     }
                     decrements++;
@@ -608,6 +712,18 @@ class ScalingPolicyTest {
                 }
             }
         }
+        // The roll always moves: every outdated instance that is idle, its jobs known and not draining yet
+        // is drained in this very decision (as outdated, or as retired when it is also used up).
+        Set<String> drained = d.actions().stream().filter(a -> a instanceof DrainInstance)
+                .map(a -> ((DrainInstance) a).instanceId()).collect(Collectors.toSet());
+        for (InstanceView i : s.instances()) {
+            if (i.outdated() && !i.busy() && i.stateKnown() && !i.draining()) {
+                assertTrue(drained.contains(i.id()), "an idle outdated instance goes: " + i.id() + " " + context);
+            }
+            if (i.outdated() && i.busy()) {
+                assertFalse(drained.contains(i.id()), "a busy outdated instance keeps its jobs: " + context);
+            }
+        }
         assertEquals(d.desiredAfter(), group - decrements,
                 "desiredAfter is what the actions leave once the drains have ended: " + context);
         assertTrue(d.desiredAfter() >= Math.min(listed - decrements, s.desiredCapacity() - decrements),
@@ -617,7 +733,7 @@ class ScalingPolicyTest {
                 .map(InstanceView::launchedAt).max(Comparator.naturalOrder()).orElse(null);
         if (newestTerminated != null) {
             for (InstanceView i : s.instances()) {
-                boolean eligible = i.ready() && !i.busy() && i.stateKnown() && !i.draining()
+                boolean eligible = i.ready() && !i.busy() && i.stateKnown() && !i.draining() && !i.outdated()
                         && i.idleFor(s.now()).compareTo(policy.idleTime()) >= 0
                         && !(s.pool().maxUseCount() > 0 && i.useCount() >= s.pool().maxUseCount());
                 if (eligible && !terminatedIdle.contains(i.id())) {
