@@ -49,6 +49,10 @@ import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 
 import java.io.IOException;
+import io.runnerscale.lifecycle.DrainReason;
+import io.runnerscale.lifecycle.InstanceState;
+import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.store.InstanceRecord;
 import java.io.PrintStream;
 import java.net.BindException;
 import java.net.InetAddress;
@@ -204,7 +208,7 @@ final class ServeCommand {
             // instances leave only through drains: the packaged definition, run here (Step Functions in AWS)
             DrainCodec codec = new DrainCodec(json);
             localDrains = new LocalDrains(DrainInterpreter.packaged(json), codec, waitFactor, clock);
-            InstanceDrains drains = new DrainRequests(store, localDrains, jobTimeout, clock);
+            DrainRequests drains = new DrainRequests(store, localDrains, jobTimeout, clock);
             AtomicReference<JobUpdateService> updatesRef = new AtomicReference<>();
             SimulatedFleet fleet = null;
             Compute compute;
@@ -258,6 +262,7 @@ final class ServeCommand {
             server = new LocalServer(http, webhook, store, compute, pools, json,
                     new LocalLifecycle(events, localDrains, compute, store, store, pools, json));
             server.start();
+            int resumed = resumeDrains(pools, store, compute, drains, clock, out);
             scaleRequests.startTicking(tick);
 
             out.println("runnerscale serving on http://" + bind + ":" + server.port()
@@ -270,6 +275,9 @@ final class ServeCommand {
                     : "  state: " + dataDir + " (kept across restarts)");
             if (recovered > 0) {
                 out.println("  applying " + recovered + " part(s) of big deliveries acknowledged before the last stop");
+            }
+            if (resumed > 0) {
+                out.println("  resuming " + resumed + " drain(s) that were running at the last stop");
             }
             out.println(generated ? "  webhook token (generated for this run; set --webhook-token to choose one): " + token
                     : "  webhook token: as given");
@@ -367,6 +375,46 @@ final class ServeCommand {
     }
 
     /** The HTTP socket, bound before anything else starts; the JDK's bind errors become a plain message. */
+    /**
+     * Drains live in memory here (Step Functions keeps them in AWS): instances a drain held when
+     * serve last stopped are still {@code draining} in the data dir, which the scaler never counts nor
+     * chooses again. Each one still in its group is drained anew, as a scale-in (a job that started on
+     * it meanwhile calls the drain off and keeps the instance); one no longer there is recorded gone.
+     *
+     * @return the drains started
+     */
+    static <S extends io.runnerscale.store.JobStore & io.runnerscale.store.InstanceLifecycleStore> int resumeDrains(
+            PoolsConfigSource pools, S store, Compute compute, DrainRequests drains, Clock clock, PrintStream out) {
+        int resumed = 0;
+        for (PoolConfig pool : pools.current().pools()) {
+            if (!(pool.backend() instanceof PoolConfig.Ec2Asg(String asg, boolean ignored))) {
+                continue;
+            }
+            List<InstanceRecord> draining = store.instances(pool.name()).stream().filter(InstanceRecord::draining).toList();
+            if (draining.isEmpty()) {
+                continue;
+            }
+            java.util.Set<String> inGroup = new java.util.HashSet<>();
+            try {
+                compute.describe(pool).instances().forEach(i -> inGroup.add(i.id()));
+            } catch (RuntimeException e) {
+                out.println("  pool " + pool.name() + ": cannot list its group to resume " + draining.size()
+                        + " drain(s): " + e.getMessage());
+                continue;
+            }
+            for (InstanceRecord record : draining) {
+                if (inGroup.contains(record.instanceId())) {
+                    drains.start(record.instanceId(), pool.name(), asg, DrainReason.SCALE_IN, null, clock.instant(),
+                            store.lifecycle(record.instanceId()));
+                    resumed++;
+                } else {
+                    store.setState(record.instanceId(), InstanceState.GONE);
+                }
+            }
+        }
+        return resumed;
+    }
+
     private static HttpServer listen(InetAddress address, String bind, int port) {
         try {
             return LocalServer.bind(new InetSocketAddress(address, port));
