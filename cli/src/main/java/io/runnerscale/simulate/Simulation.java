@@ -372,6 +372,10 @@ public final class Simulation {
             store.recordRunner(machine.id, machine.pool, null, InstanceState.DRAINING, now);
         }
         Drain drain = machine.drain;
+        if (spot && !drain.spot) {
+            // interrupted: its running jobs will be retried, so the scaler asks for their slots elsewhere now
+            store.setState(machine.id, InstanceState.INTERRUPTED);
+        }
         drain.spot |= spot;
         if (deadline != null && (drain.deadline == null || deadline.isBefore(drain.deadline))) {
             drain.deadline = deadline;

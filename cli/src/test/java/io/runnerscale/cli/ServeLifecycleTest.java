@@ -205,7 +205,7 @@ class ServeLifecycleTest {
         assertEquals("STARTED", json.readTree(answer.body()).get("result").asText());
 
         JsonNode draining = await(this::status, s -> member(s, instance.id()) != null
-                && member(s, instance.id()).get("state").asText().equals("draining"), "the instance draining");
+                && member(s, instance.id()).get("state").asText().equals("interrupted"), "the instance interrupted");
         JsonNode drain = drainOf(draining, instance.id());
         assertEquals("drain-" + instance.id() + "-spot-1", drain.get("name").asText());
         assertEquals("spot", drain.get("reason").asText());

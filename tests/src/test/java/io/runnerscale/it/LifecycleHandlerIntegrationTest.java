@@ -187,7 +187,7 @@ class LifecycleHandlerIntegrationTest {
 
         // the drain's tasks as the state machine calls them
         JsonNode state = task("MarkDraining", drain);
-        assertEquals("draining", stack.store.lifecycle(instanceId).orElseThrow().state().wireName());
+        assertEquals("interrupted", stack.store.lifecycle(instanceId).orElseThrow().state().wireName());
         state = task("PauseRunner", state);
         stack.gitlab.verify(1, putRequestedFor(urlPathEqualTo("/api/v4/runners/501")));
         state = task("RunningJobs", state);

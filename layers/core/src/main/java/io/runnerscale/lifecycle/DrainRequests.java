@@ -57,7 +57,7 @@ public final class DrainRequests implements InstanceDrains {
                     + ": only EC2 Auto Scaling pools are drained");
         }
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
-        if (record.isPresent() && record.get().state() == InstanceState.DRAINING) {
+        if (record.isPresent() && record.get().state() != null && record.get().state().draining()) {
             LOG.info("pool {}: {} is draining already; no {} drain started", pool.name(), instanceId,
                     reasonOf(reason).wireName());
             return;

@@ -13,6 +13,11 @@ public enum InstanceState {
     READY("ready"),
     /** A drain execution runs: no capacity, not idle. */
     DRAINING("draining"),
+    /**
+     * Draining after a spot interruption warning: EC2 takes it within two minutes, so its running jobs
+     * are not served there (they will be cancelled and retried) and need capacity elsewhere now.
+     */
+    INTERRUPTED("interrupted"),
     /** Terminated, or its terminate lifecycle action completed. */
     GONE("gone");
 
@@ -24,6 +29,11 @@ public enum InstanceState {
 
     public String wireName() {
         return wireName;
+    }
+
+    /** A drain owns the instance (draining, or interrupted): nothing else may drain, adopt or count it. */
+    public boolean draining() {
+        return this == DRAINING || this == INTERRUPTED;
     }
 
     public static Optional<InstanceState> fromWireName(String name) {

@@ -303,7 +303,7 @@ public final class LifecycleService {
         if (result == DrainRequestResult.STARTED || result == DrainRequestResult.ALREADY_RUNNING) {
             // The instance leaves within minutes: draining now (its drain's MarkDraining says so too), so the
             // scaler counts it out and launches the replacement at once, not when the instance is gone.
-            store.setState(instanceId, InstanceState.DRAINING);
+            store.setState(instanceId, reason == DrainReason.SPOT ? InstanceState.INTERRUPTED : InstanceState.DRAINING);
             scaleRequests.request(record.get().pool(), reason.wireName() + " " + instanceId,
                     "replace-" + instanceId + "-" + reason.wireName());
             LOG.warn("{} of {} (pool {}): drain {}, replacement requested; jobs running at the warning are listed"
@@ -353,8 +353,9 @@ public final class LifecycleService {
     private Drain markDraining(Drain drain) {
         Optional<InstanceLifecycle> record = store.lifecycle(drain.instanceId());
         Long runnerId = drain.runnerId() != null ? drain.runnerId() : record.map(InstanceLifecycle::runnerId).orElse(null);
-        if (!store.setState(drain.instanceId(), InstanceState.DRAINING)) {
-            store.recordRunner(drain.instanceId(), drain.pool(), runnerId, InstanceState.DRAINING, clock.instant());
+        InstanceState draining = drain.reason() == DrainReason.SPOT ? InstanceState.INTERRUPTED : InstanceState.DRAINING;
+        if (!store.setState(drain.instanceId(), draining)) {
+            store.recordRunner(drain.instanceId(), drain.pool(), runnerId, draining, clock.instant());
         }
         List<JobKey> running = runnerId == null ? List.of() : runningOf(runnerId).orElse(List.of());
         if (drain.reason() == DrainReason.SPOT || drain.reason() == DrainReason.REBALANCE) {

@@ -286,7 +286,7 @@ public final class OrphanSweep {
         // a record the scaler wrote may have no lifecycle part, and a lifecycle part may be outside the pool index
         boolean recorded = listed || record.isPresent();
         InstanceState state = record.map(InstanceLifecycle::state).orElse(null);
-        if (state == InstanceState.DRAINING) {
+        if (state != null && state.draining()) {
             LOG.info("orphan sweep: instance {} is gone and a drain owns it; left to the drain", instanceId);
             run.report.leftToDrains.add(instanceId);
             return;
@@ -327,7 +327,7 @@ public final class OrphanSweep {
             run.spend("record of " + instanceId);
             // read again: a drain may have started meanwhile (it then owns the record)
             InstanceState now = store.lifecycle(instanceId).map(InstanceLifecycle::state).orElse(null);
-            if (now == InstanceState.DRAINING) {
+            if (now != null && now.draining()) {
                 run.report.leftToDrains.add(instanceId);
                 return;
             }

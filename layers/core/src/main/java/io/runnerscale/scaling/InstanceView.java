@@ -17,10 +17,17 @@ import java.time.Instant;
  *                     and is never chosen again (its drain decides when it goes)
  * @param outdated     launched from a launch template version its group no longer launches: it gives
  *                     no slots and retires once idle (a rolling upgrade)
+ * @param interrupted  draining after a spot interruption warning: its running jobs will be cancelled
+ *                     and retried, so they are not served there but need slots elsewhere at once
  */
 public record InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs,
                            Instant lastJobFinishedAt, int useCount, boolean stateKnown, boolean draining,
-                           boolean outdated) {
+                           boolean outdated, boolean interrupted) {
+
+    public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,
+                        int useCount, boolean stateKnown, boolean draining, boolean outdated) {
+        this(id, ready, launchedAt, runningJobs, lastJobFinishedAt, useCount, stateKnown, draining, outdated, false);
+    }
 
     /** An instance whose jobs runnerscale has seen all along, not draining. */
     public InstanceView(String id, boolean ready, Instant launchedAt, int runningJobs, Instant lastJobFinishedAt,

@@ -34,7 +34,9 @@ import java.util.List;
  *       needs is asked for in the same decision), a busy one only after its last job; no job is
  *       ever cut short for an upgrade;</li>
  *   <li>a draining instance gives no slots and is never chosen again; its jobs are served where
- *       they run, and it still takes a place in the group (max_instances) until it is gone.</li>
+ *       they run, and it still takes a place in the group (max_instances) until it is gone. An
+ *       interrupted one (a spot warning) serves nothing: its running jobs will be retried, so
+ *       their slots are asked for elsewhere at once, and the retried jobs find them ready.</li>
  * </ul>
  * Actions come in the order they are applied: desired capacity first, then the drains. A drain ends
  * later (when GitLab lists no job on the instance), and every drain lowers desired capacity by one
@@ -63,9 +65,12 @@ public final class ScalingPolicy {
 
         for (InstanceView instance : snapshot.instances()) {
             if (instance.draining()) {
-                // leaving: like a busy retiring instance, it holds its place and serves only what runs on it
+                // leaving: like a busy retiring instance, it holds its place and serves only what runs on
+                // it, unless EC2 interrupts it: then those jobs will be retried and need slots elsewhere now
                 retiringBusy++;
-                jobsOnRetiring += instance.runningJobs();
+                if (!instance.interrupted()) {
+                    jobsOnRetiring += instance.runningJobs();
+                }
                 continue;
             }
             boolean usedUp = pool.maxUseCount() > 0 && instance.useCount() >= pool.maxUseCount();

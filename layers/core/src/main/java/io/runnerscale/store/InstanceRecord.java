@@ -33,7 +33,12 @@ public record InstanceRecord(String instanceId, String pool, Instant launchedAt,
 
     /** A drain owns it: the scaler neither counts it as capacity nor chooses it again. */
     public boolean draining() {
-        return state == InstanceState.DRAINING;
+        return state != null && state.draining();
+    }
+
+    /** Interrupted (spot): its running jobs will be retried elsewhere, so they need capacity now. */
+    public boolean interrupted() {
+        return state == InstanceState.INTERRUPTED;
     }
 
     /**

@@ -201,7 +201,7 @@ class LifecycleServiceTest {
         assertNull(drain.lifecycleHook());
         assertEquals("drain-" + ID + "-spot-1", drains.names.getFirst());
         // the replacement is asked for at once: the scaler counts the instance out while it drains
-        assertEquals(InstanceState.DRAINING, store.lifecycle(ID).orElseThrow().state());
+        assertEquals(InstanceState.INTERRUPTED, store.lifecycle(ID).orElseThrow().state());
         assertEquals(List.of("docker spot " + ID + " replace-" + ID + "-spot"), scaleRequestsMade);
     }
 

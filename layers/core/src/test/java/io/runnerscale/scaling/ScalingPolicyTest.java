@@ -628,6 +628,18 @@ class ScalingPolicyTest {
     }
 
     @Test
+    void theJobsOfAnInterruptedInstanceGetSlotsElsewhereAtOnce() {
+        // a spot warning: the job on i-a will be cancelled and retried within two minutes
+        InstanceView busy = busy("i-a", Duration.ofHours(5), 1, 0);
+        InstanceView interrupted = new InstanceView(busy.id(), busy.ready(), busy.launchedAt(), busy.runningJobs(),
+                busy.lastJobFinishedAt(), busy.useCount(), true, true, false, true);
+        ScalingDecision d = ScalingPolicy.decide(snapshot(simplePool(), NOW, 0, 1, 1, DemandForecast.Slots.NONE,
+                interrupted));
+        assertEquals(List.of(new SetDesiredCapacity(2)), d.actions(), "the replacement launches now, not after the retry");
+        assertEquals(1, d.targetInstances());
+    }
+
+    @Test
     void jobsOnADrainingInstanceAreServedThere() {
         PoolSnapshot s = snapshot(simplePool(), NOW, 0, 1, 1, DemandForecast.Slots.NONE,
                 draining(busy("i-a", Duration.ofHours(5), 1, 0)));
