@@ -106,7 +106,7 @@ class DrainCodecTest {
         for (DrainOutcome o : DrainOutcome.values()) {
             assertEquals(o, DrainOutcome.fromWireName(o.wireName()).orElseThrow());
         }
-        assertEquals(List.of("launching", "registered", "ready", "draining", "gone"),
+        assertEquals(List.of("launching", "registered", "ready", "draining", "interrupted", "gone"),
                 java.util.Arrays.stream(InstanceState.values()).map(InstanceState::wireName).toList());
         for (InstanceState s : InstanceState.values()) {
             assertEquals(s, InstanceState.fromWireName(s.wireName()).orElseThrow());
