@@ -62,6 +62,11 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
             assertEquals(InstanceState.GONE, store.lifecycle("i-0aaaaaaaaaaaaaaa0").orElseThrow().state());
             assertFalse(store.markGoneIfUnknown("i-0fedcba9876543210", T0), "a known instance is not overwritten");
             assertFalse(store.markGoneIfUnknown("i-0aaaaaaaaaaaaaaa0", T0));
+            // one only the scaler has seen (no lifecycle state): a tombstone too, out of the pool's index
+            jobs.recordInstance("docker", "i-0bbbbbbbbbbbbbbb0", T0);
+            assertTrue(store.markGoneIfUnknown("i-0bbbbbbbbbbbbbbb0", T0), store.getClass().getSimpleName());
+            assertTrue(jobs.instances("docker").isEmpty(), store.getClass().getSimpleName());
+            assertEquals(InstanceState.GONE, store.lifecycle("i-0bbbbbbbbbbbbbbb0").orElseThrow().state());
         }
         var item = SharedDynamo.client().getItem(r -> r.tableName(table).key(java.util.Map.of("pk",
                 software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("INST#" + INSTANCE)))).item();

@@ -278,11 +278,11 @@ public final class LifecycleService {
 
     private DrainRequestResult drainKnownInstance(String instanceId, DrainReason reason, Instant at) {
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
-        if (record.isEmpty() && reason == DrainReason.SPOT) {
+        if (reason == DrainReason.SPOT && (record.isEmpty() || record.get().state() == null)) {
             // Maybe another stack's or nobody's instance, or one of ours whose launch event is not handled
             // yet: a tombstone makes that launch create no runner (a job it took would be lost in two minutes).
             if (store.markGoneIfUnknown(instanceId, clock.instant())) {
-                LOG.info("spot warning for {}: no record; marked gone so a late launch makes no runner", instanceId);
+                LOG.info("spot warning for {}: no runner of ours (yet); marked gone so a late launch makes none", instanceId);
                 return DrainRequestResult.IGNORED_UNKNOWN_INSTANCE;
             }
             record = store.lifecycle(instanceId);   // its launch was handled meanwhile

@@ -178,7 +178,7 @@ public final class ScalerService {
             views.add(new InstanceView(instance.id(), instance.ready(), launchedAt,
                     runningByInstance.getOrDefault(instance.id(), 0),
                     current.lastJobFinishedAt(), current.useCount(), current.stateKnown(),
-                    record != null && record.draining(), instance.outdated(), record != null && record.interrupted()));
+                    record != null && record.leaving(), instance.outdated(), record != null && record.interrupted()));
         }
         for (InstanceRecord record : known.values()) {
             // a terminating instance leaves the group's list while its drain still needs the record

@@ -348,8 +348,8 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
     public boolean markGoneIfUnknown(String instanceId, Instant now) {
         try {
             dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
-                    .updateExpression("SET #state = :gone, " + EXPIRES_AT + " = :expires")
-                    .conditionExpression("attribute_not_exists(" + PK + ")")
+                    .updateExpression("SET #state = :gone, " + EXPIRES_AT + " = :expires REMOVE " + LIVE_PK + ", " + LIVE_SK)
+                    .conditionExpression("attribute_not_exists(#state)")
                     .expressionAttributeNames(Map.of("#state", "state"))
                     .expressionAttributeValues(Map.of(":gone", s(io.runnerscale.lifecycle.InstanceState.GONE.wireName()),
                             ":expires", n(now.plus(TOMBSTONE_TTL).getEpochSecond()))));

@@ -190,11 +190,13 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
 
     @Override
     public synchronized boolean markGoneIfUnknown(String instanceId, Instant now) {
-        if (lifecycles.containsKey(instanceId) || instances.containsKey(instanceId)) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old != null && old.state() != null) {
             return false;
         }
-        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, null, null,
-                io.runnerscale.lifecycle.InstanceState.GONE, false, 1));
+        InstanceRecord seen = instances.remove(instanceId);
+        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, seen == null ? null : seen.pool(), null,
+                io.runnerscale.lifecycle.InstanceState.GONE, false, old == null ? 1 : old.drainAttempt()));
         return true;
     }
 

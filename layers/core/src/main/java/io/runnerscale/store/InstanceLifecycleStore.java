@@ -46,10 +46,11 @@ public interface InstanceLifecycleStore {
     void clearRunner(String instanceId);
 
     /**
-     * Records an instance runnerscale has no record of as gone (a spot warning that came before its
-     * launch event was handled), so a launch handled later creates no runner for it.
+     * Records an instance without lifecycle state (none, or only the scaler's view of it) as gone: a
+     * spot warning that came before its launch event was handled, so a launch handled later creates
+     * no runner for it. The record leaves the pool's index, as every gone instance's does.
      *
-     * @return false (nothing written) when the instance has a record
+     * @return false (nothing written) when the instance has lifecycle state
      */
     boolean markGoneIfUnknown(String instanceId, Instant now);
 

@@ -36,6 +36,14 @@ public record InstanceRecord(String instanceId, String pool, Instant launchedAt,
         return state != null && state.draining();
     }
 
+    /**
+     * Leaving: a drain owns it, or it is gone already though its group still lists it (terminating,
+     * or a launch abandoned after a spot warning). The scaler gives it no slots and never picks it.
+     */
+    public boolean leaving() {
+        return draining() || state == InstanceState.GONE;
+    }
+
     /** Interrupted (spot): its running jobs will be retried elsewhere, so they need capacity now. */
     public boolean interrupted() {
         return state == InstanceState.INTERRUPTED;

@@ -242,6 +242,17 @@ class LifecycleServiceTest {
     }
 
     @Test
+    void aSpotWarningForAnInstanceOnlyTheScalerHasSeenAlsoMakesItsLaunchAbandon() {
+        // found by FleetInterleavingPropertyTest: the scaler recorded the instance, its launch event came late
+        store.recordInstance("docker", ID, NOW);
+        assertEquals(LifecycleService.DrainRequestResult.IGNORED_UNKNOWN_INSTANCE, service().onSpotWarning(ID, NOW));
+        assertTrue(store.instances("docker").isEmpty(), "leaving: the scaler counts it out");
+        assertEquals(LifecycleService.LaunchResult.ABANDONED_GONE,
+                service().onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok"));
+        assertTrue(gitlab.created.isEmpty());
+    }
+
+    @Test
     void aLaunchEventHandledAfterTheInstanceWasDrainedCreatesNoRunner() {
         registered();
         service().task("Terminate", drain(DrainReason.SPOT, null).withRunnerDeleted());
