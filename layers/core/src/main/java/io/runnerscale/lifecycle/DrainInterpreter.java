@@ -178,7 +178,7 @@ public final class DrainInterpreter {
                 result = tasks.invoke(payload);
             } catch (RuntimeException e) {
                 String error = e.getClass().getName();
-                Duration retry = retryInterval(s, error, e);
+                Duration retry = retryInterval(s, error);
                 if (retry != null) {
                     return retry;
                 }
@@ -206,9 +206,9 @@ public final class DrainInterpreter {
             return null;
         }
 
-        private Duration retryInterval(JsonNode s, String error, RuntimeException e) {
+        private Duration retryInterval(JsonNode s, String error) {
             for (JsonNode retrier : s.path("Retry")) {
-                if (matches(retrier.path("ErrorEquals"), error, e)) {
+                if (matches(retrier.path("ErrorEquals"), error)) {
                     int attempt = attempts.merge(state, 1, Integer::sum);
                     if (attempt > retrier.path("MaxAttempts").asInt(3)) {
                         return null;
@@ -226,7 +226,7 @@ public final class DrainInterpreter {
 
         private JsonNode catcher(JsonNode s, String error) {
             for (JsonNode c : s.path("Catch")) {
-                if (matches(c.path("ErrorEquals"), error, null)) {
+                if (matches(c.path("ErrorEquals"), error)) {
                     return c;
                 }
             }
@@ -285,11 +285,11 @@ public final class DrainInterpreter {
         }
     }
 
-    private static boolean matches(JsonNode errorEquals, String error, RuntimeException e) {
+    /** Step Functions' rule: the error's name (a Java Lambda reports the exception's full class name), or States.ALL. */
+    private static boolean matches(JsonNode errorEquals, String error) {
         for (JsonNode name : errorEquals) {
             String n = name.asText();
-            if (n.equals("States.ALL") || n.equals(error)
-                    || e != null && n.equals(e.getClass().getSimpleName())) {
+            if (n.equals("States.ALL") || n.equals(error)) {
                 return true;
             }
         }
