@@ -416,12 +416,24 @@ public final class LifecycleService {
         return after;
     }
 
+    /**
+     * An abandoned drain gives the instance back: unpaused, ready. Only while it is still just
+     * draining: a spot warning (interrupted) or a drain's end (gone) that came meanwhile owns it now,
+     * and unpausing would hand new jobs to an instance that is leaving. Unpause before the state
+     * moves, so a retry after a failed unpause still finds it draining.
+     */
     private Drain unpauseRunner(Drain drain) {
-        if (drain.runnerId() != null) {
-            setPausedUnlessGone(drain, false);
-            store.setRunnerPaused(drain.instanceId(), false);
+        InstanceState state = store.lifecycle(drain.instanceId()).map(InstanceLifecycle::state).orElse(null);
+        if (state != InstanceState.DRAINING) {
+            LOG.info("drain of {} abandoned, but the instance is {} now: left paused to what owns it",
+                    drain.instanceId(), state == null ? "unknown" : state.wireName());
+        } else {
+            if (drain.runnerId() != null) {
+                setPausedUnlessGone(drain, false);
+                store.setRunnerPaused(drain.instanceId(), false);
+            }
+            store.advanceState(drain.instanceId(), InstanceState.DRAINING, InstanceState.READY);
         }
-        store.setState(drain.instanceId(), InstanceState.READY);
         // this execution's name is spent: a later drain of the instance needs the next attempt
         store.nextDrainAttempt(drain.instanceId());
         return drain.withOutcome(DrainOutcome.ABANDONED);

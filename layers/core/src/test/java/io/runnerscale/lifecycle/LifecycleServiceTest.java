@@ -265,6 +265,21 @@ class LifecycleServiceTest {
     }
 
     @Test
+    void anAbandonedScaleInDrainDoesNotUndoASpotDrainThatOwnsTheInstance() {
+        // found by review: a job starts during a scale-in drain just as the spot warning comes
+        registered();
+        Drain scaleIn = service().task("MarkDraining", drain(DrainReason.SCALE_IN, null));
+        service().task("PauseRunner", scaleIn);
+        assertEquals(LifecycleService.DrainRequestResult.STARTED, service().onSpotWarning(ID, NOW));
+        gitlab.pauses.clear();
+        Drain abandoned = service().task("UnpauseRunner", scaleIn);
+        assertEquals(DrainOutcome.ABANDONED, abandoned.outcome());
+        assertEquals(InstanceState.INTERRUPTED, store.lifecycle(ID).orElseThrow().state());
+        assertTrue(store.lifecycle(ID).orElseThrow().runnerPaused(), "no new job for an instance EC2 takes back");
+        assertTrue(gitlab.pauses.isEmpty(), gitlab.pauses.toString());
+    }
+
+    @Test
     void launchSuccessfulMakesARegisteredInstanceReadyButNeverUndoesADrain() {
         registered();
         assertTrue(service().onLaunchSuccessful(ID));
@@ -379,6 +394,7 @@ class LifecycleServiceTest {
     @Test
     void unpauseRunnerKeepsTheInstanceAndMovesTheDrainAttemptOn() {
         registered();
+        store.setState(ID, InstanceState.DRAINING);   // MarkDraining came first
         store.setRunnerPaused(ID, true);
         Drain after = service().task("UnpauseRunner", drain(DrainReason.SCALE_IN, null));
         assertEquals(DrainOutcome.ABANDONED, after.outcome());
@@ -447,10 +463,12 @@ class LifecycleServiceTest {
     void everyGitLabTaskTurnsGitLabUnavailableIntoRetryableError() {
         registered();
         gitlab.unavailable = true;
-        for (String task : List.of("MarkDraining", "PauseRunner", "RunningJobs", "CancelAndRetryJobs", "UnpauseRunner",
-                "DeleteRunner")) {
+        for (String task : List.of("MarkDraining", "PauseRunner", "RunningJobs", "CancelAndRetryJobs", "DeleteRunner")) {
             assertThrows(RetryableError.class, () -> service().task(task, drain(DrainReason.SPOT, null)), task);
         }
+        store.setState(ID, InstanceState.DRAINING);
+        assertThrows(RetryableError.class, () -> service().task("UnpauseRunner", drain(DrainReason.SCALE_IN, null)));
+        assertEquals(InstanceState.DRAINING, store.lifecycle(ID).orElseThrow().state(), "a retry still finds it draining");
     }
 
     @Test
