@@ -286,11 +286,6 @@ public final class OrphanSweep {
         // a record the scaler wrote may have no lifecycle part, and a lifecycle part may be outside the pool index
         boolean recorded = listed || record.isPresent();
         InstanceState state = record.map(InstanceLifecycle::state).orElse(null);
-        if (state != null && state.draining()) {
-            LOG.info("orphan sweep: instance {} is gone and a drain owns it; left to the drain", instanceId);
-            run.report.leftToDrains.add(instanceId);
-            return;
-        }
         if (state == InstanceState.LAUNCHING && instance != null && (instance.launchedAt() == null
                 || instance.launchedAt().isAfter(clock.instant().minus(settings.launchTimeout())))) {
             return;   // its launch may still be handled: the launch owns it
@@ -328,7 +323,13 @@ public final class OrphanSweep {
             // read again: a drain may have started meanwhile (it then owns the record)
             InstanceState now = store.lifecycle(instanceId).map(InstanceLifecycle::state).orElse(null);
             if (now != null && now.draining()) {
-                run.report.leftToDrains.add(instanceId);
+                // EC2 says it is gone but its record still says draining: its drain failed (the held
+                // action was lost, or the execution timed out) or is ending; either way what is left is
+                // what this sweep just did, and every step repeats harmlessly beside a running drain
+                store.setState(instanceId, InstanceState.GONE);
+                store.clearRunner(instanceId);
+                LOG.info("orphan sweep: gone instance {} was still draining; cleaned, its record a tombstone", instanceId);
+                run.report.drainsEnded.add(instanceId);
                 return;
             }
             if (now == InstanceState.GONE) {

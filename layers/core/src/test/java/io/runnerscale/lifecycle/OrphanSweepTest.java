@@ -37,6 +37,7 @@ import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class OrphanSweepTest {
@@ -320,7 +321,8 @@ class OrphanSweepTest {
     }
 
     @Test
-    void aDrainingInstanceIsLeftToItsDrain() {
+    void aGoneInstanceStillRecordedDrainingIsCleanedAndKeptAsATombstone() {
+        // its drain failed (the held action was lost) and AWS terminated it: nothing else will clean up
         store.recordRunner(A, "docker", 5L, InstanceState.DRAINING, LONG_AGO);
         tokens.values.add(A);
         gitlab.runner(5, A);
@@ -328,11 +330,28 @@ class OrphanSweepTest {
 
         SweepReport report = sweep().run();
 
-        assertEquals(ids(A), report.leftToDrains().ids());
-        assertTrue(gitlab.deleted.isEmpty());
-        assertTrue(gitlab.calls.stream().noneMatch(c -> c.endsWith(" 5")), "not even asked about: " + gitlab.calls);
+        assertEquals(ids(A), report.drainsEnded().ids());
+        assertEquals(List.of(5L), gitlab.deleted);
+        assertFalse(tokens.values.contains(A));
+        InstanceLifecycle tombstone = store.lifecycle(A).orElseThrow();
+        assertEquals(InstanceState.GONE, tombstone.state(), "a late launch event must still find it gone");
+        assertNull(tombstone.runnerId());
+    }
+
+    @Test
+    void aGoneDrainingInstanceWhoseJobGitLabStillListsKeepsItsRunnerAndRecord() {
+        store.recordRunner(A, "docker", 5L, InstanceState.INTERRUPTED, LONG_AGO);
+        tokens.values.add(A);
+        gitlab.runner(5, A);
+        gitlab.running.put(5L, List.of(new io.runnerscale.job.JobKey(7, 1)));
+        ec2.terminated(A, "docker-asg");
+
+        SweepReport report = sweep().run();
+
+        assertTrue(gitlab.deleted.isEmpty(), "GitLab still lists its job: the spot drain cancels and retries it");
         assertTrue(tokens.values.contains(A));
-        assertEquals(InstanceState.DRAINING, store.lifecycle(A).orElseThrow().state());
+        assertEquals(InstanceState.INTERRUPTED, store.lifecycle(A).orElseThrow().state());
+        assertTrue(report.drainsEnded().ids().isEmpty());
     }
 
     @Test
