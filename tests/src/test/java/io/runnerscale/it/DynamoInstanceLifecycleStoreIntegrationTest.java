@@ -67,6 +67,10 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
             assertTrue(store.markGoneIfUnknown("i-0bbbbbbbbbbbbbbb0", T0), store.getClass().getSimpleName());
             assertTrue(jobs.instances("docker").isEmpty(), store.getClass().getSimpleName());
             assertEquals(InstanceState.GONE, store.lifecycle("i-0bbbbbbbbbbbbbbb0").orElseThrow().state());
+            // the scaler sees it in its group once more: the tombstone is not put back in the index
+            assertFalse(jobs.recordInstance("docker", "i-0bbbbbbbbbbbbbbb0", T0, null), store.getClass().getSimpleName());
+            assertTrue(jobs.instances("docker").isEmpty(), store.getClass().getSimpleName());
+            assertTrue(jobs.recordInstance("docker", "i-0ccccccccccccccc0", T0, null), "a new instance is recorded");
         }
         var item = SharedDynamo.client().getItem(r -> r.tableName(table).key(java.util.Map.of("pk",
                 software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("INST#" + INSTANCE)))).item();

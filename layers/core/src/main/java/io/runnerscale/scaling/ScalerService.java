@@ -148,6 +148,7 @@ public final class ScalerService {
             InstanceRecord record = known.get(instance.id());
             Instant launchedAt = instance.launchedAt();
             Instant unknownSince = record == null ? null : record.unknownSince();
+            boolean leaving = record != null && record.leaving();
             if (record == null) {
                 // The backend's launch time (EC2's LaunchTime) starts the idle clock, not the first look;
                 // one after now means the clocks disagree, and an idle clock must not start in the future.
@@ -159,7 +160,9 @@ public final class ScalerService {
                             + "runnerscale has not seen, so it is not scaled in until a job is seen finishing on it",
                             pool.name(), instance.id());
                 }
-                store.recordInstance(pool.name(), instance.id(), launchedAt, unknownSince);
+                // false: gone already (a tombstone), though the group still lists it (terminating, or its
+                // launch abandoned after a spot warning): leaving, not capacity
+                leaving = !store.recordInstance(pool.name(), instance.id(), launchedAt, unknownSince);
             } else {
                 // What was recorded when it was first seen (the launch time then, or the launch hook's time)
                 // stays: the idle clock must not jump with every look.
@@ -178,7 +181,7 @@ public final class ScalerService {
             views.add(new InstanceView(instance.id(), instance.ready(), launchedAt,
                     runningByInstance.getOrDefault(instance.id(), 0),
                     current.lastJobFinishedAt(), current.useCount(), current.stateKnown(),
-                    record != null && record.leaving(), instance.outdated(), record != null && record.interrupted()));
+                    leaving, instance.outdated(), record != null && record.interrupted()));
         }
         for (InstanceRecord record : known.values()) {
             // a terminating instance leaves the group's list while its drain still needs the record

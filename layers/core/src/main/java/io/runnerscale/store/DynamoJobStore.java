@@ -233,9 +233,10 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
     }
 
     @Override
-    public void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
+    public boolean recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
         Map<String, AttributeValue> values = new HashMap<>(Map.of(":pool", s(pool),
-                ":livePk", s("POOL#" + pool + "#instances"), ":id", s(instanceId), ":launched", s(launchedAt.toString())));
+                ":livePk", s("POOL#" + pool + "#instances"), ":id", s(instanceId), ":launched", s(launchedAt.toString()),
+                ":gone", s(io.runnerscale.lifecycle.InstanceState.GONE.wireName())));
         String expression = "SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
                 + "launchedAt = if_not_exists(launchedAt, :launched)";
         if (unknownSince != null) {
@@ -243,10 +244,17 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
             expression += ", unknownSince = if_not_exists(unknownSince, :unknown)";
         }
         String update = expression;
-        dynamo.updateItem(r -> r.tableName(table).key(Map.of(PK, s("INST#" + instanceId)))
-                .updateExpression(update)
-                .expressionAttributeNames(Map.of("#pool", "pool"))
-                .expressionAttributeValues(values));
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(Map.of(PK, s("INST#" + instanceId)))
+                    .updateExpression(update)
+                    // a tombstone stays out of the pool's index
+                    .conditionExpression("attribute_not_exists(#state) OR #state <> :gone")
+                    .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
+                    .expressionAttributeValues(values));
+            return true;
+        } catch (ConditionalCheckFailedException gone) {
+            return false;
+        }
     }
 
     @Override

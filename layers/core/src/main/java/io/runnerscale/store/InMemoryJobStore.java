@@ -100,12 +100,17 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
     }
 
     @Override
-    public synchronized void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
+    public synchronized boolean recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
+        InstanceLifecycle lifecycle = lifecycles.get(instanceId);
+        if (lifecycle != null && lifecycle.state() == io.runnerscale.lifecycle.InstanceState.GONE) {
+            return false;
+        }
         InstanceRecord old = instances.get(instanceId);
         instances.put(instanceId, old == null
                 ? new InstanceRecord(instanceId, pool, launchedAt, 0, null, unknownSince)
                 : new InstanceRecord(instanceId, pool, old.launchedAt() != null ? old.launchedAt() : launchedAt,
                 old.useCount(), old.lastJobFinishedAt(), old.unknownSince()));
+        return true;
     }
 
     @Override

@@ -47,16 +47,18 @@ public interface JobStore {
     List<InstanceRecord> instances(String pool);
 
     /** Remembers an instance the first time it is seen (no-op when already known). */
-    default void recordInstance(String pool, String instanceId, Instant launchedAt) {
-        recordInstance(pool, instanceId, launchedAt, null);
+    default boolean recordInstance(String pool, String instanceId, Instant launchedAt) {
+        return recordInstance(pool, instanceId, launchedAt, null);
     }
 
     /**
      * Remembers an instance the first time it is seen.
      *
      * @param unknownSince non-null when runnerscale may have missed its jobs (see {@link InstanceRecord#unknownSince()})
+     * @return false (nothing written) when the instance is gone already (its record is a tombstone,
+     *         out of the pool's index) though its group still lists it: it is leaving
      */
-    void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince);
+    boolean recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince);
 
     /** Marks a known instance as possibly busy with jobs runnerscale did not see, from {@code since}. */
     void markStateUnknown(String instanceId, Instant since);

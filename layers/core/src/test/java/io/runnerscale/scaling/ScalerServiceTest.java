@@ -130,6 +130,16 @@ class ScalerServiceTest {
     }
 
     @Test
+    void aGoneInstanceTheGroupStillListsIsLeavingOnTheFirstLookAndStaysOutOfTheIndex() {
+        // found by review: a spot warning before the launch event left a tombstone; the group still lists it
+        store.recordInstance("docker", IA, NOW.minus(min(2)), null);
+        assertTrue(store.markGoneIfUnknown(IA, NOW.minus(min(1))));
+        compute.group = new GroupState(1, List.of(new GroupState.Instance(IA, false, NOW.minus(min(2)))));
+        assertTrue(views(service().snapshot(DOCKER, NOW)).get(IA).draining(), "leaving, not booting capacity");
+        assertTrue(recorded("docker").isEmpty(), "the tombstone stays out of the pool's index");
+    }
+
+    @Test
     void aDrainingInstanceIsSeenDrainingAndNotDrainedAgain() {
         store.recordRunner(IA, "docker", 41L, InstanceState.DRAINING, NOW.minus(Duration.ofHours(3)));
         compute.group = new GroupState(1, List.of(ready(IA, Duration.ofHours(3))));
@@ -434,8 +444,8 @@ class ScalerServiceTest {
             @Override public void releaseDelivery(String id) { }
             @Override public List<io.runnerscale.job.JobRecord> liveJobs(String p) { return List.of(); }
             @Override public List<InstanceRecord> instances(String p) { return store.instances(p); }
-            @Override public void recordInstance(String p, String id, Instant at, Instant unknown) {
-                store.recordInstance(p, id, at, unknown);
+            @Override public boolean recordInstance(String p, String id, Instant at, Instant unknown) {
+                return store.recordInstance(p, id, at, unknown);
             }
             @Override public void markStateUnknown(String id, Instant since) { store.markStateUnknown(id, since); }
             @Override public Optional<Instant> observePool(String p, Instant now) { return store.observePool(p, now); }

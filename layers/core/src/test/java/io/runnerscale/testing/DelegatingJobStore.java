@@ -54,8 +54,8 @@ public class DelegatingJobStore implements JobStore {
     }
 
     @Override
-    public void recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
-        delegate.recordInstance(pool, instanceId, launchedAt, unknownSince);
+    public boolean recordInstance(String pool, String instanceId, Instant launchedAt, Instant unknownSince) {
+        return delegate.recordInstance(pool, instanceId, launchedAt, unknownSince);
     }
 
     @Override
