@@ -183,32 +183,12 @@ public final class LocalServer implements AutoCloseable {
         }
     }
 
-    /**
-     * The token is checked from the headers before the body is read, so a wrong token costs no
-     * upload; a declared length over the limit is refused before reading, and a body without one
-     * (chunked) is read to one byte past the limit at most.
-     */
+    /** {@code POST /webhook}: the token, then the size ({@link #authenticatedBody}), then the delivery. */
     private void webhook(HttpExchange exchange) throws IOException {
-        Map<String, String> headers = new HashMap<>();
-        exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, values.isEmpty() ? "" : values.getFirst()));
-        Optional<WebhookResponse> rejected = webhook.rejectUnauthenticated(new WebhookRequest(headers, "", 0));
-        if (rejected.isPresent()) {
-            sendBeforeBody(exchange, rejected.get().status(), rejected.get().body());
-            return;
-        }
-        long declared = declaredLength(exchange);
-        if (declared > WebhookService.MAX_BODY_BYTES) {
-            WebhookResponse tooLarge = webhook.handle(new WebhookRequest(headers, "", declared));
-            sendBeforeBody(exchange, tooLarge.status(), tooLarge.body());
-            return;
-        }
-        byte[] body;
-        try (InputStream in = exchange.getRequestBody()) {
-            body = in.readNBytes((int) WebhookService.MAX_BODY_BYTES + 1);
-        }
-        if (body.length > WebhookService.MAX_BODY_BYTES) {
-            sendBeforeBody(exchange, 413, error("body is more than " + WebhookService.MAX_BODY_BYTES
-                    + " bytes; the limit is " + WebhookService.MAX_BODY_BYTES));
+        Map<String, String> headers = headers(exchange);
+        byte[] body = authenticatedBody(exchange, headers, WebhookService.MAX_BODY_BYTES,
+                declared -> webhook.handle(new WebhookRequest(headers, "", declared)));
+        if (body == null) {
             return;
         }
         WebhookResponse response = webhook.handle(new WebhookRequest(headers, new String(body, StandardCharsets.UTF_8),
@@ -218,25 +198,9 @@ public final class LocalServer implements AutoCloseable {
 
     /** {@code POST /events}: the token first (as {@link #webhook}), then the size, then the event. */
     private void event(HttpExchange exchange) throws IOException {
-        Map<String, String> headers = new HashMap<>();
-        exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, values.isEmpty() ? "" : values.getFirst()));
-        Optional<WebhookResponse> rejected = webhook.rejectUnauthenticated(new WebhookRequest(headers, "", 0));
-        if (rejected.isPresent()) {
-            sendBeforeBody(exchange, rejected.get().status(), rejected.get().body());
-            return;
-        }
-        long declared = declaredLength(exchange);
-        if (declared > LocalLifecycle.MAX_EVENT_BYTES) {
-            sendBeforeBody(exchange, 413, error("body is " + declared + " bytes; the limit is " + LocalLifecycle.MAX_EVENT_BYTES));
-            return;
-        }
-        byte[] body;
-        try (InputStream in = exchange.getRequestBody()) {
-            body = in.readNBytes(LocalLifecycle.MAX_EVENT_BYTES + 1);
-        }
-        if (body.length > LocalLifecycle.MAX_EVENT_BYTES) {
-            sendBeforeBody(exchange, 413, error("body is more than " + LocalLifecycle.MAX_EVENT_BYTES
-                    + " bytes; the limit is " + LocalLifecycle.MAX_EVENT_BYTES));
+        byte[] body = authenticatedBody(exchange, headers(exchange), LocalLifecycle.MAX_EVENT_BYTES, declared ->
+                new WebhookResponse(413, error("body is " + declared + " bytes; the limit is " + LocalLifecycle.MAX_EVENT_BYTES)));
+        if (body == null) {
             return;
         }
         com.fasterxml.jackson.databind.JsonNode event;
@@ -253,6 +217,42 @@ public final class LocalServer implements AutoCloseable {
         } catch (io.runnerscale.lifecycle.RetryableError e) {
             send(exchange, 503, error("try again: " + e.getMessage()));
         }
+    }
+
+    private static Map<String, String> headers(HttpExchange exchange) {
+        Map<String, String> headers = new HashMap<>();
+        exchange.getRequestHeaders().forEach((name, values) -> headers.put(name, values.isEmpty() ? "" : values.getFirst()));
+        return headers;
+    }
+
+    /**
+     * The body of an authenticated request of at most {@code limit} bytes, or null when this has
+     * answered already: the token is checked from the headers before the body is read, so a wrong
+     * token costs no upload; a declared length over the limit is refused before reading
+     * ({@code tooLargeDeclared}), and a body without one (chunked) is read to one byte past the limit.
+     */
+    private byte[] authenticatedBody(HttpExchange exchange, Map<String, String> headers, long limit,
+                                     java.util.function.LongFunction<WebhookResponse> tooLargeDeclared) throws IOException {
+        Optional<WebhookResponse> rejected = webhook.rejectUnauthenticated(new WebhookRequest(headers, "", 0));
+        if (rejected.isPresent()) {
+            sendBeforeBody(exchange, rejected.get().status(), rejected.get().body());
+            return null;
+        }
+        long declared = declaredLength(exchange);
+        if (declared > limit) {
+            WebhookResponse tooLarge = tooLargeDeclared.apply(declared);
+            sendBeforeBody(exchange, tooLarge.status(), tooLarge.body());
+            return null;
+        }
+        byte[] body;
+        try (InputStream in = exchange.getRequestBody()) {
+            body = in.readNBytes((int) limit + 1);
+        }
+        if (body.length > limit) {
+            sendBeforeBody(exchange, 413, error("body is more than " + limit + " bytes; the limit is " + limit));
+            return null;
+        }
+        return body;
     }
 
     private void job(HttpExchange exchange, String projectText, String jobText) throws IOException {

@@ -1,5 +1,7 @@
 package io.runnerscale.it;
 
+import io.runnerscale.testing.MutableClock;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.scaling.ScalerHandler;

@@ -23,6 +23,10 @@ import java.util.Optional;
  */
 public final class DrainRequests implements InstanceDrains {
     private static final Logger LOG = LoggerFactory.getLogger(DrainRequests.class);
+    /** How often a drain re-checks running jobs (and heartbeats a held hook: well inside its 600 s). */
+    static final int HEARTBEAT_SECONDS = 60;
+    /** Spot: the 100 s deadline must be noticed in time, and the 2 minutes are nearly gone by then. */
+    static final int SPOT_HEARTBEAT_SECONDS = 10;
     /** A drain name that ended is skipped for the next attempt; more in a row means something else is wrong. */
     private static final int MAX_NAME_TRIES = 3;
 
@@ -106,6 +110,6 @@ public final class DrainRequests implements InstanceDrains {
     }
 
     static int heartbeatSeconds(DrainReason reason) {
-        return reason == DrainReason.SPOT ? LifecycleService.SPOT_HEARTBEAT_SECONDS : LifecycleService.HEARTBEAT_SECONDS;
+        return reason == DrainReason.SPOT ? SPOT_HEARTBEAT_SECONDS : HEARTBEAT_SECONDS;
     }
 }

@@ -48,10 +48,6 @@ import java.util.function.Supplier;
  */
 public final class LifecycleService {
     private static final Logger LOG = LoggerFactory.getLogger(LifecycleService.class);
-    /** How often a drain re-checks running jobs (and heartbeats a held hook: well inside its 300 s). */
-    static final int HEARTBEAT_SECONDS = 60;
-    /** Spot: the 100 s deadline must be noticed in time, and the 2 minutes are nearly gone by then. */
-    static final int SPOT_HEARTBEAT_SECONDS = 10;
     /**
      * How long a launch claim keeps a second handler out: longer than the function's timeout (30 s),
      * so it outlives only a handler that died, and shorter than Lambda's first retry of the event
@@ -320,10 +316,6 @@ public final class LifecycleService {
             case ALREADY_RUNNING -> DrainRequestResult.ALREADY_RUNNING;
             case IGNORED_GONE -> DrainRequestResult.IGNORED_GONE;
         };
-    }
-
-    static int heartbeatSeconds(DrainReason reason) {
-        return DrainRequests.heartbeatSeconds(reason);
     }
 
     // ------------------------------------------------------------------ drain tasks

@@ -36,13 +36,8 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
             throw new IllegalStateException("RUNNER_TOKEN_PREFIX must be an SSM path that starts and ends with '/', got '"
                     + Quoted.abbreviate(runnerTokenPrefix) + "'");
         }
-        if (drainStateMachineArn == null || !drainStateMachineArn.startsWith("arn:")) {
-            throw new IllegalStateException("DRAIN_STATE_MACHINE_ARN must be a state machine ARN, got '"
-                    + Quoted.abbreviate(drainStateMachineArn) + "'");
-        }
-        if (jobTimeout == null || jobTimeout.isNegative() || jobTimeout.isZero()) {
-            throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a positive number of minutes");
-        }
+        // the part the scaler shares, validated in one place
+        new DrainSettings(drainStateMachineArn, jobTimeout);
     }
 
     public static LifecycleSettings from(Map<String, String> env) {
@@ -57,18 +52,17 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
      */
     public record DrainSettings(String drainStateMachineArn, Duration jobTimeout) {
         public DrainSettings {
+            if (drainStateMachineArn == null || !drainStateMachineArn.startsWith("arn:")) {
+                throw new IllegalStateException("DRAIN_STATE_MACHINE_ARN must be a state machine ARN, got '"
+                        + Quoted.abbreviate(drainStateMachineArn) + "'");
+            }
             if (jobTimeout == null || jobTimeout.isNegative() || jobTimeout.isZero()) {
                 throw new IllegalStateException("DRAIN_JOB_TIMEOUT_MINUTES must be a positive number of minutes");
             }
         }
 
         public static DrainSettings from(Map<String, String> env) {
-            String arn = env.get("DRAIN_STATE_MACHINE_ARN");
-            if (arn == null || !arn.startsWith("arn:")) {
-                throw new IllegalStateException("DRAIN_STATE_MACHINE_ARN must be a state machine ARN, got '"
-                        + Quoted.abbreviate(arn) + "'");
-            }
-            return new DrainSettings(arn, LifecycleSettings.jobTimeout(env));
+            return new DrainSettings(env.get("DRAIN_STATE_MACHINE_ARN"), LifecycleSettings.jobTimeout(env));
         }
     }
 

@@ -1,5 +1,6 @@
 package io.runnerscale.lifecycle;
 
+import io.runnerscale.testing.MutableClock;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.runnerscale.gitlab.RunnerOwner;
@@ -34,7 +35,7 @@ class DrainInterpreterTest {
 
     final ObjectMapper json = new ObjectMapper();
     final DrainCodec codec = new DrainCodec(json);
-    final VirtualClock clock = new VirtualClock();
+    final MutableClock clock = new MutableClock(Instant.parse("2026-01-07T12:00:00Z"));
     final InMemoryJobStore store = new InMemoryJobStore();
     final LifecycleServiceTest.FakeGitLab gitlab = new LifecycleServiceTest.FakeGitLab();
     final LifecycleServiceTest.FakeTokens tokens = new LifecycleServiceTest.FakeTokens();
@@ -60,16 +61,16 @@ class DrainInterpreterTest {
             }
             Duration delay = ((DrainInterpreter.Step.Waiting) step).delay();
             waits.add(delay);
-            clock.now = clock.now.plus(delay);
+            clock.set(clock.instant().plus(delay));
             between.run();
         }
         throw new AssertionError("no end after 500 steps: " + tasks);
     }
 
     Drain drain(DrainReason reason, LifecycleHook hook) {
-        store.recordRunner(ID, "docker", 41L, InstanceState.READY, clock.now);
-        return Drain.start(ID, "docker", "docker-asg", 41L, reason, hook, clock.now, Duration.ofMinutes(30),
-                LifecycleService.heartbeatSeconds(reason), List.of());
+        store.recordRunner(ID, "docker", 41L, InstanceState.READY, clock.instant());
+        return Drain.start(ID, "docker", "docker-asg", 41L, reason, hook, clock.instant(), Duration.ofMinutes(30),
+                DrainRequests.heartbeatSeconds(reason), List.of());
     }
 
     @Test
@@ -110,8 +111,8 @@ class DrainInterpreterTest {
         actions.calls.clear();
         // a second instance: the job lands between MarkDraining's baseline and the check
         String other = "i-0fff1234def567890";
-        store.recordRunner(other, "docker", 42L, InstanceState.READY, clock.now);
-        Drain drain = Drain.start(other, "docker", "docker-asg", 42L, DrainReason.SCALE_IN, null, clock.now,
+        store.recordRunner(other, "docker", 42L, InstanceState.READY, clock.instant());
+        Drain drain = Drain.start(other, "docker", "docker-asg", 42L, DrainReason.SCALE_IN, null, clock.instant(),
                 Duration.ofMinutes(30), 60, List.of());
         DrainInterpreter.Execution execution = interpreter.start(codec.toJson(drain));
         DrainInterpreter.Step step = execution.advance(payload -> {
@@ -133,7 +134,7 @@ class DrainInterpreterTest {
     @Test
     void aSpotDrainCancelsAndRetriesWhatStillRunsAfterTheDeadlineAndTerminatesOnlyOnceItStopped() {
         gitlab.running = List.of(JOB);
-        Instant warned = clock.now;
+        Instant warned = clock.instant();
         DrainInterpreter.Step.Ended end = run(drain(DrainReason.SPOT, null), () -> {
             if (gitlab.jobCalls.contains("retry " + JOB)) {
                 gitlab.running = List.of();   // GitLab stops listing the cancelled job
@@ -142,7 +143,7 @@ class DrainInterpreterTest {
         assertTrue(end.succeeded());
         assertEquals(List.of("cancel " + JOB, "retry " + JOB), gitlab.jobCalls);
         assertTrue(waits.stream().allMatch(Duration.ofSeconds(10)::equals), waits.toString());
-        assertFalse(clock.now.isAfter(warned.plus(Duration.ofSeconds(120))), "ends within the 2 minutes: " + clock.now);
+        assertFalse(clock.instant().isAfter(warned.plus(Duration.ofSeconds(120))), "ends within the 2 minutes: " + clock.instant());
         assertEquals(List.of("terminate " + ID + " true"), actions.calls, "the scaler asked for the replacement at the warning");
     }
 
@@ -150,9 +151,9 @@ class DrainInterpreterTest {
     void gitLabDownIsRetriedWithBackoffThenWaitedOutWithoutTerminating() {
         gitlab.unavailable = true;
         gitlab.running = List.of(JOB);
-        Instant down = clock.now;
+        Instant down = clock.instant();
         DrainInterpreter.Step.Ended end = run(drain(DrainReason.SCALE_IN, null), () -> {
-            if (clock.now.isAfter(down.plus(Duration.ofMinutes(20)))) {
+            if (clock.instant().isAfter(down.plus(Duration.ofMinutes(20)))) {
                 gitlab.unavailable = false;
                 gitlab.running = List.of();
             }
@@ -182,7 +183,7 @@ class DrainInterpreterTest {
         gitlab.unavailable = true;
         DrainInterpreter.Step.Ended end = run(drain(DrainReason.LIFECYCLE_HOOK, new LifecycleHook("runnerscale-terminate", "tok")),
                 () -> {
-                    if (clock.now.isAfter(Instant.parse("2026-01-07T12:20:00Z"))) {
+                    if (clock.instant().isAfter(Instant.parse("2026-01-07T12:20:00Z"))) {
                         gitlab.unavailable = false;
                     }
                 });
@@ -205,22 +206,4 @@ class DrainInterpreterTest {
                 () -> new DrainInterpreter(json, json.readTree("{\"StartAt\": \"X\", \"States\": {}}")));
     }
 
-    static final class VirtualClock extends Clock {
-        Instant now = Instant.parse("2026-01-07T12:00:00Z");
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 }

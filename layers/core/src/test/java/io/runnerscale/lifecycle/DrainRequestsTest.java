@@ -40,7 +40,7 @@ class DrainRequestsTest {
         assertEquals(41L, drain.runnerId());
         assertEquals(NOW.plus(Duration.ofMinutes(45)), drain.deadline());
         assertNull(drain.lifecycleHook(), "the drain terminates the instance itself");
-        assertEquals(LifecycleService.HEARTBEAT_SECONDS, drain.heartbeatSeconds());
+        assertEquals(DrainRequests.HEARTBEAT_SECONDS, drain.heartbeatSeconds());
     }
 
     @Test

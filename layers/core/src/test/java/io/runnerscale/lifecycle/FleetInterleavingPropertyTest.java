@@ -1,5 +1,6 @@
 package io.runnerscale.lifecycle;
 
+import io.runnerscale.testing.MutableClock;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.runnerscale.compute.Compute;
 import io.runnerscale.compute.GroupState;
@@ -267,7 +268,7 @@ class FleetInterleavingPropertyTest {
     // ------------------------------------------------------------------ the world
 
     static final class World implements Compute, LifecycleActions, DrainStarter, ModelGitLab.Hooks {
-        final VirtualClock clock = new VirtualClock();
+        final MutableClock clock = new MutableClock(T0);
         final InMemoryJobStore store = new InMemoryJobStore();
         final ModelGitLab gitlab;
         final Tokens tokens = new Tokens();
@@ -306,7 +307,7 @@ class FleetInterleavingPropertyTest {
             PoolsConfig config = new PoolsConfig(POOLS);
             // the fast path: a scale request is a decision for the pool about a second later (SQS + the scaler)
             this.lifecycle = new LifecycleService(() -> config, store, new CountingGitLab(), tokens, this, this,
-                    (pool, reason, dedupeId) -> scaleRequests.putIfAbsent(pool, clock.now.plusSeconds(1)),
+                    (pool, reason, dedupeId) -> scaleRequests.putIfAbsent(pool, clock.instant().plusSeconds(1)),
                     RunnerOwner.instance(), jobTimeout, clock);
             DrainRequests drains = new DrainRequests(store, this, jobTimeout, clock);
             this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, this, (pool, id, reason) -> {
@@ -353,7 +354,7 @@ class FleetInterleavingPropertyTest {
                 }
                 case Settle a -> gitlab.settle();
                 case Scale a -> {
-                    advanceTo(clock.now.plusSeconds(a.afterSeconds()), null);
+                    advanceTo(clock.instant().plusSeconds(a.afterSeconds()), null);
                     jobLandsOnChosen = a.jobLandsOnChosen();
                     try {
                         decide(POOLS.get(a.pool()));
@@ -365,7 +366,7 @@ class FleetInterleavingPropertyTest {
                     if (!events.isEmpty()) {
                         Event event = new ArrayList<>(events).get(a.event() % events.size());
                         if (a.duplicate()) {
-                            events.addLast(event.copy(clock.now.plus(EVENT_LATENCY)));
+                            events.addLast(event.copy(clock.instant().plus(EVENT_LATENCY)));
                         }
                         deliver(event);
                     }
@@ -396,15 +397,15 @@ class FleetInterleavingPropertyTest {
                             .toList();
                     if (!alive.isEmpty()) {
                         Instance instance = alive.get(a.instance() % alive.size());
-                        instance.spotKillAt = clock.now.plus(SPOT_NOTICE);
+                        instance.spotKillAt = clock.instant().plus(SPOT_NOTICE);
                         count("spot warnings");
-                        emit(new Event(Kind.SPOT, instance, null, clock.now));
+                        emit(new Event(Kind.SPOT, instance, null, clock.instant()));
                     }
                 }
                 case Rebalance a -> {
                     List<Instance> alive = instances.values().stream().filter(i -> i.state != State.TERMINATED).toList();
                     if (!alive.isEmpty()) {
-                        emit(new Event(Kind.REBALANCE, alive.get(a.instance() % alive.size()), null, clock.now));
+                        emit(new Event(Kind.REBALANCE, alive.get(a.instance() % alive.size()), null, clock.instant()));
                     }
                 }
                 case AwsTerminates a -> {
@@ -417,7 +418,7 @@ class FleetInterleavingPropertyTest {
                     }
                 }
                 case GitLabDown a -> gitlab.unavailableCalls = Math.max(gitlab.unavailableCalls, a.calls());
-                case ClockJump a -> advanceTo(clock.now.plusSeconds(a.seconds()), null);
+                case ClockJump a -> advanceTo(clock.instant().plusSeconds(a.seconds()), null);
             }
         }
 
@@ -430,9 +431,9 @@ class FleetInterleavingPropertyTest {
             quiescent = true;
             gitlab.unavailableCalls = 0;
             String last = "";
-            Instant stableSince = clock.now;
-            Instant give_up = clock.now.plus(Duration.ofHours(12));
-            while (clock.now.isBefore(give_up)) {
+            Instant stableSince = clock.instant();
+            Instant give_up = clock.instant().plus(Duration.ofHours(12));
+            while (clock.instant().isBefore(give_up)) {
                 while (!events.isEmpty()) {
                     deliver(events.peekFirst());
                 }
@@ -446,12 +447,12 @@ class FleetInterleavingPropertyTest {
                 for (ModelGitLab.Job job : pendingJobs()) {
                     pollingRunners().stream().filter(r -> r.accepts(job.tags)).findFirst().ifPresent(r -> start(job, r));
                 }
-                advanceTo(clock.now.plusSeconds(120), null);
+                advanceTo(clock.instant().plusSeconds(120), null);
                 String now = fingerprint();
                 if (!now.equals(last)) {
                     last = now;
-                    stableSince = clock.now;
-                } else if (Duration.between(stableSince, clock.now).toMinutes() >= 20 && runningExecutions().isEmpty()
+                    stableSince = clock.instant();
+                } else if (Duration.between(stableSince, clock.instant()).toMinutes() >= 20 && runningExecutions().isEmpty()
                         && events.isEmpty()) {
                     return;
                 }
@@ -587,7 +588,7 @@ class FleetInterleavingPropertyTest {
             };
             store.apply(new JobEvent(job.key, status, null, null, null, null, null, null, null,
                             runner == null ? null : runner.id, runner == null ? null : runner.description, null, job.tags),
-                    poolFor(job.tags).map(PoolConfig::name).orElse(null), clock.now);
+                    poolFor(job.tags).map(PoolConfig::name).orElse(null), clock.instant());
         }
 
         static Optional<PoolConfig> poolFor(List<String> tags) {
@@ -603,7 +604,7 @@ class FleetInterleavingPropertyTest {
             @Override
             protected void before() {
                 if (gitlab.unavailableCalls > 0) {
-                    gitLabLastDown = clock.now;
+                    gitLabLastDown = clock.instant();
                 }
             }
         }
@@ -666,7 +667,7 @@ class FleetInterleavingPropertyTest {
                 log("event " + event + " failed (" + e.getClass().getSimpleName() + ")"
                         + (event.attempts > 2 ? ", given up" : ", retried in a minute"));
                 if (event.attempts <= 2) {
-                    event.deliverBy = clock.now.plus(Duration.ofMinutes(1));
+                    event.deliverBy = clock.instant().plus(Duration.ofMinutes(1));
                     events.addLast(event);
                 }
             }
@@ -685,7 +686,7 @@ class FleetInterleavingPropertyTest {
                 this.name = name;
                 this.instanceId = drain.instanceId();
                 this.run = interpreter.start(codec.toJson(drain));
-                this.dueAt = clock.now;
+                this.dueAt = clock.instant();
             }
 
             boolean ended() {
@@ -729,7 +730,7 @@ class FleetInterleavingPropertyTest {
                 }
             });
             switch (step) {
-                case DrainInterpreter.Step.Waiting w -> execution.dueAt = clock.now.plus(w.delay());
+                case DrainInterpreter.Step.Waiting w -> execution.dueAt = clock.instant().plus(w.delay());
                 case DrainInterpreter.Step.Ended e -> {
                     execution.end = e;
                     log("drain " + execution.name + " ended in " + e.state());
@@ -825,13 +826,13 @@ class FleetInterleavingPropertyTest {
                     };
                 }
                 if (next.isAfter(until)) {
-                    if (until.isAfter(clock.now)) {
-                        clock.now = until;
+                    if (until.isAfter(clock.instant())) {
+                        clock.set(until);
                     }
                     return;
                 }
-                if (next.isAfter(clock.now)) {
-                    clock.now = next;
+                if (next.isAfter(clock.instant())) {
+                    clock.set(next);
                 }
                 due.run();
             }
@@ -908,10 +909,10 @@ class FleetInterleavingPropertyTest {
         private void reconcile(Group group) {
             while (inGroup(group) < group.desired) {
                 String id = String.format("i-%017x", nextInstance++);
-                Instance instance = new Instance(id, group.pool, clock.now);
+                Instance instance = new Instance(id, group.pool, clock.instant());
                 instances.put(id, instance);
                 log("AWS launches " + id + " in " + instance.asg);
-                emit(new Event(Kind.LAUNCH, instance, "launch-" + nextToken++, clock.now));
+                emit(new Event(Kind.LAUNCH, instance, "launch-" + nextToken++, clock.instant()));
             }
             while (!protectedFromScaleIn && inGroup(group) > group.desired) {
                 Instance newest = instances.values().stream().filter(i -> i.asg.equals(asg(group.pool)) && i.inGroup())
@@ -925,8 +926,8 @@ class FleetInterleavingPropertyTest {
         private void beginTermination(Instance instance) {
             instance.state = State.TERMINATING_WAIT;
             instance.terminateToken = "terminate-" + nextToken++;
-            instance.hookDeadline = clock.now.plus(TERMINATE_HOOK_TIMEOUT);
-            emit(new Event(Kind.TERMINATE_HOOK, instance, instance.terminateToken, clock.now));
+            instance.hookDeadline = clock.instant().plus(TERMINATE_HOOK_TIMEOUT);
+            emit(new Event(Kind.TERMINATE_HOOK, instance, instance.terminateToken, clock.instant()));
         }
 
         private void boot(Instance instance) {
@@ -977,7 +978,7 @@ class FleetInterleavingPropertyTest {
             if (cause.startsWith("spot")) {
                 // the group runs its terminate hook for the interrupted instance too
                 instance.terminateToken = "terminate-" + nextToken++;
-                emit(new Event(Kind.TERMINATE_HOOK, instance, instance.terminateToken, clock.now));
+                emit(new Event(Kind.TERMINATE_HOOK, instance, instance.terminateToken, clock.instant()));
             }
             reconcile(groups.get(instance.asg));
         }
@@ -988,7 +989,7 @@ class FleetInterleavingPropertyTest {
         public void heartbeat(String hookName, String asg, String instanceId, String token) {
             Instance instance = instances.get(instanceId);
             if (instance != null && instance.state == State.TERMINATING_WAIT && token.equals(instance.terminateToken)) {
-                instance.hookDeadline = clock.now.plus(TERMINATE_HOOK_TIMEOUT);
+                instance.hookDeadline = clock.instant().plus(TERMINATE_HOOK_TIMEOUT);
             }
         }
 
@@ -1038,7 +1039,7 @@ class FleetInterleavingPropertyTest {
         }
 
         void log(String line) {
-            trace.add(Duration.between(T0, clock.now).toSeconds() + "s " + line);
+            trace.add(Duration.between(T0, clock.instant()).toSeconds() + "s " + line);
         }
 
         void fail(String message) {
@@ -1126,22 +1127,4 @@ class FleetInterleavingPropertyTest {
         }
     }
 
-    static final class VirtualClock extends Clock {
-        Instant now = T0;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 }

@@ -197,7 +197,7 @@ class LifecycleServiceTest {
         Drain drain = drains.started.getFirst();
         assertEquals(DrainReason.SPOT, drain.reason());
         assertEquals(warned.plus(DrainPolicy.SPOT_DEADLINE), drain.deadline());
-        assertEquals(LifecycleService.SPOT_HEARTBEAT_SECONDS, drain.heartbeatSeconds());
+        assertEquals(DrainRequests.SPOT_HEARTBEAT_SECONDS, drain.heartbeatSeconds());
         assertNull(drain.lifecycleHook());
         assertEquals("drain-" + ID + "-spot-1", drains.names.getFirst());
         // the replacement is asked for at once: the scaler counts the instance out while it drains

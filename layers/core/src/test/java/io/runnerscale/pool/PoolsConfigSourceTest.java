@@ -1,5 +1,6 @@
 package io.runnerscale.pool;
 
+import io.runnerscale.testing.MutableClock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -33,30 +34,6 @@ class PoolsConfigSourceTest {
         return config.pools().stream().map(PoolConfig::name).toList();
     }
 
-    /** A clock the test moves by hand. */
-    static final class MutableClock extends Clock {
-        Instant now = Instant.parse("2026-01-07T12:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
-
     /** The parameter's text; counts reads and can fail. */
     static final class Parameter implements Supplier<String> {
         String text;
@@ -79,7 +56,7 @@ class PoolsConfigSourceTest {
 
     @BeforeEach
     void setUp() {
-        clock = new MutableClock();
+        clock = new MutableClock(Instant.parse("2026-01-07T12:00:00Z"));
         parameter = new Parameter();
         source = new PoolsConfigSource(parameter, "ssm:/runnerscale/pools", REFRESH, clock);
     }

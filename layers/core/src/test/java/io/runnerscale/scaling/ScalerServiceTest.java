@@ -1,5 +1,6 @@
 package io.runnerscale.scaling;
 
+import io.runnerscale.testing.MutableClock;
 import io.runnerscale.compute.Compute;
 import io.runnerscale.compute.GroupState;
 import io.runnerscale.job.JobEvent;
@@ -354,16 +355,16 @@ class ScalerServiceTest {
         ScalerService scaler = new ScalerService(PoolsConfigSource.fixed(new PoolsConfig(List.of(DOCKER, FARGATE))),
                 fresh, compute, compute, DemandForecast.NONE, clock);
         scaler.scale("docker");
-        clock.now = NOW.plus(min(1));
+        clock.set(NOW.plus(min(1)));
         fresh.apply(new JobEvent(new JobKey(7, 1), JobStatus.SUCCESS, null, null, null, null, null, null, null, 1L, IA,
-                null, null), "docker", clock.now);
-        clock.now = NOW.plus(min(5));
+                null, null), "docker", clock.instant());
+        clock.set(NOW.plus(min(5)));
         scaler.scale("docker");
         assertEquals(List.of(), compute.calls, "idle 4 minutes of a 10-minute idle_time");
 
         int minute = 5;
         while (compute.calls.isEmpty() && minute < 20) {   // the schedule ticks every minute
-            clock.now = NOW.plus(min(++minute));
+            clock.set(NOW.plus(min(++minute)));
             scaler.scale("docker");
         }
         assertEquals(List.of("docker: drain " + IA + " IDLE"), compute.calls);
@@ -405,28 +406,6 @@ class ScalerServiceTest {
         assertEquals(List.of("docker: drain " + IA + " IDLE"), compute.calls, "30 minutes is within an hour");
     }
 
-    static final class MutableClock extends Clock {
-        Instant now;
-
-        MutableClock(Instant now) {
-            this.now = now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-    }
 
     // ---- a lagging live index ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-package io.runnerscale.it;
+package io.runnerscale.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -6,7 +6,7 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock the test moves by hand (scale-in depends on idle time). */
+/** A clock a test moves by hand: idle times, deadlines and waits without sleeping. */
 public final class MutableClock extends Clock {
     private volatile Instant now;
 
