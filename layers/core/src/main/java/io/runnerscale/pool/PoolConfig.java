@@ -76,16 +76,66 @@ public record PoolConfig(
         }
     }
 
-    public record Fargate(String cluster, String taskDefinition, List<String> subnets, List<String> securityGroups,
-                          boolean spot) implements Backend {
+    /**
+     * ECS Fargate: one task per pending job, running {@code gitlab-runner run-single} for one job.
+     *
+     * @param container      the runner container's name in the task definition (environment overrides go there)
+     * @param spot           FARGATE_SPOT first, FARGATE when Spot has no capacity
+     * @param platform       the task definition's CPU architecture (prices differ)
+     * @param vcpu           the task size in vCPU, for cost figures (the task definition decides the real size)
+     * @param memoryGib      the task's memory in GiB, for cost figures
+     * @param waitTimeout    how long a task waits for a job before ending itself (its job may go to another task)
+     * @param maxTaskAttempts tasks per job that may stop with an error (image pull, ENI, capacity) before
+     *                       runnerscale gives the job up
+     * @param startTime      from RunTask to the runner polling GitLab: {@code simulate} and {@code serve} only
+     */
+    public record Fargate(String cluster, String taskDefinition, String container, List<String> subnets,
+                          List<String> securityGroups, boolean assignPublicIp, boolean spot, Platform platform,
+                          double vcpu, double memoryGib, Duration waitTimeout, int maxTaskAttempts,
+                          StartTime startTime) implements Backend {
+        public static final String DEFAULT_CONTAINER = "runner";
+        public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMinutes(2);
+        public static final int DEFAULT_MAX_TASK_ATTEMPTS = 3;
+
         public Fargate {
+            Objects.requireNonNull(cluster, "cluster");
+            Objects.requireNonNull(taskDefinition, "taskDefinition");
+            container = container == null ? DEFAULT_CONTAINER : container;
             subnets = List.copyOf(subnets);
             securityGroups = List.copyOf(securityGroups);
+            platform = platform == null ? Platform.X86_64 : platform;
+            waitTimeout = waitTimeout == null ? DEFAULT_WAIT_TIMEOUT : waitTimeout;
+            startTime = startTime == null ? StartTime.DEFAULT : startTime;
+        }
+
+        /** Defaults for everything but where tasks run. */
+        public Fargate(String cluster, String taskDefinition, List<String> subnets, List<String> securityGroups,
+                       boolean spot) {
+            this(cluster, taskDefinition, DEFAULT_CONTAINER, subnets, securityGroups, false, spot, Platform.X86_64,
+                    1, 2, DEFAULT_WAIT_TIMEOUT, DEFAULT_MAX_TASK_ATTEMPTS, StartTime.DEFAULT);
         }
 
         @Override
         public String type() {
             return "fargate";
+        }
+
+        public enum Platform { X86_64, ARM64 }
+
+        /**
+         * A task's start time, uniform between {@code min} and {@code max}: a few-hundred-MB image
+         * without lazy loading starts in about 40 to 60 s.
+         */
+        public record StartTime(Duration min, Duration max) {
+            public static final StartTime DEFAULT = new StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60));
+
+            public StartTime {
+                Objects.requireNonNull(min, "min");
+                Objects.requireNonNull(max, "max");
+                if (max.compareTo(min) < 0) {
+                    throw new IllegalArgumentException("start time " + min + " is after " + max);
+                }
+            }
         }
     }
 }

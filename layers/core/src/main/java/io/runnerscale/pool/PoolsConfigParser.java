@@ -60,6 +60,14 @@ public final class PoolsConfigParser {
     static final double MAX_SCALE_FACTOR = 100;
     /** Shorter and every instance still booting is replaced; longer and a dead instance is paid for hours. */
     static final Duration MIN_BOOT_TIMEOUT = Duration.ofSeconds(30);
+    static final Duration MIN_WAIT_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration MAX_WAIT_TIMEOUT = Duration.ofHours(1);
+    static final int MAX_TASK_ATTEMPTS = 10;
+    static final double MAX_TASK_VCPU = 16;
+    static final double MAX_TASK_MEMORY_GIB = 120;
+    private static final Set<String> FARGATE_FIELDS = Set.of("type", "cluster", "task_definition", "container",
+            "subnets", "security_groups", "assign_public_ip", "spot", "platform", "vcpu", "memory_gib",
+            "wait_timeout", "max_task_attempts", "start_time");
     static final Duration MAX_BOOT_TIMEOUT = Duration.ofHours(2);
     static final Duration MAX_IDLE_TIME = Duration.ofDays(7);
     /** Demand is counted per minute and each decision reads one counter per minute of window and lead. */
@@ -306,6 +314,9 @@ public final class PoolsConfigParser {
         if (backend == null) {
             return null;
         }
+        if (backend instanceof PoolConfig.Fargate) {
+            fargateRules(f, capacity, maxUse, policy, forecast);
+        }
         return new PoolConfig(name, match, backend, capacity, maxInstances, maxUse, bootTimeout, policy, forecast);
     }
 
@@ -347,29 +358,107 @@ public final class PoolsConfigParser {
                 return new PoolConfig.Ec2Asg(asg, f.bool(node, "drain_on_rebalance", "backend.", false));
             }
             case "fargate" -> {
-                f.unknownFields(node, Set.of("type", "cluster", "task_definition", "subnets", "security_groups",
-                        "spot"), "backend.");
-                String cluster = node.path("cluster").asText("");
-                String taskDefinition = node.path("task_definition").asText("");
-                List<String> subnets = f.stringList(node, "subnets", "backend.");
-                List<String> groups = f.stringList(node, "security_groups", "backend.");
-                if (cluster.isBlank()) {
-                    f.problem("backend.cluster", "is required for type fargate");
-                }
-                if (taskDefinition.isBlank()) {
-                    f.problem("backend.task_definition", "is required for type fargate");
-                }
-                if (subnets.isEmpty()) {
-                    f.problem("backend.subnets", "needs at least one subnet for type fargate");
-                }
-                boolean spot = f.bool(node, "spot", "backend.", false);
-                return new PoolConfig.Fargate(cluster, taskDefinition, subnets, groups, spot);
+                return fargate(f, node);
             }
             default -> {
                 f.problem("backend.type", type.isEmpty() ? "is required (ec2-asg or fargate)"
                         : "'" + ConfigException.abbreviate(type) + "' is not a backend (ec2-asg or fargate)");
                 return null;
             }
+        }
+    }
+
+    private static PoolConfig.Fargate fargate(Fields f, JsonNode node) {
+        f.unknownFields(node, FARGATE_FIELDS, "backend.");
+        String cluster = node.path("cluster").asText("");
+        String taskDefinition = node.path("task_definition").asText("");
+        String container = node.path("container").asText(PoolConfig.Fargate.DEFAULT_CONTAINER);
+        List<String> subnets = f.stringList(node, "subnets", "backend.");
+        List<String> groups = f.stringList(node, "security_groups", "backend.");
+        if (cluster.isBlank()) {
+            f.problem("backend.cluster", "is required for type fargate (the ECS cluster's name or ARN)");
+        }
+        if (taskDefinition.isBlank()) {
+            f.problem("backend.task_definition", "is required for type fargate (family, family:revision or ARN)");
+        }
+        if (container.isBlank()) {
+            f.problem("backend.container", "must name the runner container of the task definition");
+        }
+        if (subnets.isEmpty()) {
+            f.problem("backend.subnets", "needs at least one subnet for type fargate");
+        }
+        PoolConfig.Fargate.Platform platform = PoolConfig.Fargate.Platform.X86_64;
+        String platformName = node.path("platform").asText("X86_64");
+        try {
+            platform = PoolConfig.Fargate.Platform.valueOf(platformName.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            f.problem("backend.platform", "'" + ConfigException.abbreviate(platformName) + "' is not X86_64 or ARM64");
+        }
+        double vcpu = f.number(node, "backend.vcpu", 1, MAX_TASK_VCPU);
+        double memory = f.number(node, "backend.memory_gib", 2, MAX_TASK_MEMORY_GIB);
+        if (vcpu <= 0) {
+            f.problem("backend.vcpu", "must be more than 0 (Fargate sizes: 0.25 to 16 vCPU)");
+        }
+        if (memory <= 0) {
+            f.problem("backend.memory_gib", "must be more than 0 (Fargate sizes: 0.5 to 120 GiB)");
+        }
+        Duration waitTimeout = f.duration(node, "backend.", "wait_timeout", PoolConfig.Fargate.DEFAULT_WAIT_TIMEOUT,
+                MIN_WAIT_TIMEOUT, MAX_WAIT_TIMEOUT);
+        int attempts = f.integer(node, "backend.", "max_task_attempts", PoolConfig.Fargate.DEFAULT_MAX_TASK_ATTEMPTS,
+                1, MAX_TASK_ATTEMPTS);
+        PoolConfig.Fargate.StartTime startTime = startTime(f, node.get("start_time"));
+        if (cluster.isBlank() || taskDefinition.isBlank() || container.isBlank() || subnets.isEmpty()) {
+            return null;
+        }
+        return new PoolConfig.Fargate(cluster, taskDefinition, container, subnets, groups,
+                f.bool(node, "assign_public_ip", "backend.", false), f.bool(node, "spot", "backend.", false), platform,
+                vcpu, memory, waitTimeout, attempts, startTime);
+    }
+
+    /** {@code 45s} or {@code 40s-60s}: how long a task takes to start, in simulate and serve. */
+    private static PoolConfig.Fargate.StartTime startTime(Fields f, JsonNode value) {
+        if (value == null || value.isNull()) {
+            return PoolConfig.Fargate.StartTime.DEFAULT;
+        }
+        String text = value.asText("").trim();
+        String[] parts = text.split("\\s*-\\s*", -1);
+        try {
+            Duration min = Durations.parse(parts[0]);
+            Duration max = parts.length == 2 ? Durations.parse(parts[1]) : min;
+            if (parts.length > 2 || max.compareTo(min) < 0 || max.compareTo(MAX_BOOT_TIMEOUT) > 0) {
+                throw new IllegalArgumentException("must be a duration or a range MIN-MAX with MIN <= MAX <= "
+                        + Durations.format(MAX_BOOT_TIMEOUT));
+            }
+            return new PoolConfig.Fargate.StartTime(min, max);
+        } catch (IllegalArgumentException e) {
+            f.problem("backend.start_time", "'" + ConfigException.abbreviate(text) + "': " + e.getMessage()
+                    + " (e.g. 40s-60s)");
+            return PoolConfig.Fargate.StartTime.DEFAULT;
+        }
+    }
+
+    /**
+     * A Fargate task serves one job and ends: there is nothing to share, reuse or keep idle, so settings
+     * that only mean something for instances are refused rather than silently ignored.
+     */
+    private static void fargateRules(Fields f, int capacity, int maxUse, List<PolicyEntry> policy,
+                                     ForecastConfig forecast) {
+        String why = " (a Fargate task runs one job and ends)";
+        if (capacity != 1) {
+            f.problem("capacity_per_instance", "must be 1 for type fargate" + why);
+        }
+        if (maxUse != 0) {
+            f.problem("max_use_count", "does not apply to type fargate" + why);
+        }
+        for (int i = 0; i < policy.size(); i++) {
+            PolicyEntry entry = policy.get(i);
+            if (entry.idleCount() > 0 || entry.scaleFactor() > 0) {
+                f.problem("policy[" + i + "]", "idle_count and scale_factor do not apply to type fargate: one task"
+                        + " starts per pending job and none is kept idle");
+            }
+        }
+        if (forecast.enabled()) {
+            f.problem("forecast", "does not apply to type fargate: no task is kept idle");
         }
     }
 

@@ -49,6 +49,7 @@ public final class ScalerService {
     private final DemandForecast forecast;
     private final Clock clock;
     private final Duration watchGap;
+    private final TaskScaler taskScaler;
 
     public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
                          DemandForecast forecast, Clock clock) {
@@ -58,6 +59,13 @@ public final class ScalerService {
     /** @param watchGap the longest time between two decisions of a pool in which no job event is missed */
     public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
                          DemandForecast forecast, Clock clock, Duration watchGap) {
+        this(pools, store, compute, drains, forecast, clock, watchGap, null);
+    }
+
+    /** @param taskScaler decides Fargate pools (null when there are none: such a pool is then refused) */
+    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
+                         DemandForecast forecast, Clock clock, Duration watchGap, TaskScaler taskScaler) {
+        this.taskScaler = taskScaler;
         this.pools = pools;
         this.store = store;
         this.compute = compute;
@@ -88,6 +96,13 @@ public final class ScalerService {
         }
         PoolConfig pool = configured.get();
         Instant now = clock.instant();
+        if (pool.backend() instanceof PoolConfig.Fargate) {
+            if (taskScaler == null) {
+                LOG.error("pool {} is a Fargate pool, but this scaler was built without a Fargate backend", pool.name());
+                return Optional.empty();
+            }
+            return Optional.of(taskScaler.scale(pool, now, liveJobs(pool, hints)));
+        }
         PoolSnapshot snapshot = snapshot(pool, now, hints);
         ScalingDecision decision = ScalingPolicy.decide(snapshot);
         apply(pool, decision);
@@ -105,17 +120,7 @@ public final class ScalerService {
 
     PoolSnapshot snapshot(PoolConfig pool, Instant now, Collection<JobKey> hints) {
         GroupState group = compute.describe(pool);
-        List<JobRecord> live = new ArrayList<>(store.liveJobs(pool.name()));
-        if (!hints.isEmpty()) {
-            Set<JobKey> listed = new HashSet<>();
-            live.forEach(job -> listed.add(job.key()));
-            for (JobKey hint : hints) {
-                if (!listed.contains(hint)) {
-                    store.find(hint).filter(job -> job.status().isLive() && pool.name().equals(job.pool()))
-                            .ifPresent(live::add);
-                }
-            }
-        }
+        List<JobRecord> live = liveJobs(pool, hints);
         int pending = 0;
         int running = 0;
         Map<String, Integer> runningByInstance = new HashMap<>();
@@ -193,12 +198,30 @@ public final class ScalerService {
                 forecast.slots(pool, now));
     }
 
+    /** The pool's live jobs, and the hinted ones the (eventually consistent) index does not list yet. */
+    private List<JobRecord> liveJobs(PoolConfig pool, Collection<JobKey> hints) {
+        List<JobRecord> live = new ArrayList<>(store.liveJobs(pool.name()));
+        if (!hints.isEmpty()) {
+            Set<JobKey> listed = new HashSet<>();
+            live.forEach(job -> listed.add(job.key()));
+            for (JobKey hint : hints) {
+                if (!listed.contains(hint)) {
+                    store.find(hint).filter(job -> job.status().isLive() && pool.name().equals(job.pool()))
+                            .ifPresent(live::add);
+                }
+            }
+        }
+        return live;
+    }
+
     private void apply(PoolConfig pool, ScalingDecision decision) {
         for (ScalingAction action : decision.actions()) {
             try {
                 switch (action) {
                     case DrainInstance d -> drains.drain(pool, d.instanceId(), d.reason());
                     case SetDesiredCapacity s -> compute.setDesiredCapacity(pool, s.desired());
+                    case ScalingAction.LaunchTask l -> throw new IllegalStateException("a Fargate launch ("
+                            + l.key() + ") in an Auto Scaling decision");
                 }
             } catch (RuntimeException e) {
                 // One failed drain request (e.g. the instance is already gone) must not block the rest;

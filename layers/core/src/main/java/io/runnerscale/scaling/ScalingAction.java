@@ -16,6 +16,13 @@ public sealed interface ScalingAction {
     record DrainInstance(String instanceId, Reason reason) implements ScalingAction {
     }
 
+    /**
+     * A Fargate task started for a pending job ({@link TaskScaler}): it runs one job and ends itself,
+     * so nothing ever drains or terminates it.
+     */
+    record LaunchTask(io.runnerscale.compute.TaskKey key) implements ScalingAction {
+    }
+
     enum Reason {
         /** Idle longer than the policy's idle_time and not needed. */
         IDLE,

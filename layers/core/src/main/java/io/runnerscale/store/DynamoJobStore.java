@@ -1,5 +1,8 @@
 package io.runnerscale.store;
 
+import io.runnerscale.compute.TaskEvent;
+import io.runnerscale.compute.TaskKey;
+import io.runnerscale.compute.TaskState;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
@@ -36,11 +39,13 @@ import java.util.Optional;
  *   <li>{@code INST#<id>}: an instance, indexed under {@code POOL#<pool>#instances}; the lifecycle
  *       function adds {@code runnerId}, {@code state}, {@code runnerPaused} and {@code drainAttempt};</li>
  *   <li>{@code DELIVERY#<id>}: a webhook delivery already processed, expiring by TTL;</li>
- *   <li>{@code POOLWATCH#<pool>}: when a decision last looked at the pool's instances.</li>
+ *   <li>{@code POOLWATCH#<pool>}: when a decision last looked at the pool's instances;</li>
+ *   <li>{@code TASK#<project>#<job>#<attempt>}: a Fargate task started for a job, indexed under
+ *       {@code POOL#<pool>#tasks} until forgotten, then expiring by TTL.</li>
  * </ul>
  * Every job write is conditional on the status rank, so duplicates and late events change nothing.
  */
-public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
+public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, TaskStore {
     public static final String PK = "pk";
     public static final String LIVE_INDEX = "live";
     public static final String LIVE_PK = "livePk";
@@ -437,6 +442,142 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore {
                 .expressionAttributeValues(Map.of(":first", n(1), ":one", n(1)))
                 .returnValues(ReturnValue.UPDATED_NEW));
         return Integer.parseInt(response.attributes().get("drainAttempt").n());
+    }
+
+    // ---- Fargate tasks (TaskStore) ----
+
+    private static Map<String, AttributeValue> taskKey(TaskKey key) {
+        return Map.of(PK, s("TASK#" + key.job().projectId() + "#" + key.job().jobId() + "#" + key.attempt()));
+    }
+
+    @Override
+    public List<TaskRecord> tasks(String pool) {
+        List<TaskRecord> tasks = new ArrayList<>();
+        queryLive("POOL#" + pool + "#tasks", item -> tasks.add(toTask(item)));
+        return tasks;
+    }
+
+    @Override
+    public Optional<TaskRecord> task(TaskKey key) {
+        GetItemResponse response = dynamo.getItem(r -> r.tableName(table).key(taskKey(key)).consistentRead(true));
+        return response.hasItem() && !response.item().isEmpty() ? Optional.of(toTask(response.item())) : Optional.empty();
+    }
+
+    @Override
+    public boolean claimTask(String pool, TaskKey key, Instant now) {
+        Map<String, AttributeValue> item = new HashMap<>(taskKey(key));
+        item.put("pool", s(pool));
+        item.put("projectId", n(key.job().projectId()));
+        item.put("jobId", n(key.job().jobId()));
+        item.put("attempt", n(key.attempt()));
+        item.put("state", s(TaskState.CLAIMED.name()));
+        item.put("claimedAt", s(now.toString()));
+        item.put("eventVersion", n(0));
+        item.put(LIVE_PK, s("POOL#" + pool + "#tasks"));
+        item.put(LIVE_SK, s(key.toString()));
+        try {
+            dynamo.putItem(r -> r.tableName(table).item(item).conditionExpression("attribute_not_exists(" + PK + ")"));
+            return true;
+        } catch (ConditionalCheckFailedException claimed) {
+            return false;
+        }
+    }
+
+    @Override
+    public void taskStarted(TaskKey key, String taskArn, String capacityProvider) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
+                    // an ECS event may have come first: what it wrote stays
+                    .updateExpression("SET taskArn = if_not_exists(taskArn, :arn), capacityProvider = "
+                            + "if_not_exists(capacityProvider, :provider)")
+                    .conditionExpression("attribute_exists(" + PK + ")")
+                    .expressionAttributeValues(Map.of(":arn", s(taskArn), ":provider", s(capacityProvider))));
+            dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
+                    .updateExpression("SET #state = :starting")
+                    .conditionExpression("#state = :claimed")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":starting", s(TaskState.STARTING.name()),
+                            ":claimed", s(TaskState.CLAIMED.name()))));
+        } catch (ConditionalCheckFailedException alreadyFurther) {
+            // forgotten, or an event moved it on first
+        }
+    }
+
+    @Override
+    public void taskNotStarted(TaskKey key, String reason, Instant now) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
+                    .updateExpression("SET #state = :stopped, stoppedAt = :now, reason = :reason, failed = :true")
+                    .conditionExpression("#state = :claimed")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":stopped", s(TaskState.STOPPED.name()), ":now", s(now.toString()),
+                            ":reason", s(reason), ":true", AttributeValue.fromBool(true),
+                            ":claimed", s(TaskState.CLAIMED.name()))));
+        } catch (ConditionalCheckFailedException started) {
+            // an event says it started after all: the event wins
+        }
+    }
+
+    @Override
+    public TaskUpdate applyTaskEvent(TaskEvent event, Instant now) {
+        // read, then write conditioned on the version read: a concurrent newer event makes this one stale
+        Optional<TaskRecord> current = task(event.key());
+        if (current.isEmpty()) {
+            return new TaskUpdate.Unknown();
+        }
+        TaskRecord previous = current.get();
+        if (previous.eventVersion() >= event.version()) {
+            return new TaskUpdate.Stale(previous);
+        }
+        TaskRecord next = previous.with(event, now);
+        Map<String, AttributeValue> values = new HashMap<>();
+        List<String> sets = new ArrayList<>();
+        set(sets, values, "#state", ":state", s(next.state().name()));
+        set(sets, values, "eventVersion", ":version", n(next.eventVersion()));
+        set(sets, values, "failed", ":failed", AttributeValue.fromBool(next.failed()));
+        set(sets, values, "interrupted", ":interrupted", AttributeValue.fromBool(next.interrupted()));
+        optional(sets, values, "taskArn", next.taskArn());
+        optional(sets, values, "capacityProvider", next.capacityProvider());
+        optional(sets, values, "stoppedAt", next.stoppedAt());
+        optional(sets, values, "reason", next.reason());
+        values.put(":seen", n(previous.eventVersion()));
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(taskKey(event.key()))
+                    .updateExpression("SET " + String.join(", ", sets))
+                    .conditionExpression("eventVersion = :seen")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(values));
+            return new TaskUpdate.Applied(previous, next);
+        } catch (ConditionalCheckFailedException newer) {
+            return task(event.key()).<TaskUpdate>map(TaskUpdate.Stale::new).orElseGet(TaskUpdate.Unknown::new);
+        }
+    }
+
+    @Override
+    public void forgetTask(TaskKey key) {
+        long expires = Instant.now().plus(TOMBSTONE_TTL).getEpochSecond();
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
+                    .updateExpression("REMOVE " + LIVE_PK + ", " + LIVE_SK + " SET " + EXPIRES_AT + " = :expires")
+                    .conditionExpression("attribute_exists(" + PK + ")")
+                    .expressionAttributeValues(Map.of(":expires", n(expires))));
+        } catch (ConditionalCheckFailedException gone) {
+            // nothing to forget
+        }
+    }
+
+    private static TaskRecord toTask(Map<String, AttributeValue> item) {
+        TaskKey key = new TaskKey(new JobKey(Long.parseLong(item.get("projectId").n()),
+                Long.parseLong(item.get("jobId").n())), Integer.parseInt(item.get("attempt").n()));
+        return new TaskRecord(key, text(item.get("pool")), TaskState.valueOf(item.get("state").s()),
+                text(item.get("taskArn")), text(item.get("capacityProvider")), instant(item.get("claimedAt")),
+                instant(item.get("stoppedAt")), text(item.get("reason")), bool(item.get("failed")),
+                bool(item.get("interrupted")), item.containsKey("eventVersion")
+                ? Long.parseLong(item.get("eventVersion").n()) : 0);
+    }
+
+    private static boolean bool(AttributeValue value) {
+        return value != null && Boolean.TRUE.equals(value.bool());
     }
 
     private static Map<String, AttributeValue> instanceKey(String instanceId) {

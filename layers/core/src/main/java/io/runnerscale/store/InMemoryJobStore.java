@@ -1,5 +1,8 @@
 package io.runnerscale.store;
 
+import io.runnerscale.compute.TaskEvent;
+import io.runnerscale.compute.TaskKey;
+import io.runnerscale.compute.TaskState;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
@@ -19,7 +22,7 @@ import java.util.Set;
  * The job store in memory, with the same rules as {@link DynamoJobStore}: the simulator replays a
  * month of jobs through it in seconds. Not for production: nothing survives a restart.
  */
-public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore {
+public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore, TaskStore {
     private final Map<JobKey, JobRecord> jobs = new HashMap<>();
     private final Map<String, Map<JobKey, JobRecord>> liveByPool = new HashMap<>();
     private final Map<String, InstanceRecord> instances = new LinkedHashMap<>();
@@ -27,6 +30,69 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore 
     private final Map<String, Instant> observed = new HashMap<>();
     private final Map<String, InstanceLifecycle> lifecycles = new HashMap<>();
     private final Map<String, Instant> launchClaims = new HashMap<>();
+    private final Map<TaskKey, TaskRecord> tasks = new LinkedHashMap<>();
+    private final Set<TaskKey> indexedTasks = new HashSet<>();
+
+    @Override
+    public synchronized List<TaskRecord> tasks(String pool) {
+        return tasks.values().stream().filter(t -> pool.equals(t.pool()) && indexedTasks.contains(t.key())).toList();
+    }
+
+    @Override
+    public synchronized Optional<TaskRecord> task(TaskKey key) {
+        return Optional.ofNullable(tasks.get(key));
+    }
+
+    @Override
+    public synchronized boolean claimTask(String pool, TaskKey key, Instant now) {
+        if (tasks.containsKey(key)) {
+            return false;
+        }
+        tasks.put(key, TaskRecord.claimed(key, pool, now));
+        indexedTasks.add(key);
+        return true;
+    }
+
+    @Override
+    public synchronized void taskStarted(TaskKey key, String taskArn, String capacityProvider) {
+        TaskRecord t = tasks.get(key);
+        if (t == null) {
+            return;
+        }
+        tasks.put(key, new TaskRecord(key, t.pool(), t.state() == TaskState.CLAIMED ? TaskState.STARTING : t.state(),
+                t.taskArn() != null ? t.taskArn() : taskArn, t.capacityProvider() != null ? t.capacityProvider()
+                : capacityProvider, t.claimedAt(), t.stoppedAt(), t.reason(), t.failed(), t.interrupted(),
+                t.eventVersion()));
+    }
+
+    @Override
+    public synchronized void taskNotStarted(TaskKey key, String reason, Instant now) {
+        TaskRecord t = tasks.get(key);
+        if (t == null || t.state() != TaskState.CLAIMED) {
+            return;
+        }
+        tasks.put(key, new TaskRecord(key, t.pool(), TaskState.STOPPED, t.taskArn(), t.capacityProvider(),
+                t.claimedAt(), now, reason, true, false, t.eventVersion()));
+    }
+
+    @Override
+    public synchronized TaskUpdate applyTaskEvent(TaskEvent event, Instant now) {
+        TaskRecord t = tasks.get(event.key());
+        if (t == null) {
+            return new TaskUpdate.Unknown();
+        }
+        if (t.eventVersion() >= event.version()) {
+            return new TaskUpdate.Stale(t);
+        }
+        TaskRecord next = t.with(event, now);
+        tasks.put(event.key(), next);
+        return new TaskUpdate.Applied(t, next);
+    }
+
+    @Override
+    public synchronized void forgetTask(TaskKey key) {
+        indexedTasks.remove(key);
+    }
 
     @Override
     public synchronized ApplyOutcome apply(JobEvent event, String pool, Instant now) {
