@@ -104,11 +104,12 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
         DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
         SsmRunnerTokens tokens = new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId());
+        SqsScaleRequests scaleRequests = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
         LifecycleService service = new LifecycleService(pools::current, store, gitlab, tokens,
                 new AsgLifecycleActions(autoScaling), new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec),
-                new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json), lifecycle.runnerOwner(),
-                lifecycle.jobTimeout(), clock);
-        this.events = new LifecycleEvents(service, codec, json);
+                scaleRequests, lifecycle.runnerOwner(), lifecycle.jobTimeout(), clock);
+        this.events = new LifecycleEvents(service,
+                new TaskLifecycle(pools::current, store, store, gitlab, scaleRequests, clock), codec, json);
         this.sweep = new OrphanSweep(pools::current, store, store, gitlab, lifecycle.runnerOwner(), tokens,
                 new AsgGroupMembers(autoScaling), new Ec2DescribeInstances(ec2), service::startDrain,
                 OrphanSweep.Settings.DEFAULT, clock);

@@ -35,6 +35,8 @@ import org.crac.Resource;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ecs.EcsClient;
+import io.runnerscale.compute.EcsFargateTasks;
 import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
@@ -85,7 +87,8 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
 
     private ScalerHandler(Settings settings, AwsClients aws) {
         this(settings, LifecycleSettings.DrainSettings.from(System.getenv()), aws.build(DynamoDbClient.builder()),
-                aws.build(AutoScalingClient.builder()), aws.build(Ec2Client.builder()), aws.build(SsmClient.builder()),
+                aws.build(AutoScalingClient.builder()), aws.build(Ec2Client.builder()), aws.build(EcsClient.builder()),
+                aws.build(SsmClient.builder()),
                 aws.build(SqsClient.builder()), aws.build(SecretsManagerClient.builder()), aws.build(SfnClient.builder()),
                 Clock.systemUTC());
         Core.getGlobalContext().register(this);
@@ -111,6 +114,13 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
     public ScalerHandler(Settings settings, LifecycleSettings.DrainSettings drain, DynamoDbClient dynamo,
                          AutoScalingClient autoScaling, Ec2Client ec2, SsmClient ssm, SqsClient sqs,
                          SecretsManagerClient secretsManager, SfnClient sfn, Clock clock) {
+        this(settings, drain, dynamo, autoScaling, ec2, null, ssm, sqs, secretsManager, sfn, clock);
+    }
+
+    /** @param ecs starts the tasks of Fargate pools; null refuses Fargate pools (an error in the log) */
+    public ScalerHandler(Settings settings, LifecycleSettings.DrainSettings drain, DynamoDbClient dynamo,
+                         AutoScalingClient autoScaling, Ec2Client ec2, EcsClient ecs, SsmClient ssm, SqsClient sqs,
+                         SecretsManagerClient secretsManager, SfnClient sfn, Clock clock) {
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, clock);
@@ -119,7 +129,8 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         DrainRequests drains = new DrainRequests(store,
                 new SfnDrainStarter(sfn, drain.drainStateMachineArn(), new DrainCodec(json)), drain.jobTimeout(), clock);
         this.scaler = new ScalerService(pools, store, new AsgCompute(autoScaling, ec2), drains,
-                new DemandHistoryForecast(demand), clock);
+                new DemandHistoryForecast(demand), clock, ScalerService.DEFAULT_WATCH_GAP,
+                ecs == null ? null : new TaskScaler(store, new EcsFargateTasks(ecs)));
         this.queue = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
         GitLab gitlab;
         if (settings.gitlabSecretId().isBlank()) {

@@ -31,6 +31,15 @@ public interface GitLabRunners {
      */
     List<JobKey> runningJobs(long runnerId);
 
+    /**
+     * {@code GET /runners/:id/jobs?status=running&system_id=}: the running jobs of one runner manager,
+     * a process sharing the runner's token (GitLab 16.9 and later; a Fargate task, whose system id its
+     * entrypoint derives from the task id).
+     */
+    default List<JobKey> runningJobs(long runnerId, String systemId) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not list a runner manager's jobs");
+    }
+
     /** {@code DELETE /runners/:id}. A runner already gone (404) counts as deleted: drains repeat it. */
     void deleteRunner(long runnerId);
 

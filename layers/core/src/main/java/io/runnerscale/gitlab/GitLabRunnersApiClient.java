@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * such calls; the state machine retries what throws {@link GitLabUnavailableException}.
  */
 public final class GitLabRunnersApiClient implements GitLabRunners {
+    /** GitLab's runner system id format (gitlab-runner checks it the same way). */
+    private static final java.util.regex.Pattern SYSTEM_ID = java.util.regex.Pattern.compile("[sr]_[0-9a-zA-Z]{12}");
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
     /**
      * Largest answer read. A page of 100 jobs with their commits is a few hundred KB; the bound
@@ -127,11 +129,23 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
 
     @Override
     public List<JobKey> runningJobs(long runnerId) {
+        return runningJobsAt(runnerId, "/runners/" + runnerId + "/jobs?status=running");
+    }
+
+    @Override
+    public List<JobKey> runningJobs(long runnerId, String systemId) {
+        if (systemId == null || !SYSTEM_ID.matcher(systemId).matches()) {
+            throw new IllegalArgumentException("a runner system id looks like s_ or r_ and 12 letters or digits");
+        }
+        return runningJobsAt(runnerId, "/runners/" + runnerId + "/jobs?status=running&system_id=" + systemId);
+    }
+
+    private List<JobKey> runningJobsAt(long runnerId, String path) {
         requireRunnerId(runnerId);
         Needs needs = new Needs(MANAGE_SCOPE, "administrator access, or Reporter in the projects whose jobs"
                 + " the runner runs");
         List<JobKey> jobs = new ArrayList<>();
-        for (JsonNode job : allPages("/runners/" + runnerId + "/jobs?status=running", needs)) {
+        for (JsonNode job : allPages(path, needs)) {
             long jobId = job.path("id").asLong(0);
             long projectId = job.path("project").path("id").asLong(0);
             if (!job.path("id").isIntegralNumber() || !JobKey.isValidId(jobId)

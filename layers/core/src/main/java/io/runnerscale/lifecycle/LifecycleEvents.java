@@ -2,10 +2,13 @@ package io.runnerscale.lifecycle;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.runnerscale.compute.TaskEvent;
+import io.runnerscale.compute.TaskKey;
 import io.runnerscale.text.Quoted;
 
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Optional;
 
 /**
  * What the lifecycle function does with its input, without Lambda: the lifecycle Lambda
@@ -26,13 +29,21 @@ public final class LifecycleEvents {
     public static final String SPOT = "EC2 Spot Instance Interruption Warning";
     public static final String REBALANCE = "EC2 Instance Rebalance Recommendation";
     public static final String LAUNCH_SUCCESSFUL = "EC2 Instance Launch Successful";
+    public static final String TASK_STATE_CHANGE = "ECS Task State Change";
 
     private final LifecycleService service;
+    private final TaskLifecycle tasks;
     private final DrainCodec codec;
     private final ObjectMapper json;
 
+    /** Without Fargate pools: an ECS task event is refused. */
     public LifecycleEvents(LifecycleService service, DrainCodec codec, ObjectMapper json) {
+        this(service, null, codec, json);
+    }
+
+    public LifecycleEvents(LifecycleService service, TaskLifecycle tasks, DrainCodec codec, ObjectMapper json) {
         this.service = service;
+        this.tasks = tasks;
         this.codec = codec;
         this.json = json;
     }
@@ -66,9 +77,17 @@ public final class LifecycleEvents {
             case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
             case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
             case LAUNCH_SUCCESSFUL -> service.onLaunchSuccessful(field(detail, "EC2InstanceId")) ? "READY" : "UNCHANGED";
+            case TASK_STATE_CHANGE -> {
+                if (tasks == null) {
+                    throw new IllegalArgumentException(TASK_STATE_CHANGE + " events need Fargate task handling, which "
+                            + "this lifecycle function was built without");
+                }
+                Optional<TaskEvent> task = taskEvent(event);
+                yield task.isEmpty() ? TaskLifecycle.Result.IGNORED : tasks.onTaskStateChange(task.get());
+            }
             default -> throw new IllegalArgumentException("detail-type '" + Quoted.abbreviate(detailType)
                     + "' is not a lifecycle event (" + LAUNCH + ", " + TERMINATE + ", " + SPOT + ", " + REBALANCE
-                    + ", " + LAUNCH_SUCCESSFUL + ") and the input has no \"task\"");
+                    + ", " + LAUNCH_SUCCESSFUL + ", " + TASK_STATE_CHANGE + ") and the input has no \"task\"");
         };
         return json.createObjectNode().put("result", result.toString());
     }
@@ -89,6 +108,40 @@ public final class LifecycleEvents {
             }
         }
         return null;
+    }
+
+    /**
+     * An "ECS Task State Change" event as a {@link TaskEvent}, or empty for a task runnerscale did not
+     * start (its {@code startedBy} names no {@link TaskKey}). Reasons are bounded.
+     */
+    public static Optional<TaskEvent> taskEvent(JsonNode event) {
+        JsonNode detail = event.path("detail");
+        Optional<TaskKey> key = TaskKey.fromStartedBy(detail.path("startedBy").asText(null));
+        if (key.isEmpty()) {
+            return Optional.empty();
+        }
+        String containerReason = null;
+        Integer exitCode = null;
+        for (JsonNode container : detail.path("containers")) {
+            if (containerReason == null && container.hasNonNull("reason") && !container.get("reason").asText().isBlank()) {
+                containerReason = container.get("reason").asText();
+            }
+            if (container.path("exitCode").isIntegralNumber()) {
+                int code = container.get("exitCode").asInt();
+                if (exitCode == null || exitCode == 0) {
+                    exitCode = code;
+                }
+            }
+        }
+        JsonNode version = detail.get("version");
+        if (version == null || !version.isIntegralNumber()) {
+            throw new IllegalArgumentException("event field detail.version is missing or not a whole number");
+        }
+        Instant at = time(event);
+        return Optional.of(new TaskEvent(key.get(), field(detail, "taskArn"), field(detail, "lastStatus"),
+                detail.path("desiredStatus").asText(null), detail.path("stopCode").asText(null),
+                detail.path("stoppedReason").asText(null), containerReason, exitCode,
+                detail.path("capacityProviderName").asText(null), version.asLong(), at));
     }
 
     static String field(JsonNode node, String name) {

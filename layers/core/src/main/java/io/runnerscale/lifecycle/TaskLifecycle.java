@@ -1,0 +1,171 @@
+package io.runnerscale.lifecycle;
+
+import io.runnerscale.compute.TaskEvent;
+import io.runnerscale.compute.TaskKey;
+import io.runnerscale.compute.TaskState;
+import io.runnerscale.gitlab.GitLabRejectedException;
+import io.runnerscale.gitlab.GitLabRunners;
+import io.runnerscale.gitlab.GitLabUnavailableException;
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobRecord;
+import io.runnerscale.job.JobStatus;
+import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.pool.PoolsConfig;
+import io.runnerscale.scaling.ScaleRequests;
+import io.runnerscale.store.JobStore;
+import io.runnerscale.store.TaskRecord;
+import io.runnerscale.store.TaskStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * A Fargate task's life after RunTask, from "ECS Task State Change" events: the store follows the
+ * task (starting, running, stopping, stopped and why), a task that stopped with an error is logged
+ * with ECS's reason and its job gets another task (the scaler decides, up to the pool's
+ * max_task_attempts), and a Fargate Spot interruption cancels and retries the job the task runs, as
+ * on EC2, and asks the scaler for a task for the retried job at once.
+ *
+ * <p>The job a task runs is found through GitLab: every task of a pool shares the pool's runner, and
+ * each task's runner manager has the system id its entrypoint derives from the task id
+ * ({@link TaskKey#systemId}); the runner's id comes from the pool's running jobs.
+ */
+public final class TaskLifecycle {
+    private static final Logger LOG = LoggerFactory.getLogger(TaskLifecycle.class);
+
+    private final Supplier<PoolsConfig> pools;
+    private final TaskStore tasks;
+    private final JobStore jobs;
+    private final GitLabRunners gitlab;
+    private final ScaleRequests scaleRequests;
+    private final Clock clock;
+
+    public TaskLifecycle(Supplier<PoolsConfig> pools, TaskStore tasks, JobStore jobs, GitLabRunners gitlab,
+                         ScaleRequests scaleRequests, Clock clock) {
+        this.pools = pools;
+        this.tasks = tasks;
+        this.jobs = jobs;
+        this.gitlab = gitlab;
+        this.scaleRequests = scaleRequests;
+        this.clock = clock;
+    }
+
+    /** What an event did, for the handler's answer and the tests. */
+    public enum Result {
+        /** Not a task runnerscale claimed (another stack's, or forgotten long ago). */
+        IGNORED,
+        /** The record holds this event or a newer one. */
+        STALE,
+        STARTING, RUNNING, STOPPING,
+        /** Stopped after serving (its job ended, or it waited out its wait timeout). */
+        STOPPED,
+        /** Stopped with an error: its job gets another task while attempts remain. */
+        FAILED,
+        /** Fargate Spot took it back: its job was cancelled and retried. */
+        INTERRUPTED
+    }
+
+    public Result onTaskStateChange(TaskEvent event) {
+        Optional<TaskRecord> known = tasks.task(event.key());
+        if (known.isEmpty()) {
+            LOG.debug("task {} ({}) was not started by this runnerscale: ignored", event.key(), event.taskArn());
+            return Result.IGNORED;
+        }
+        TaskRecord before = known.get();
+        if (event.spotInterruption() && !(before.interrupted() && before.state() == TaskState.STOPPED)) {
+            // before the event is stored: if GitLab cannot be asked now, the event fails, Lambda retries it,
+            // and the retry still finds the interruption unhandled
+            retryJobsOf(before.pool(), event);
+        }
+        TaskStore.TaskUpdate update = tasks.applyTaskEvent(event, clock.instant());
+        return switch (update) {
+            case TaskStore.TaskUpdate.Unknown u -> Result.IGNORED;
+            case TaskStore.TaskUpdate.Stale s -> Result.STALE;
+            case TaskStore.TaskUpdate.Applied(TaskRecord previous, TaskRecord current) -> applied(previous, current);
+        };
+    }
+
+    private Result applied(TaskRecord previous, TaskRecord current) {
+        boolean nowLeaving = previous.serving() && !current.serving();
+        if (current.interrupted() && !previous.interrupted()) {
+            LOG.warn("pool {}: task {} ({}) interrupted by Fargate Spot: {}", current.pool(), current.key(),
+                    current.taskArn(), current.reason());
+        }
+        if (current.state() == TaskState.STOPPED && previous.state() != TaskState.STOPPED) {
+            if (current.failed()) {
+                int attempts = maxAttempts(current.pool());
+                LOG.warn("pool {}: task {} ({}) for job {} stopped with an error: {}; the job gets another task unless "
+                                + "{} of its tasks have failed", current.pool(), current.key(), current.taskArn(),
+                        current.key().job(), current.reason(), attempts);
+            } else {
+                LOG.info("pool {}: task {} stopped: {}", current.pool(), current.key(), current.reason());
+            }
+        }
+        if (nowLeaving || current.failed() && !previous.failed()) {
+            // its slot is gone: a job waiting for it (or its retried job) needs a decision now, not at the next tick
+            scaleRequests.request(current.pool(), "task " + current.key() + " " + current.state().name().toLowerCase(
+                    java.util.Locale.ROOT), "task-" + current.key().job().projectId() + "-" + current.key().job().jobId()
+                    + "-" + current.key().attempt() + "-" + current.state());
+        }
+        if (current.interrupted()) {
+            return Result.INTERRUPTED;
+        }
+        if (current.state() == TaskState.STOPPED) {
+            return current.failed() ? Result.FAILED : Result.STOPPED;
+        }
+        return switch (current.state()) {
+            case CLAIMED, STARTING -> Result.STARTING;
+            case RUNNING -> Result.RUNNING;
+            case STOPPING, STOPPED -> Result.STOPPING;
+        };
+    }
+
+    /** Cancels and retries what the interrupted task's runner manager runs: GitLab names it by system id. */
+    private void retryJobsOf(String pool, TaskEvent event) {
+        Optional<String> systemId = TaskKey.systemId(event.taskArn());
+        if (systemId.isEmpty()) {
+            LOG.error("pool {}: task {} interrupted, but its ARN has no task id to find its job by", pool, event.key());
+            return;
+        }
+        Set<Long> runners = new TreeSet<>();
+        for (JobRecord job : jobs.liveJobs(pool)) {
+            if (job.status() == JobStatus.RUNNING && job.runnerId() != null) {
+                runners.add(job.runnerId());
+            }
+        }
+        if (runners.isEmpty()) {
+            LOG.info("pool {}: task {} interrupted while no job of the pool runs: nothing to retry", pool, event.key());
+        }
+        try {
+            for (long runnerId : runners) {
+                for (JobKey job : gitlab.runningJobs(runnerId, systemId.get())) {
+                    gitlab.cancelJob(job);
+                    Optional<JobKey> retried = gitlab.retryJob(job);
+                    LOG.warn("pool {}: job {} ran on interrupted task {} ({}): cancelled{}", pool, job, event.key(),
+                            systemId.get(), retried.map(r -> " and retried as job " + r.jobId()).orElse(" (not retried: "
+                                    + "GitLab says it cannot be)"));
+                    retried.ifPresent(r -> scaleRequests.request(pool, "job retried after a Spot interruption",
+                            "retry-" + r.projectId() + "-" + r.jobId(), List.of(r)));
+                }
+            }
+        } catch (GitLabUnavailableException e) {
+            throw new RetryableError("GitLab unavailable while retrying the jobs of interrupted task " + event.key(), e);
+        } catch (GitLabRejectedException e) {
+            LOG.error("pool {}: the jobs of interrupted task {} could not be cancelled and retried: {}; they fail when "
+                    + "the task stops (retry: when: runner_system_failure in .gitlab-ci.yml retries them)", pool,
+                    event.key(), e.getMessage());
+        }
+    }
+
+    private int maxAttempts(String pool) {
+        return pools.get().pool(pool).map(PoolConfig::backend)
+                .filter(PoolConfig.Fargate.class::isInstance).map(b -> ((PoolConfig.Fargate) b).maxTaskAttempts())
+                .orElse(PoolConfig.Fargate.DEFAULT_MAX_TASK_ATTEMPTS);
+    }
+}
