@@ -34,4 +34,13 @@ public final class TestPools {
         return new PoolConfig(pool.name(), pool.match(), pool.backend(), pool.capacityPerInstance(),
                 pool.maxInstances(), pool.maxUseCount(), pool.bootTimeout(), pool.policy(), forecast);
     }
+
+    /** A Fargate pool with default backend settings but {@code maxTaskAttempts}. */
+    public static PoolConfig fargate(String name, int maxTasks, int maxTaskAttempts, boolean spot) {
+        PoolConfig.Fargate backend = new PoolConfig.Fargate("ci", "runner-td", "runner", List.of("subnet-1"), List.of(),
+                false, spot, PoolConfig.Fargate.Platform.X86_64, 1, 2, PoolConfig.Fargate.DEFAULT_WAIT_TIMEOUT,
+                maxTaskAttempts, null);
+        return new PoolConfig(name, new PoolConfig.Match(List.of("fargate"), false), backend, 1, maxTasks, 0, null,
+                null, null);
+    }
 }
