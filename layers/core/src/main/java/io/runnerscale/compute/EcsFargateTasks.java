@@ -97,6 +97,19 @@ public final class EcsFargateTasks implements FargateTasks {
     }
 
     @Override
+    public Optional<String> find(PoolConfig.Fargate backend, TaskKey key) {
+        // ListTasks filters on startedBy exactly; stopped tasks stay listed for a while after they stop
+        for (DesiredStatus status : new DesiredStatus[]{DesiredStatus.RUNNING, DesiredStatus.STOPPED}) {
+            List<String> arns = ecs.listTasks(r -> r.cluster(backend.cluster()).startedBy(key.startedBy())
+                    .desiredStatus(status)).taskArns();
+            if (!arns.isEmpty()) {
+                return Optional.of(arns.getFirst());
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
     public void stop(PoolConfig.Fargate backend, String taskArn, String reason) {
         // ECS keeps the reason (at most 255 characters) on the stopped task
         ecs.stopTask(r -> r.cluster(backend.cluster()).task(taskArn)

@@ -22,6 +22,15 @@ public interface FargateTasks {
      */
     RunOutcome run(String pool, PoolConfig.Fargate backend, TaskKey key, Capacity capacity);
 
+    /**
+     * The task already started under {@code key}, if any: a claim whose RunTask answer was lost is
+     * looked up before it is run again, since a run on another capacity provider (another client
+     * token) would start a second task. Backends whose answers are never lost may keep the default.
+     */
+    default java.util.Optional<String> find(PoolConfig.Fargate backend, TaskKey key) {
+        return java.util.Optional.empty();
+    }
+
     /** Stops a task (SIGTERM to its runner, SIGKILL after the task definition's stopTimeout). */
     void stop(PoolConfig.Fargate backend, String taskArn, String reason);
 

@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One decision for a Fargate pool: read its live jobs and tasks, decide with {@link TaskPolicy},
@@ -59,7 +60,7 @@ public final class TaskScaler {
             tasks.forgetTask(key);
         }
         for (TaskKey key : decision.resumes()) {
-            start(pool.name(), backend, key, now);
+            resume(pool.name(), backend, key, now);
         }
         List<ScalingAction> actions = new ArrayList<>();
         for (TaskKey key : decision.launches()) {
@@ -77,6 +78,25 @@ public final class TaskScaler {
         }
         int tasksAfter = decision.serving() + actions.size();
         return new ScalingDecision(pool.name(), pending.size() + running, tasksAfter, tasksAfter, actions);
+    }
+
+    /**
+     * A claim whose RunTask never answered: the task may exist (the answer was lost), so it is looked
+     * up first. Run again under the same client tokens otherwise.
+     */
+    private void resume(String pool, PoolConfig.Fargate backend, TaskKey key, Instant now) {
+        try {
+            Optional<String> started = fargate.find(backend, key);
+            if (started.isPresent()) {
+                LOG.info("pool {}: task {} had started ({}) though RunTask's answer was lost", pool, key, started.get());
+                tasks.taskStarted(key, started.get(), null);
+                return;
+            }
+        } catch (RuntimeException e) {
+            LOG.error("pool {}: task {} could not be looked up: {}; resumed at the next decision", pool, key, e.toString());
+            return;
+        }
+        start(pool, backend, key, now);
     }
 
     private void start(String pool, PoolConfig.Fargate backend, TaskKey key, Instant now) {

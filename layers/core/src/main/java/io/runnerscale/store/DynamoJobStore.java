@@ -486,12 +486,18 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
     @Override
     public void taskStarted(TaskKey key, String taskArn, String capacityProvider) {
         try {
+            Map<String, AttributeValue> values = new HashMap<>(Map.of(":arn", s(taskArn)));
+            String provider = "";
+            if (capacityProvider != null) {
+                values.put(":provider", s(capacityProvider));
+                provider = ", capacityProvider = if_not_exists(capacityProvider, :provider)";
+            }
+            String expression = "SET taskArn = if_not_exists(taskArn, :arn)" + provider;
             dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
                     // an ECS event may have come first: what it wrote stays
-                    .updateExpression("SET taskArn = if_not_exists(taskArn, :arn), capacityProvider = "
-                            + "if_not_exists(capacityProvider, :provider)")
+                    .updateExpression(expression)
                     .conditionExpression("attribute_exists(" + PK + ")")
-                    .expressionAttributeValues(Map.of(":arn", s(taskArn), ":provider", s(capacityProvider))));
+                    .expressionAttributeValues(values));
             dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
                     .updateExpression("SET #state = :starting")
                     .conditionExpression("#state = :claimed")

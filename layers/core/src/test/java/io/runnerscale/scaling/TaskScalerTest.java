@@ -162,4 +162,24 @@ class TaskScalerTest {
         assertEquals(List.of(), ecs.calls);
         assertEquals(List.of(), d.actions());
     }
+
+    @Test
+    void aLostAnswerIsLookedUpBeforeRunningAgainSoSpotThenOnDemandStartsNoSecondTask() {
+        PoolConfig pool = TestPools.fargate("f", 10, 3, true);
+        List<String> found = new ArrayList<>();
+        ScriptedTasks lookingUp = new ScriptedTasks() {
+            @Override
+            public java.util.Optional<String> find(PoolConfig.Fargate b, TaskKey key) {
+                found.add(key.toString());
+                return java.util.Optional.of("arn:aws:ecs:r:1:task/ci/lostanswer0000");
+            }
+        };
+        lookingUp.script.add(new FargateTasks.RunOutcome.Retry("read timed out"));
+        TaskScaler withLookup = new TaskScaler(store, lookingUp);
+        withLookup.scale(pool, NOW, List.of(pendingJob(1)));
+        withLookup.scale(pool, NOW, List.of(pendingJob(1)));
+        assertEquals(List.of("1/1#1 FARGATE_SPOT"), lookingUp.calls, "no second RunTask");
+        assertEquals(List.of("1/1#1"), found);
+        assertEquals("arn:aws:ecs:r:1:task/ci/lostanswer0000", store.tasks("f").getFirst().taskArn());
+    }
 }
