@@ -151,6 +151,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
             // counted by result: STARTED is a new interruption drain, ALREADY_RUNNING a repeated warning
             metrics.count(detailType.equals(SPOT) ? "SpotInterruptions" : "RebalanceRecommendations", "Result",
                     answer.path("result").asText("unknown"));
+        } else if (detailType.equals(LifecycleEvents.TASK_STATE_CHANGE)) {
+            // FAILED (a task that could not start or run) and INTERRUPTED (Fargate Spot) are the ones to watch
+            metrics.count("FargateTaskEvents", "Result", answer.path("result").asText("unknown"));
         }
         return answer;
     }

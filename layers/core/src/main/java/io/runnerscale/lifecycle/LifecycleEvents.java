@@ -19,7 +19,8 @@ import java.util.Optional;
  *       (statemachine/README.md); a failure worth retrying throws {@link RetryableError};</li>
  *   <li>an EventBridge event: {@value #LAUNCH} (create the instance's runner and token),
  *       {@value #TERMINATE}, {@value #SPOT} and {@value #REBALANCE} (start a drain),
- *       {@value #LAUNCH_SUCCESSFUL} (registered → ready); answers {@code {"result": "..."}}.</li>
+ *       {@value #LAUNCH_SUCCESSFUL} (registered → ready), {@value #TASK_STATE_CHANGE} (a Fargate task:
+ *       {@link TaskLifecycle}); answers {@code {"result": "..."}}.</li>
  * </ul>
  * Input that is neither, or lacks a field, throws {@link IllegalArgumentException} naming the problem.
  */

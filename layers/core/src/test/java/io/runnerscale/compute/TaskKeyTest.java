@@ -41,6 +41,9 @@ class TaskKeyTest {
         assertEquals(Optional.of("s_c13b4cb40f1f"),
                 TaskKey.systemId("arn:aws:ecs:us-west-2:111122223333:task/FargateCluster/c13b4cb40f1f4fe4a2971f76ae5a47ad"));
         assertEquals(Optional.empty(), TaskKey.systemId("arn:aws:ecs:r:1:task/short"));
+        assertEquals(Optional.of("s_0123456789ab"), TaskKey.systemId("arn:aws:ecs:r:1:task/ci/0123456789ab"));
+        assertEquals(Optional.empty(), TaskKey.systemId("arn:aws:ecs:r:1:task/ci/0123456789a"));
+        assertEquals(Optional.empty(), TaskKey.systemId("arn:aws:ecs:r:1:task/ci/0123-456789abcdef"));
         assertEquals(Optional.empty(), TaskKey.systemId(null));
     }
 

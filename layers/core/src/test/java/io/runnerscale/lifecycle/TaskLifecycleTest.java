@@ -199,6 +199,27 @@ class TaskLifecycleTest {
     }
 
     @Test
+    void aFailureKnownOnlyWhenTheStoppingTaskHasStoppedAsksForADecisionAgain() throws Exception {
+        assertEquals("STOPPING", handle(event(4, "DEACTIVATING", "STOPPED", "EssentialContainerExited", null, null, null)));
+        assertEquals(1, scaleRequests.size());
+        assertEquals("FAILED", handle(event(6, "STOPPED", "STOPPED", "EssentialContainerExited", null, 1, null)));
+        assertEquals(2, scaleRequests.size(), "the job needs its next attempt now: " + scaleRequests);
+        assertEquals("FAILED", handle(event(7, "STOPPED", "STOPPED", "EssentialContainerExited", null, 1, null)));
+        assertEquals(2, scaleRequests.size(), "nothing new: no slot left, no new failure");
+    }
+
+    @Test
+    void aFullyHandledInterruptionIsNotHandledAgain() throws Exception {
+        store.apply(new JobEvent(new JobKey(7, 200), JobStatus.RUNNING, null, null, null, null, NOW, null, null,
+                55L, "runnerscale", null, List.of("fargate")), "f", NOW);
+        handle(event(5, "RUNNING", "STOPPED", "SpotInterruption", null, null, null));
+        handle(event(7, "STOPPED", "STOPPED", "SpotInterruption", null, null, null));
+        int calls = gitlab.calls.size();
+        assertEquals("STALE", handle(event(7, "STOPPED", "STOPPED", "SpotInterruption", null, null, null)));
+        assertEquals(calls, gitlab.calls.size(), "a repeat of the stopped event asks GitLab nothing");
+    }
+
+    @Test
     void gitlabDownAtAnInterruptionFailsTheEventSoLambdaRetriesItAndTheRetryStillActs() throws Exception {
         store.apply(new JobEvent(new JobKey(7, 200), JobStatus.RUNNING, null, null, null, null, NOW, null, null,
                 55L, "runnerscale", null, List.of("fargate")), "f", NOW);

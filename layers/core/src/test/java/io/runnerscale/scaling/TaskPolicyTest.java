@@ -57,6 +57,24 @@ class TaskPolicyTest {
     }
 
     @Test
+    void jobsPendingSinceTheSameMomentGoInProjectThenJobOrder() {
+        Instant same = NOW.minusSeconds(30);
+        List<PendingJob> pending = List.of(new PendingJob(new JobKey(2, 1), same), new PendingJob(new JobKey(1, 9), same),
+                new PendingJob(new JobKey(1, 3), same), new PendingJob(new JobKey(3, 1), null));
+        assertEquals(List.of(new TaskKey(new JobKey(1, 3), 1), new TaskKey(new JobKey(1, 9), 1),
+                new TaskKey(new JobKey(2, 1), 1), new TaskKey(new JobKey(3, 1), 1)), decide(POOL, pending, 0, List.of()).launches());
+    }
+
+    @Test
+    void aDecisionChangesNothingOnlyWithoutLaunchesResumesAndForgets() {
+        TaskKey key = new TaskKey(job(1), 1);
+        assertTrue(new TaskPolicy.Decision("f", 0, 0, List.of(), List.of(), List.of(), List.of(job(1))).changesNothing());
+        assertTrue(!new TaskPolicy.Decision("f", 0, 0, List.of(key), List.of(), List.of(), List.of()).changesNothing());
+        assertTrue(!new TaskPolicy.Decision("f", 0, 0, List.of(), List.of(key), List.of(), List.of()).changesNothing());
+        assertTrue(!new TaskPolicy.Decision("f", 0, 0, List.of(), List.of(), List.of(key), List.of()).changesNothing());
+    }
+
+    @Test
     void waitingTasksCoverPendingJobs() {
         // two tasks serve, one of them runs a job: one waits, so of two pending jobs one needs a task
         TaskPolicy.Decision d = decide(POOL, List.of(pending(1, 30), pending(2, 10)), 1,

@@ -64,15 +64,24 @@ class TaskScalerTest {
         PoolConfig pool = TestPools.fargate("f", 10, 3, false);
         ScalingDecision d = scaler.scale(pool, NOW, List.of(pendingJob(1), pendingJob(2)));
         assertEquals(List.of("1/1#1 FARGATE", "1/2#1 FARGATE"), ecs.calls);
+        assertEquals(2, d.neededSlots());
+        assertEquals(2, d.targetInstances());
         assertEquals(2, d.actions().size());
         assertTrue(d.actions().stream().allMatch(a -> a instanceof ScalingAction.LaunchTask));
         List<TaskRecord> tasks = store.tasks("f");
         assertEquals(2, tasks.size());
         assertTrue(tasks.stream().allMatch(t -> t.state() == TaskState.STARTING && t.taskArn() != null
                 && "FARGATE".equals(t.capacityProvider())));
-        // the same jobs decided again: their tasks are starting, nothing new
+        // the same jobs decided again: their tasks serve, nothing new
         scaler.scale(pool, NOW, List.of(pendingJob(1), pendingJob(2)));
         assertEquals(2, ecs.calls.size());
+        // a third job now runs on one of those tasks (any task takes any job): one pending job has no task left
+        JobRecord running = new JobRecord(new JobKey(1, 3), JobStatus.RUNNING, "f", List.of("fargate"), null, null, null,
+                NOW, NOW, null, 5L, null, NOW);
+        ScalingDecision again = scaler.scale(pool, NOW, List.of(pendingJob(1), pendingJob(2), running));
+        assertEquals(List.of("1/1#1 FARGATE", "1/2#1 FARGATE", "1/1#2 FARGATE"), ecs.calls);
+        assertEquals(3, again.neededSlots());
+        assertEquals(3, again.targetInstances());
     }
 
     @Test
@@ -181,5 +190,18 @@ class TaskScalerTest {
         assertEquals(List.of("1/1#1 FARGATE_SPOT"), lookingUp.calls, "no second RunTask");
         assertEquals(List.of("1/1#1"), found);
         assertEquals("arn:aws:ecs:r:1:task/ci/lostanswer0000", store.tasks("f").getFirst().taskArn());
+    }
+
+    @Test
+    void stoppedTasksOfJobsThatNoLongerWaitAreForgotten() {
+        PoolConfig pool = TestPools.fargate("f", 10, 3, false);
+        scaler.scale(pool, NOW, List.of(pendingJob(1)));
+        TaskKey key = new TaskKey(new JobKey(1, 1), 1);
+        store.applyTaskEvent(new io.runnerscale.compute.TaskEvent(key, "arn", "STOPPED", "STOPPED",
+                "EssentialContainerExited", null, null, 0, "FARGATE", 9, NOW), NOW);
+        scaler.scale(pool, NOW, List.of(pendingJob(1)));
+        assertEquals(1, store.tasks("f").stream().filter(t -> t.key().equals(key)).count(), "kept while its job waits");
+        scaler.scale(pool, NOW, List.of());
+        assertEquals(0, store.tasks("f").stream().filter(t -> t.key().equals(key)).count());
     }
 }
