@@ -722,6 +722,8 @@ class ScalingPolicyTest {
                             "desired never drops below the instances in the group: " + context);
                     group = set.desired();
                 }
+                case ScalingAction.LaunchTask launch ->
+                        org.junit.jupiter.api.Assertions.fail("an Auto Scaling decision launches no Fargate task: " + context);
             }
         }
         // The roll always moves: every outdated instance that is idle, its jobs known and not draining yet
