@@ -146,6 +146,13 @@ public final class TestStack implements AutoCloseable {
                 RunnerOwner.instance(), Duration.ofHours(1)), dynamo, ssm, autoScaling, ec2, sfn, secretsManager, sqs, clock);
     }
 
+    /** The lifecycle function with Fargate pools: its sweep lists and stops their tasks through {@code ecs}. */
+    public LifecycleHandler lifecycleHandler(Clock clock, software.amazon.awssdk.services.ecs.EcsClient ecs) {
+        return new LifecycleHandler(settings, new LifecycleSettings("/runnerscale/rs-" + id + "/runners/", drainStateMachineArn,
+                RunnerOwner.instance(), Duration.ofHours(1)), dynamo, ssm, autoScaling, ec2, ecs, sfn, secretsManager, sqs,
+                clock);
+    }
+
     /**
      * Runs every drain execution started in moto since the last call (moto stores executions but does
      * not run them) through {@link DrainInterpreter} on the packaged definition, each Task answered by
