@@ -155,6 +155,15 @@ public final class MotoServer {
         post("/moto-api/config", json);
     }
 
+    /**
+     * {@code POST /moto-api/state-manager/set-transition}: how a model's status advances, e.g.
+     * {@code ("ecs::task", "{\"progression\": \"manual\", \"times\": 1000000}")}. Global to the server.
+     */
+    public void setTransition(String modelName, String transitionJson) {
+        post("/moto-api/state-manager/set-transition",
+                "{\"model_name\": \"" + modelName + "\", \"transition\": " + transitionJson + "}");
+    }
+
     private void post(String path, String body) {
         try {
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(endpoint.resolve(path))

@@ -134,10 +134,23 @@ public final class TestStack implements AutoCloseable {
                 dynamo, autoScaling, ec2, ssm, sqs, secretsManager, sfn, clock);
     }
 
+    /** The scaler with Fargate pools: its tasks start through {@code ecs} (moto's ECS in these tests). */
+    public ScalerHandler scalerHandler(Clock clock, software.amazon.awssdk.services.ecs.EcsClient ecs) {
+        return new ScalerHandler(settings, new LifecycleSettings.DrainSettings(drainStateMachineArn, Duration.ofHours(1)),
+                dynamo, autoScaling, ec2, ecs, ssm, sqs, secretsManager, sfn, clock);
+    }
+
     /** The lifecycle function of this stack (answers the drain executions' tasks), on {@code clock}. */
     public LifecycleHandler lifecycleHandler(Clock clock) {
         return new LifecycleHandler(settings, new LifecycleSettings("/runnerscale/rs-" + id + "/runners/", drainStateMachineArn,
                 RunnerOwner.instance(), Duration.ofHours(1)), dynamo, ssm, autoScaling, ec2, sfn, secretsManager, sqs, clock);
+    }
+
+    /** The lifecycle function with Fargate pools: its sweep lists and stops their tasks through {@code ecs}. */
+    public LifecycleHandler lifecycleHandler(Clock clock, software.amazon.awssdk.services.ecs.EcsClient ecs) {
+        return new LifecycleHandler(settings, new LifecycleSettings("/runnerscale/rs-" + id + "/runners/", drainStateMachineArn,
+                RunnerOwner.instance(), Duration.ofHours(1)), dynamo, ssm, autoScaling, ec2, ecs, sfn, secretsManager, sqs,
+                clock);
     }
 
     /**

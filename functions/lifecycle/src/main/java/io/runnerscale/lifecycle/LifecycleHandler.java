@@ -5,6 +5,7 @@ import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.runnerscale.compute.EcsFargateTasks;
 import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.LambdaMetrics;
@@ -27,6 +28,7 @@ import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
 import software.amazon.awssdk.services.ec2.Ec2Client;
+import software.amazon.awssdk.services.ecs.EcsClient;
 import software.amazon.awssdk.services.secretsmanager.SecretsManagerClient;
 import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
@@ -55,7 +57,8 @@ import java.util.function.Supplier;
  *       Interruption Warning} and {@code EC2 Instance Rebalance Recommendation} (start a drain);
  *       answers {@code {"result": "..."}};</li>
  *   <li>the orphan sweep's schedule, {@code {"sweep": true}} (or an EventBridge {@code Scheduled Event}):
- *       one {@link OrphanSweep} run; answers {@code {"result": "SWEPT", "report": {...}}}.</li>
+ *       one {@link OrphanSweep} run, then one {@link TaskSweep} run over the Fargate pools; answers
+ *       {@code {"result": "SWEPT", "report": {...}, "tasks": {...}}}.</li>
  * </ul>
  * Thin on purpose: {@link LifecycleEvents} dispatches (as {@code serve} does too) and
  * {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
@@ -75,6 +78,8 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private final LambdaMetrics metrics = LambdaMetrics.create();
     private final LifecycleEvents events;
     private final OrphanSweep sweep;
+    /** Null when built without ECS: Fargate tasks are then not swept. */
+    private final TaskSweep taskSweep;
 
     public LifecycleHandler() {
         this(Settings.fromEnvironment(), LifecycleSettings.from(System.getenv()), AwsClients.create(null));
@@ -82,7 +87,8 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
 
     private LifecycleHandler(Settings settings, LifecycleSettings lifecycle, AwsClients aws) {
         this(settings, lifecycle, aws.build(DynamoDbClient.builder()), aws.build(SsmClient.builder()),
-                aws.build(AutoScalingClient.builder()), aws.build(Ec2Client.builder()), aws.build(SfnClient.builder()),
+                aws.build(AutoScalingClient.builder()), aws.build(Ec2Client.builder()), aws.build(EcsClient.builder()),
+                aws.build(SfnClient.builder()),
                 aws.build(SecretsManagerClient.builder()), aws.build(SqsClient.builder()), Clock.systemUTC());
         Core.getGlobalContext().register(this);
     }
@@ -90,6 +96,13 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     /** Wires the service from clients; tests pass clients pointed at DynamoDB Local and moto_server. */
     public LifecycleHandler(Settings settings, LifecycleSettings lifecycle, DynamoDbClient dynamo, SsmClient ssm,
                             AutoScalingClient autoScaling, Ec2Client ec2, SfnClient sfn,
+                            SecretsManagerClient secretsManager, SqsClient sqs, Clock clock) {
+        this(settings, lifecycle, dynamo, ssm, autoScaling, ec2, null, sfn, secretsManager, sqs, clock);
+    }
+
+    /** @param ecs lists and stops the Fargate pools' tasks for the sweep; null sweeps no task */
+    public LifecycleHandler(Settings settings, LifecycleSettings lifecycle, DynamoDbClient dynamo, SsmClient ssm,
+                            AutoScalingClient autoScaling, Ec2Client ec2, EcsClient ecs, SfnClient sfn,
                             SecretsManagerClient secretsManager, SqsClient sqs, Clock clock) {
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
@@ -113,6 +126,8 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         this.sweep = new OrphanSweep(pools::current, store, store, gitlab, lifecycle.runnerOwner(), tokens,
                 new AsgGroupMembers(autoScaling), new Ec2DescribeInstances(ec2), service::startDrain,
                 OrphanSweep.Settings.DEFAULT, clock);
+        this.taskSweep = ecs == null ? null : new TaskSweep(pools::current, new EcsFargateTasks(ecs), gitlab, store,
+                store, TaskSweep.Settings.DEFAULT, clock);
     }
 
     @Override
@@ -143,6 +158,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 && (event.path("sweep").asBoolean(false) || SCHEDULED.equals(event.path("detail-type").asText("")))) {
             ObjectNode answer = json.createObjectNode().put("result", "SWEPT");
             answer.set("report", json.valueToTree(sweep.run()));
+            if (taskSweep != null) {
+                answer.set("tasks", json.valueToTree(taskSweep.run()));
+            }
             return answer;
         }
         JsonNode answer = events.handle(event);

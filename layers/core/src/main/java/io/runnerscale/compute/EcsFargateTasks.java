@@ -79,9 +79,9 @@ public final class EcsFargateTasks implements FargateTasks {
             response = ecs.runTask(request.build());
         } catch (EcsException e) {
             if (e.isThrottlingException() || e.statusCode() >= 500) {
-                return new RunOutcome.Retry(errorOf(e));
+                return new RunOutcome.Retry(errorOf(e, backend));
             }
-            return new RunOutcome.Failed(errorOf(e));
+            return new RunOutcome.Failed(errorOf(e, backend));
         } catch (SdkClientException e) {
             return new RunOutcome.Retry("ECS unreachable: " + e.getMessage());
         }
@@ -139,9 +139,18 @@ public final class EcsFargateTasks implements FargateTasks {
         return tasks;
     }
 
-    private static String errorOf(EcsException e) {
+    /**
+     * ECS's error code and message, after what was asked: ECS's own words rarely name the task
+     * definition ("Unable to describe task definition."), and an answer that is no ECS error (a 5xx
+     * page) has neither code nor message, only its status.
+     */
+    private static String errorOf(EcsException e, PoolConfig.Fargate backend) {
         String code = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorCode();
-        String message = e.awsErrorDetails() == null ? e.getMessage() : e.awsErrorDetails().errorMessage();
-        return io.runnerscale.text.Quoted.cut((code == null ? "" : code + ": ") + message, TaskEvent.MAX_REASON);
+        String message = e.awsErrorDetails() == null ? null : e.awsErrorDetails().errorMessage();
+        if (message == null || message.isBlank()) {
+            message = "HTTP " + e.statusCode();
+        }
+        return io.runnerscale.text.Quoted.cut("RunTask " + backend.taskDefinition() + " in cluster " + backend.cluster()
+                + ": " + (code == null ? "" : code + ": ") + message, TaskEvent.MAX_REASON);
     }
 }

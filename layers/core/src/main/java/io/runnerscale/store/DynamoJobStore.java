@@ -526,36 +526,41 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
 
     @Override
     public TaskUpdate applyTaskEvent(TaskEvent event, Instant now) {
-        // read, then write conditioned on the version read: a concurrent newer event makes this one stale
-        Optional<TaskRecord> current = task(event.key());
-        if (current.isEmpty()) {
-            return new TaskUpdate.Unknown();
-        }
-        TaskRecord previous = current.get();
-        if (previous.eventVersion() >= event.version()) {
-            return new TaskUpdate.Stale(previous);
-        }
-        TaskRecord next = previous.with(event, now);
-        Map<String, AttributeValue> values = new HashMap<>();
-        List<String> sets = new ArrayList<>();
-        set(sets, values, "#state", ":state", s(next.state().name()));
-        set(sets, values, "eventVersion", ":version", n(next.eventVersion()));
-        set(sets, values, "failed", ":failed", AttributeValue.fromBool(next.failed()));
-        set(sets, values, "interrupted", ":interrupted", AttributeValue.fromBool(next.interrupted()));
-        optional(sets, values, "taskArn", next.taskArn());
-        optional(sets, values, "capacityProvider", next.capacityProvider());
-        optional(sets, values, "stoppedAt", next.stoppedAt());
-        optional(sets, values, "reason", next.reason());
-        values.put(":seen", n(previous.eventVersion()));
-        try {
-            dynamo.updateItem(r -> r.tableName(table).key(taskKey(event.key()))
-                    .updateExpression("SET " + String.join(", ", sets))
-                    .conditionExpression("eventVersion = :seen")
-                    .expressionAttributeNames(Map.of("#state", "state"))
-                    .expressionAttributeValues(values));
-            return new TaskUpdate.Applied(previous, next);
-        } catch (ConditionalCheckFailedException newer) {
-            return task(event.key()).<TaskUpdate>map(TaskUpdate.Stale::new).orElseGet(TaskUpdate.Unknown::new);
+        // read, then write conditioned on the version read. A lost race means another event was stored
+        // in between: decide again on what is stored now, since that event may be older than this one
+        // (two invocations at once). Each lost race stored a higher version, so this ends at the latest
+        // when the record holds this event's version (then Stale).
+        while (true) {
+            Optional<TaskRecord> current = task(event.key());
+            if (current.isEmpty()) {
+                return new TaskUpdate.Unknown();
+            }
+            TaskRecord previous = current.get();
+            if (previous.eventVersion() >= event.version()) {
+                return new TaskUpdate.Stale(previous);
+            }
+            TaskRecord next = previous.with(event, now);
+            Map<String, AttributeValue> values = new HashMap<>();
+            List<String> sets = new ArrayList<>();
+            set(sets, values, "#state", ":state", s(next.state().name()));
+            set(sets, values, "eventVersion", ":version", n(next.eventVersion()));
+            set(sets, values, "failed", ":failed", AttributeValue.fromBool(next.failed()));
+            set(sets, values, "interrupted", ":interrupted", AttributeValue.fromBool(next.interrupted()));
+            optional(sets, values, "taskArn", next.taskArn());
+            optional(sets, values, "capacityProvider", next.capacityProvider());
+            optional(sets, values, "stoppedAt", next.stoppedAt());
+            optional(sets, values, "reason", next.reason());
+            values.put(":seen", n(previous.eventVersion()));
+            try {
+                dynamo.updateItem(r -> r.tableName(table).key(taskKey(event.key()))
+                        .updateExpression("SET " + String.join(", ", sets))
+                        .conditionExpression("eventVersion = :seen")
+                        .expressionAttributeNames(Map.of("#state", "state"))
+                        .expressionAttributeValues(values));
+                return new TaskUpdate.Applied(previous, next);
+            } catch (ConditionalCheckFailedException raced) {
+                // another event was stored between the read and the write: read again
+            }
         }
     }
 
