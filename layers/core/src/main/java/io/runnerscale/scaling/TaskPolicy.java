@@ -30,13 +30,18 @@ import java.util.Set;
  *   <li>A job whose tasks failed {@code max_task_attempts} times (image pull, network, capacity) gets
  *       no more: it is reported as given up, and it stays pending in GitLab for another runner.</li>
  *   <li>A claim RunTask never answered (the decision died between the claim and the call) is
- *       <em>resumed</em> under the same key while its job waits: the same client token makes ECS
- *       return the task if the first call started it. Once its job no longer waits it is forgotten.</li>
+ *       <em>resumed</em> under the same key while its job waits, once it is older than
+ *       {@link #RESUME_AFTER} (a younger one may be another decision's call still in flight): the same
+ *       client token makes ECS return the task if the first call started it. Once its job no longer
+ *       waits it is forgotten.</li>
  *   <li>A stopped task is forgotten once its job no longer waits; while it waits, the stopped tasks
  *       say how many attempts the job had and how many failed.</li>
  * </ul>
  */
 public final class TaskPolicy {
+
+    /** Longer than a RunTask call can take (the SDK's timeouts and retries): a younger claim may be in flight. */
+    public static final java.time.Duration RESUME_AFTER = java.time.Duration.ofMinutes(1);
 
     private TaskPolicy() {
     }
@@ -96,8 +101,12 @@ public final class TaskPolicy {
             lastAttempt.merge(job, task.key().attempt(), Math::max);
             boolean waits = pendingKeys.contains(job);
             if (task.state() == TaskState.CLAIMED && task.taskArn() == null) {
-                if (waits) {
-                    resumes.add(task.key());
+                boolean inFlight = task.claimedAt() != null
+                        && task.claimedAt().plus(RESUME_AFTER).isAfter(snapshot.now());
+                if (waits || inFlight) {
+                    if (waits && !inFlight) {
+                        resumes.add(task.key());
+                    }
                     serving++;
                     withServingTask.add(job);
                 } else {

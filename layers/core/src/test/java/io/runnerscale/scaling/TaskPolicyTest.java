@@ -138,6 +138,19 @@ class TaskPolicyTest {
     }
 
     @Test
+    void aYoungClaimWithoutAnswerMayBeAnotherDecisionsCallInFlight() {
+        TaskRecord young = new TaskRecord(new TaskKey(job(1), 1), "f", TaskState.CLAIMED, null, null,
+                NOW.minusSeconds(59), null, null, false, false, 0);
+        TaskPolicy.Decision waits = decide(POOL, List.of(pending(1, 60)), 0, List.of(young));
+        assertEquals(List.of(), waits.resumes());
+        assertEquals(List.of(), waits.launches(), "it counts as the job's task");
+        assertEquals(1, waits.serving());
+        TaskPolicy.Decision taken = decide(POOL, List.of(), 0, List.of(young));
+        assertEquals(List.of(), taken.forget(), "not forgotten while its call may still answer");
+        assertEquals(1, taken.serving());
+    }
+
+    @Test
     void stoppedTasksAreForgottenOnlyOnceTheirJobNoLongerWaits() {
         TaskRecord stopped = task(1, 1, TaskState.STOPPED, true);
         assertEquals(List.of(), decide(POOL, List.of(pending(1, 60)), 0, List.of(stopped)).forget());

@@ -132,7 +132,10 @@ class TaskScalerTest {
         TaskRecord claimed = store.tasks("f").getFirst();
         assertEquals(TaskState.CLAIMED, claimed.state());
         assertNull(claimed.taskArn());
-        scaler.scale(pool, NOW, List.of(pendingJob(1)));
+        // within a minute the claim may be another decision's call in flight: left alone
+        scaler.scale(pool, NOW.plusSeconds(30), List.of(pendingJob(1)));
+        assertEquals(List.of("1/1#1 FARGATE"), ecs.calls);
+        scaler.scale(pool, NOW.plusSeconds(61), List.of(pendingJob(1)));
         // the same key, so the same client token: ECS returns the task if the first call had started it
         assertEquals(List.of("1/1#1 FARGATE", "1/1#1 FARGATE"), ecs.calls);
         assertEquals(TaskState.STARTING, store.tasks("f").getFirst().state());
@@ -149,7 +152,7 @@ class TaskScalerTest {
         };
         new TaskScaler(store, failing).scale(pool, NOW, List.of(pendingJob(1)));
         assertEquals(TaskState.CLAIMED, store.tasks("f").getFirst().state());
-        scaler.scale(pool, NOW, List.of(pendingJob(1)));
+        scaler.scale(pool, NOW.plusSeconds(61), List.of(pendingJob(1)));
         assertEquals(List.of("1/1#1 FARGATE"), ecs.calls);
     }
 
@@ -186,7 +189,7 @@ class TaskScalerTest {
         lookingUp.script.add(new FargateTasks.RunOutcome.Retry("read timed out"));
         TaskScaler withLookup = new TaskScaler(store, lookingUp);
         withLookup.scale(pool, NOW, List.of(pendingJob(1)));
-        withLookup.scale(pool, NOW, List.of(pendingJob(1)));
+        withLookup.scale(pool, NOW.plusSeconds(61), List.of(pendingJob(1)));
         assertEquals(List.of("1/1#1 FARGATE_SPOT"), lookingUp.calls, "no second RunTask");
         assertEquals(List.of("1/1#1"), found);
         assertEquals("arn:aws:ecs:r:1:task/ci/lostanswer0000", store.tasks("f").getFirst().taskArn());
