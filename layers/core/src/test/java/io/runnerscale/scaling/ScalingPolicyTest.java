@@ -722,6 +722,8 @@ class ScalingPolicyTest {
                             "desired never drops below the instances in the group: " + context);
                     group = set.desired();
                 }
+                case ScalingAction.LaunchTask task ->
+                        org.junit.jupiter.api.Assertions.fail("a Fargate launch in an Auto Scaling decision: " + context);
             }
         }
         // The roll always moves: every outdated instance that is idle, its jobs known and not draining yet
