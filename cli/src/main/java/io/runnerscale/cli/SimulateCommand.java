@@ -187,6 +187,9 @@ final class SimulateCommand {
                 + DAY.format(jobs.getFirst().requestedAt()) + " to " + DAY.format(jobs.getLast().requestedAt())
                 + ", boot " + Durations.format(boot) + (trace.skipped() > 0 ? ", " + trace.skipped() + " skipped" : "")
                 + (unmatched > 0 ? ", " + unmatched + " match no pool" : "");
+        boolean fargateSpot = java.util.stream.Stream.concat(java.util.stream.Stream.of(config),
+                        compared.stream().map(Compared::config)).flatMap(c -> c.pools().stream())
+                .anyMatch(p -> p.backend() instanceof PoolConfig.Fargate f && f.spot());
         // per-pool rows: the headline and the compared files, when there is more than one pool to tell apart
         List<SimulationResult> perPool = results.subList(0, 1 + compared.size());
         boolean poolRows = !compared.isEmpty() || config.pools().size() > 1
@@ -199,11 +202,11 @@ final class SimulateCommand {
             if (poolRows) {
                 out.print(poolTable(perPool, options));
             }
-            out.print(drainTable(results, options));
+            out.print(drainTable(results, options, fargateSpot));
         }
         if (reportFile != null) {
             try {
-                HtmlReport.write(reportFile, "runnerscale simulation", source, results, drainNote(options),
+                HtmlReport.write(reportFile, "runnerscale simulation", source, results, drainNote(options, fargateSpot),
                         poolRows ? perPool : List.of(), poolNote(options));
             } catch (IOException e) {
                 err.println("error: cannot write the report to " + reportFile + ": "
@@ -486,11 +489,16 @@ final class SimulateCommand {
      * any were simulated.
      */
     static String drainTable(List<SimulationResult> results, SimulationOptions options) {
+        return drainTable(results, options, false);
+    }
+
+    /** @param fargateSpot a simulated pools file has a Fargate Spot pool */
+    static String drainTable(List<SimulationResult> results, SimulationOptions options, boolean fargateSpot) {
         List<SimulationResult> simulated = results.stream().filter(r -> !r.timeline().isEmpty()).toList();
         if (simulated.isEmpty()) {
             return "";
         }
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(drainNote(options), 110)));
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(drainNote(options, fargateSpot), 110)));
         int width = Math.max(24, simulated.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
         out.append(String.format(Locale.ROOT, "%-" + width + "s %7s %10s", "policy", "drains", "draining-h"));
         boolean spot = options.spotInterruptionsPerInstanceHour() > 0;
@@ -515,6 +523,11 @@ final class SimulateCommand {
 
     /** What the drain and spot figures mean, in a sentence or two. */
     static String drainNote(SimulationOptions options) {
+        return drainNote(options, false);
+    }
+
+    /** @param fargateSpot a simulated pools file has a Fargate Spot pool */
+    static String drainNote(SimulationOptions options, boolean fargateSpot) {
         String note = "Drains: an instance leaves only through a drain (runner paused, no new job, waits for its jobs, "
                 + "then " + Durations.format(options.drainTime()) + " to delete the runner and terminate); "
                 + "no instance was terminated with a job on it.";
@@ -525,6 +538,10 @@ final class SimulateCommand {
                     plain(options.spotInterruptionsPerInstanceHour()),
                     options.spotPools().isEmpty() ? "every pool" : "pool(s) " + String.join(", ", options.spotPools()),
                     DrainPolicy.SPOT_DEADLINE.toSeconds());
+            if (fargateSpot) {
+                note += " A Fargate Spot task's job is cancelled and retried at the interruption (a task cannot be"
+                        + " drained), and the task stops " + Simulation.SPOT_TASK_STOP.toSeconds() + " s later.";
+            }
         }
         return note;
     }

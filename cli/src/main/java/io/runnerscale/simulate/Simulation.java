@@ -148,6 +148,7 @@ public final class Simulation {
     private Function<SimulatedFargate.Task, Duration> taskSpotWarnings = this::drawTaskSpotWarning;
     private int lostTasks;
     private String firstLostTask;
+    private boolean retryInterruptedTaskJobs = true;
     private boolean cancelAtSpotDeadline = true;
     private Instant end;
     private final Instant hardStop;
@@ -213,6 +214,24 @@ public final class Simulation {
     /** Tests: when each Fargate Spot task gets its interruption, after RunTask (null: never). */
     Simulation taskSpotWarnings(Function<SimulatedFargate.Task, Duration> warnings) {
         this.taskSpotWarnings = warnings;
+        return this;
+    }
+
+    /**
+     * Tests: a job the store holds as pending from {@code from} to {@code until} though no runner can
+     * take it (GitLab cancelled it while pending, and the webhook saying so came late): the scaler
+     * starts tasks for it, which get no job and end at their wait timeout.
+     */
+    Simulation strayPendingJob(String pool, Instant from, Instant until) {
+        JobKey key = new JobKey(2, nextJobId++);
+        push(from, new Stray(pool, key, JobStatus.PENDING));
+        push(until, new Stray(pool, key, JobStatus.CANCELED));
+        return this;
+    }
+
+    /** Tests: a lifecycle function whose GitLab never names an interrupted task's job, so nothing is retried. */
+    Simulation withoutTaskRetry() {
+        this.retryInterruptedTaskJobs = false;
         return this;
     }
 
@@ -315,6 +334,12 @@ public final class Simulation {
             case TaskFinish f -> taskFinish(f);
             case TaskInterrupt i -> taskInterrupt(i.arn);
             case TaskStop t -> fargate.end(t.arn, TaskEvent.SPOT_INTERRUPTION, null, null);
+            case Stray st -> {
+                Instant now = clock.instant();
+                store.apply(new JobEvent(st.key, st.status, null, null, null, null, null,
+                        st.status == JobStatus.PENDING ? null : now, null, null, null, null, List.of()), st.pool, now);
+                requestDecision(st.pool);
+            }
             case Interrupt i -> interrupt(i.instanceId);
             case DrainDeadline d -> drainDeadline(d.instanceId);
             case DrainEnd d -> drainEnd(d.instanceId);
@@ -597,6 +622,9 @@ public final class Simulation {
         @Override
         public List<JobKey> runningJobs(long runnerId, String systemId) {
             List<JobKey> running = new ArrayList<>();
+            if (!retryInterruptedTaskJobs) {
+                return running;
+            }
             for (TaskJob job : taskJobs.values()) {
                 if (tallies.get(job.job.pool).runnerId == runnerId
                         && TaskKey.systemId(job.arn).filter(systemId::equals).isPresent()) {
@@ -1057,5 +1085,8 @@ public final class Simulation {
     }
 
     private record TaskStop(String arn) implements EventBody {
+    }
+
+    private record Stray(String pool, JobKey key, JobStatus status) implements EventBody {
     }
 }

@@ -334,7 +334,9 @@ class SimulationTest {
 
                 assertEquals(0, simulation.terminatedBusy());
                 assertEquals(week.size(), r.jobs(), "every job completes at spot rate " + rate);
-                assertTrue(r.drains().drains() > 0, "instances leave through drains");
+                boolean ec2 = r.pools().stream().anyMatch(p -> p.backend().equals("ec2-asg") && p.jobs() > 0);
+                // a Fargate pool's tasks stop with their job: nothing to drain
+                assertEquals(ec2, r.drains().drains() > 0, "instances leave through drains");
                 retried += r.drains().retried();
                 finished += r.drains().finishedBeforeDeadline();
             }
