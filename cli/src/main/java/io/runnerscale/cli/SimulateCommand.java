@@ -99,7 +99,7 @@ final class SimulateCommand {
                         "sigma of the log-normal boot time"))
                 .withPrice(args.numberIn("price", 0, 0, SimulationOptions.MAX_PRICE_PER_HOUR, "USD per instance-hour"))
                 .withSpotRate(spotRate(args))
-                .withSpotPools(spotPools(args, config))
+                .withSpotPools(spotPools(args, config, compared))
                 .withDrainTime(args.durationIn("drain-time", SimulationOptions.DEFAULT_DRAIN_TIME, Duration.ZERO,
                         SimulationOptions.MAX_DRAIN_TIME))
                 .withSeed(args.longNumber("seed", 1))
@@ -303,8 +303,8 @@ final class SimulateCommand {
         return args.numberIn(option, 0, 0, SimulationOptions.MAX_SPOT_RATE, "interruptions per instance-hour");
     }
 
-    /** {@code --spot-pools}: names of configured pools; none given means every pool. */
-    private static Set<String> spotPools(Args args, PoolsConfig config) {
+    /** {@code --spot-pools}: names of pools of {@code --config} or a {@code --compare} file; none given means every pool. */
+    private static Set<String> spotPools(Args args, PoolsConfig config, List<Compared> compared) {
         String value = args.get("spot-pools", null);
         if (value == null) {
             return Set.of();
@@ -319,9 +319,11 @@ final class SimulateCommand {
                 throw new Args.UsageException("--spot-pools: '" + Args.shownValue(value)
                         + "' has an empty pool name; give names separated by commas, e.g. docker-spot,gpu");
             }
-            if (config.pool(trimmed).isEmpty()) {
+            if (config.pool(trimmed).isEmpty() && compared.stream().allMatch(c -> c.config().pool(trimmed).isEmpty())) {
                 throw new Args.UsageException("--spot-pools: no pool '" + Args.shownValue(trimmed) + "' (pools: "
-                        + config.pools().stream().map(PoolConfig::name).collect(Collectors.joining(", ")) + ")");
+                        + java.util.stream.Stream.concat(java.util.stream.Stream.of(config),
+                                compared.stream().map(Compared::config)).flatMap(c -> c.pools().stream())
+                        .map(PoolConfig::name).distinct().collect(Collectors.joining(", ")) + ")");
             }
             names.add(trimmed);
         }

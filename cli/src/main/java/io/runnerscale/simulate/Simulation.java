@@ -175,11 +175,8 @@ public final class Simulation {
         this.progress = progress;
         this.random = new Random(options.seed());
         this.spotRandom = new Random(options.seed() ^ SPOT_STREAM);
-        for (String spotPool : options.spotPools()) {
-            if (config.pool(spotPool).isEmpty()) {
-                throw new IllegalArgumentException("spot pool '" + spotPool + "' is not in the pools file");
-            }
-        }
+        // spot pools named but not in this pools file belong to another one simulated beside it (--compare):
+        // the command checks every name against all of them
         this.clock = new VirtualClock(first.minus(options.tickInterval()));
         this.fleet = new SimulatedFleet(clock, this::bootDelay, new FleetListener());
         this.fargateRandom = new Random(options.seed() ^ FARGATE_STREAM);

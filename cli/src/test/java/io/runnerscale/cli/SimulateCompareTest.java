@@ -156,6 +156,20 @@ class SimulateCompareTest {
     }
 
     @Test
+    void spotPoolsMayNameAComparedFilesPoolAndOnlyItIsInterrupted() throws IOException {
+        Result r = main("simulate", "--trace", WEEK.toString(), "--json", "--no-progress", "--compare",
+                Path.of("..", "samples", "pools-fargate-spot.yaml").toString(), "--spot-interruptions", "2",
+                "--spot-pools", "fargate-spot");
+        assertEquals(0, r.code, r.err);
+        JsonNode root = JSON.readTree(r.out);
+        assertEquals(0, root.get("spot").get("interruptions").asInt(), "the EC2 pool is not a spot pool here");
+        JsonNode spot = root.get("compare").get(0);
+        assertTrue(spot.get("spot").get("interruptions").asInt() > 0, spot.toString());
+        assertEquals(spot.get("spot").get("interruptions"), spot.get("pools").get(0).get("interruptions"));
+        assertEquals(root.get("jobs"), spot.get("jobs"), "every interrupted job was retried and completed");
+    }
+
+    @Test
     void fargatePricesCanBeOverridden() throws IOException {
         Result cheap = main("simulate", "--trace", WEEK.toString(), "--json", "--no-progress", "--config",
                 FARGATE.toString(), "--fargate-price", "0.02024,0.0022225");
