@@ -68,6 +68,8 @@ public final class Main {
                 case "simulate" -> {
                     // thousands of decisions a second: only warnings belong on the terminal
                     Configurator.setLevel("io.runnerscale", Level.WARN);
+                    // a warning per simulated Fargate Spot interruption: the drains table counts them instead
+                    Configurator.setLevel("io.runnerscale.lifecycle.TaskLifecycle", Level.ERROR);
                     yield SimulateCommand.run(rest, out, err);
                 }
                 case "bench-webhook" -> {

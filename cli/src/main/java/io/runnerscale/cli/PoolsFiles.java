@@ -19,6 +19,11 @@ final class PoolsFiles {
     }
 
     static String text(String path) {
+        return text(path, "config");
+    }
+
+    /** @param option the option that named the file, for the messages */
+    static String text(String path, String option) {
         if (path == null) {
             try (InputStream in = PoolsFiles.class.getResourceAsStream("default-pools.yaml")) {
                 return new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -29,13 +34,17 @@ final class PoolsFiles {
         try {
             return Files.readString(Path.of(path));
         } catch (NoSuchFileException e) {
-            throw new Args.UsageException("--config: " + path + " does not exist");
+            throw new Args.UsageException("--" + option + ": " + path + " does not exist");
         } catch (IOException e) {
-            throw new Args.UsageException("--config: cannot read " + path + ": " + e.getMessage());
+            throw new Args.UsageException("--" + option + ": cannot read " + path + ": " + e.getMessage());
         }
     }
 
     static PoolsConfig load(String path) {
-        return PoolsConfigParser.parse(text(path), path == null ? DEFAULT_NAME : path);
+        return load(path, "config");
+    }
+
+    static PoolsConfig load(String path, String option) {
+        return PoolsConfigParser.parse(text(path, option), path == null ? DEFAULT_NAME : path);
     }
 }

@@ -28,6 +28,9 @@ import io.runnerscale.local.LocalLifecycle;
 import io.runnerscale.local.LocalRunnerTokens;
 import io.runnerscale.local.SimulatedGitLabRunners;
 import io.runnerscale.local.SimulatedLifecycle;
+import io.runnerscale.local.SimulatedTasks;
+import io.runnerscale.lifecycle.TaskLifecycle;
+import io.runnerscale.scaling.TaskScaler;
 import io.runnerscale.local.LocalJobUpdateQueue;
 import io.runnerscale.webhook.DeferredJobUpdatesCodec;
 import io.runnerscale.webhook.JobUpdateService;
@@ -110,6 +113,10 @@ final class ServeCommand {
             action) with the same X-Gitlab-Token as POST /webhook; GET /status shows each instance's
             state and the drains. Runners: simulated (in memory, their jobs from the job store),
             except with --compute aws and --gitlab-url, where they are created in that GitLab.
+            Fargate pools (--compute sim): one simulated task per pending job, ready after the pool's
+            backend.start_time; a ready task runs a job the Job Hooks say runs in its pool, stops
+            when the job ends or after wait_timeout without one; its state changes reach the
+            lifecycle function's code as ECS task events. GET /status lists each pool's tasks.
             """;
 
     static final String TABLE = "runnerscale-local";
@@ -197,6 +204,7 @@ final class ServeCommand {
         LocalServer server = null;
         LocalDrains localDrains = null;
         SimulatedLifecycle simulated = null;
+        SimulatedTasks simulatedTasks = null;
         try {
             http = listen(bindAddress, bind, port);
             dynamo = dataDir == null ? EmbeddedDynamo.start() : EmbeddedDynamo.start(dataDir.resolve("dynamodb"));
@@ -211,6 +219,7 @@ final class ServeCommand {
             DrainRequests drains = new DrainRequests(store, localDrains, jobTimeout, clock);
             AtomicReference<JobUpdateService> updatesRef = new AtomicReference<>();
             SimulatedFleet fleet = null;
+            TaskScaler taskScaler = null;
             Compute compute;
             LifecycleActions actions;
             GitLabRunners runners;
@@ -218,6 +227,9 @@ final class ServeCommand {
                 // simulated instances run no gitlab-runner: their runners are simulated too, whatever --gitlab-url says
                 simulated = new SimulatedLifecycle(pools, store, json, clock);
                 fleet = new SimulatedFleet(clock, () -> boot, simulated);
+                // Fargate pools: tasks on a simulated ECS, started after backend.start_time, one job each
+                simulatedTasks = new SimulatedTasks(pools, store, json, clock, System.nanoTime());
+                taskScaler = new TaskScaler(store, simulatedTasks.fargate());
                 compute = fleet;
                 actions = simulated;
                 runners = new SimulatedGitLabRunners(pools, store, updatesRef::get, clock);
@@ -235,7 +247,10 @@ final class ServeCommand {
             LifecycleService lifecycleService = new LifecycleService(pools::current, store, runners, new LocalRunnerTokens(),
                     actions, localDrains, (pool, reason, dedupeId) -> scaleRequestsRef.get().request(pool, reason, dedupeId),
                     RunnerOwner.instance(), jobTimeout, clock);
-            LifecycleEvents events = new LifecycleEvents(lifecycleService, codec, json);
+            // ECS task events (serve's simulated tasks tell theirs here) go to the lifecycle function's code too
+            TaskLifecycle taskLifecycle = new TaskLifecycle(pools::current, store, store, runners,
+                    (pool, reason, dedupeId) -> scaleRequestsRef.get().request(pool, reason, dedupeId), clock);
+            LifecycleEvents events = new LifecycleEvents(lifecycleService, taskLifecycle, codec, json);
             localDrains.answerTasksWith(payload -> lifecycleCall(events, payload));
             if (simulated != null) {
                 simulated.attach(fleet, payload -> lifecycleCall(events, payload));
@@ -246,7 +261,7 @@ final class ServeCommand {
             // a tick every --tick: a pool unwatched for three ticks (at least 5 min) may have missed job events
             Duration watchGap = tick.multipliedBy(3).compareTo(ScalerService.DEFAULT_WATCH_GAP) > 0
                     ? tick.multipliedBy(3) : ScalerService.DEFAULT_WATCH_GAP;
-            ScalerService scaler = new ScalerService(pools, store, compute, drains, forecast, clock, watchGap);
+            ScalerService scaler = new ScalerService(pools, store, compute, drains, forecast, clock, watchGap, taskScaler);
             scaleRequests = new LocalScaleRequests(scaler);
             scaleRequestsRef.set(scaleRequests);
             String webhookToken = token;
@@ -263,6 +278,10 @@ final class ServeCommand {
                     new LocalLifecycle(events, localDrains, compute, store, store, pools, json));
             server.start();
             int resumed = resumeDrains(pools, store, compute, drains, clock, out);
+            if (simulatedTasks != null) {
+                server.showStoppedTasks(simulatedTasks::recentlyStopped);
+                simulatedTasks.start(payload -> lifecycleCall(events, payload));
+            }
             scaleRequests.startTicking(tick);
 
             out.println("runnerscale serving on http://" + bind + ":" + server.port()
@@ -271,6 +290,12 @@ final class ServeCommand {
                     + ", DynamoDB Local at " + dynamo.endpoint());
             out.println("  runners: " + (runners instanceof SimulatedGitLabRunners ? "simulated" : "GitLab " + credentials.baseUrl())
                     + ", drains: the drain state machine run locally" + (waitFactor == 1 ? "" : " (waits x" + waitFactor + ")"));
+            boolean fargatePools = pools.current().pools().stream().anyMatch(p -> p.backend() instanceof PoolConfig.Fargate);
+            if (fargatePools) {
+                out.println(simulatedTasks != null
+                        ? "  Fargate pools: simulated tasks (ready after each pool's backend.start_time, one job each)"
+                        : "  Fargate pools: not run with --compute aws (ECS task events do not reach serve); use --compute sim");
+            }
             out.println(dataDir == null ? "  state: in memory (lost when serve stops)"
                     : "  state: " + dataDir + " (kept across restarts)");
             if (recovered > 0) {
@@ -282,7 +307,8 @@ final class ServeCommand {
             out.println(generated ? "  webhook token (generated for this run; set --webhook-token to choose one): " + token
                     : "  webhook token: as given");
             out.flush();
-            return new Running(server, scaleRequests, deferred, dynamo, lock, fleet, localDrains, simulated, drains);
+            return new Running(server, scaleRequests, deferred, dynamo, lock, fleet, localDrains, simulated, drains,
+                    simulatedTasks);
         } catch (Exception | Error e) {
             if (server != null) {
                 server.close();
@@ -300,6 +326,9 @@ final class ServeCommand {
             }
             if (simulated != null) {
                 simulated.close();
+            }
+            if (simulatedTasks != null) {
+                simulatedTasks.close();
             }
             if (dynamo != null) {
                 dynamo.close();
@@ -520,12 +549,14 @@ final class ServeCommand {
         private final LocalDrains drains;
         private final SimulatedLifecycle simulated;
         private final InstanceDrains drainRequests;
+        private final SimulatedTasks tasks;
         private final int port;
         private boolean closed;
 
         private Running(LocalServer server, LocalScaleRequests scaleRequests, LocalJobUpdateQueue deferred,
                         EmbeddedDynamo dynamo, DataDirLock lock, SimulatedFleet fleet, LocalDrains drains,
-                        SimulatedLifecycle simulated, InstanceDrains drainRequests) {
+                        SimulatedLifecycle simulated, InstanceDrains drainRequests, SimulatedTasks tasks) {
+            this.tasks = tasks;
             this.drains = drains;
             this.drainRequests = drainRequests;
             this.simulated = simulated;
@@ -567,6 +598,9 @@ final class ServeCommand {
             drains.close();     // before the store: their tasks write to it
             if (simulated != null) {
                 simulated.close();
+            }
+            if (tasks != null) {
+                tasks.close(); // before the store: their events write to it
             }
             dynamo.close();
             if (lock != null) {

@@ -9,6 +9,7 @@ import io.runnerscale.pool.ForecastConfig;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.simulate.Baselines;
+import io.runnerscale.simulate.FargatePrices;
 import io.runnerscale.simulate.HtmlReport;
 import io.runnerscale.simulate.Simulation;
 import io.runnerscale.simulate.SimulationOptions;
@@ -37,13 +38,18 @@ import java.util.stream.Collectors;
 /** {@code runnerscale simulate}: wait time and cost of a workload under runnerscale and the baselines. */
 final class SimulateCommand {
     static final String USAGE = """
-            usage: runnerscale simulate --trace FILE [--config pools.yaml] [--boot 50s] [--json] [--report report.html]
-                                        [--price USD_PER_INSTANCE_HOUR] [--drain-time 5s]
+            usage: runnerscale simulate --trace FILE [--config pools.yaml] [--compare other.yaml,...] [--boot 50s]
+                                        [--json] [--report report.html] [--price USD_PER_INSTANCE_HOUR] [--drain-time 5s]
                                         [--spot-interruptions PER_INSTANCE_HOUR [--spot-pools NAME,...]]
-                                        [--boot-jitter 0.1] [--seed N] [--no-progress]
+                                        [--fargate-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
+                                        [--fargate-arm-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
+                                        [--fargate-spot-discount 0.7] [--boot-jitter 0.1] [--seed N] [--no-progress]
               --trace       job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines;
                             bad records are skipped with a warning naming their line
               --config      pools file (default: the built-in pool, one job per instance, idle_time 2m)
+              --compare     other pools files, comma-separated (at most 4): each replays the same trace under
+                            runnerscale beside --config (e.g. the same jobs on a Fargate pool); every run's
+                            pools get a row of their own
               --boot        mean time from launch until an instance's runner takes jobs, 1ms to 1h (default 50s)
               --boot-jitter spread of boot times, sigma of a log-normal around the mean, 0 to 1 (default 0.1)
               --json        print one JSON object instead of the table
@@ -55,7 +61,18 @@ final class SimulateCommand {
                             spot interruption warnings per instance-hour, 0 to 10 (default 0); each drains its instance
                             with a 100 s deadline: jobs still running then are cancelled and retried elsewhere
                             (--spot-rate is the old name)
-              --spot-pools  the pools that are spot, comma-separated (default: every pool)
+              --spot-pools  the pools that are spot, comma-separated (default: every pool); a Fargate pool's
+                            tasks are interrupted only with backend.spot: true (Fargate Spot), at the same rate per
+                            task-hour: the job is cancelled and retried, the task stops 30 s later
+              --fargate-price
+                            Linux/x86 Fargate prices, USD per vCPU-hour and per GB-hour, 0 to 10 each
+                            (default 0.04048,0.004445: us-east-1 on-demand); tasks bill from RunTask to their stop,
+                            per second, at least a minute
+              --fargate-arm-price
+                            the same for ARM64 tasks (default 0.03238,0.00356)
+              --fargate-spot-discount
+                            Fargate Spot's discount off those prices, 0 to 0.95 (default 0.7: AWS's "up to 70%";
+                            the live Spot price varies)
               --seed        seed of the random draws (boot times, decision delays, interruptions); any whole number
             """;
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
@@ -64,8 +81,9 @@ final class SimulateCommand {
     }
 
     static int run(List<String> raw, PrintStream out, PrintStream err) throws IOException {
-        Args args = Args.parse(raw, Set.of("trace", "config", "boot", "report", "price", "spot-interruptions",
-                        "spot-rate", "spot-pools", "drain-time", "boot-jitter", "seed"),
+        Args args = Args.parse(raw, Set.of("trace", "config", "compare", "boot", "report", "price",
+                        "spot-interruptions", "spot-rate", "spot-pools", "drain-time", "boot-jitter", "seed",
+                        "fargate-price", "fargate-arm-price", "fargate-spot-discount"),
                 Set.of("json", "no-progress"));
         String tracePath = args.get("trace", null);
         if (tracePath == null) {
@@ -74,16 +92,18 @@ final class SimulateCommand {
         Path traceFile = readableTrace(tracePath);
         Path reportFile = args.get("report", null) == null ? null : writableReport(args.get("report", null));
         PoolsConfig config = PoolsFiles.load(args.get("config", null));
+        List<Compared> compared = compared(args);
         Duration boot = args.durationIn("boot", Duration.ofSeconds(50), Duration.ofMillis(1), SimulationOptions.MAX_BOOT);
         SimulationOptions options = SimulationOptions.runnerscale(boot)
                 .withBootJitter(args.numberIn("boot-jitter", 0.1, 0, SimulationOptions.MAX_BOOT_JITTER,
                         "sigma of the log-normal boot time"))
                 .withPrice(args.numberIn("price", 0, 0, SimulationOptions.MAX_PRICE_PER_HOUR, "USD per instance-hour"))
                 .withSpotRate(spotRate(args))
-                .withSpotPools(spotPools(args, config))
+                .withSpotPools(spotPools(args, config, compared))
                 .withDrainTime(args.durationIn("drain-time", SimulationOptions.DEFAULT_DRAIN_TIME, Duration.ZERO,
                         SimulationOptions.MAX_DRAIN_TIME))
-                .withSeed(args.longNumber("seed", 1));
+                .withSeed(args.longNumber("seed", 1))
+                .withFargatePrices(fargatePrices(args));
 
         TraceReader.Trace trace;
         try {
@@ -129,12 +149,31 @@ final class SimulateCommand {
         for (Simulation simulation : simulations) {
             results.add(simulation.run());
         }
-        results.add(Baselines.oracle(jobs, options));
+        results.add(Baselines.oracle(jobs, config, options));
         results.add(alwaysOn(jobs, config, options));
+        // the other pools files, each on the jobs it takes of the same trace, right under the headline
+        List<Simulation> others = new ArrayList<>();
+        for (Compared other : compared) {
+            List<TraceJob> taken = trace.jobs().stream().filter(j -> other.config().poolFor(j.tags()).isPresent()).toList();
+            if (taken.size() != trace.jobs().size()) {
+                err.println("warning: " + other.path() + ": " + (trace.jobs().size() - taken.size())
+                        + " job(s) match none of its pools and were not simulated under it");
+            }
+            if (taken.isEmpty()) {
+                err.println("error: no job of " + tracePath + " matches a pool of " + other.path());
+                return 1;
+            }
+            Simulation simulation = new Simulation(other.label(), taken, other.config(), options, bar.stage(other.label()));
+            others.add(simulation);
+            results.add(others.size(), simulation.run()); // after the headline and the files before it
+        }
         bar.done();
-        for (int i = 0; i < simulations.size(); i++) {
-            if (simulations.get(i).unfinished() > 0) {
-                err.println("warning: " + results.get(i).policy() + ": " + simulations.get(i).unfinished()
+        List<Simulation> simulated = new ArrayList<>(simulations.subList(0, 1));
+        simulated.addAll(others);
+        simulated.addAll(simulations.subList(1, simulations.size()));
+        for (int i = 0; i < simulated.size(); i++) {
+            if (simulated.get(i).unfinished() > 0) {
+                err.println("warning: " + results.get(i).policy() + ": " + simulated.get(i).unfinished()
                         + " job(s) never ran: still waiting " + Simulation.DRAIN_LIMIT.toDays()
                         + " days after the trace's last job (a pool with max_instances 0, or far too few?); the figures leave them out");
             }
@@ -148,16 +187,27 @@ final class SimulateCommand {
                 + DAY.format(jobs.getFirst().requestedAt()) + " to " + DAY.format(jobs.getLast().requestedAt())
                 + ", boot " + Durations.format(boot) + (trace.skipped() > 0 ? ", " + trace.skipped() + " skipped" : "")
                 + (unmatched > 0 ? ", " + unmatched + " match no pool" : "");
+        boolean fargateSpot = java.util.stream.Stream.concat(java.util.stream.Stream.of(config),
+                        compared.stream().map(Compared::config)).flatMap(c -> c.pools().stream())
+                .anyMatch(p -> p.backend() instanceof PoolConfig.Fargate f && f.spot());
+        // per-pool rows: the headline and the compared files, when there is more than one pool to tell apart
+        List<SimulationResult> perPool = results.subList(0, 1 + compared.size());
+        boolean poolRows = !compared.isEmpty() || config.pools().size() > 1
+                || config.pools().stream().anyMatch(p -> p.backend() instanceof PoolConfig.Fargate);
         if (args.flag("json")) {
-            out.println(json(results, source, options));
+            out.println(json(results, source, options, compared.size(), poolRows));
         } else {
             out.println("runnerscale simulate  " + source);
             out.print(table(results));
-            out.print(drainTable(results, options));
+            if (poolRows) {
+                out.print(poolTable(perPool, options));
+            }
+            out.print(drainTable(results, options, fargateSpot));
         }
         if (reportFile != null) {
             try {
-                HtmlReport.write(reportFile, "runnerscale simulation", source, results, drainNote(options));
+                HtmlReport.write(reportFile, "runnerscale simulation", source, results, drainNote(options, fargateSpot),
+                        poolRows ? perPool : List.of(), poolNote(options));
             } catch (IOException e) {
                 err.println("error: cannot write the report to " + reportFile + ": "
                         + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName()));
@@ -166,6 +216,81 @@ final class SimulateCommand {
             err.println("report written to " + reportFile.toAbsolutePath());
         }
         return 0;
+    }
+
+    /** Most {@code --compare} files: each is a whole replay of the trace. */
+    static final int MAX_COMPARED = 4;
+
+    /** A pools file of {@code --compare}, and its rows' name ({@code runnerscale:<file name without extension>}). */
+    record Compared(String path, PoolsConfig config, String label) {
+    }
+
+    private static List<Compared> compared(Args args) {
+        String value = args.get("compare", null);
+        if (value == null) {
+            return List.of();
+        }
+        String[] paths = value.split(",", -1);
+        if (paths.length > MAX_COMPARED) {
+            throw new Args.UsageException("--compare: at most " + MAX_COMPARED + " pools files, got " + paths.length);
+        }
+        List<Compared> files = new ArrayList<>();
+        java.util.Set<String> labels = new java.util.HashSet<>();
+        for (String raw : paths) {
+            String path = raw.trim();
+            if (path.isEmpty()) {
+                throw new Args.UsageException("--compare: '" + Args.shownValue(value)
+                        + "' has an empty file name; give pools files separated by commas");
+            }
+            String file = path(path, "compare").getFileName().toString();
+            String label = "runnerscale:" + (file.contains(".") ? file.substring(0, file.lastIndexOf('.')) : file);
+            if (!labels.add(label)) {
+                throw new Args.UsageException("--compare: two files are named " + Args.shownValue(file)
+                        + "; their rows could not be told apart");
+            }
+            files.add(new Compared(path, PoolsFiles.load(path, "compare"), label));
+        }
+        return files;
+    }
+
+    /** {@code --fargate-price}, {@code --fargate-arm-price}, {@code --fargate-spot-discount} over us-east-1's. */
+    private static FargatePrices fargatePrices(Args args) {
+        FargatePrices prices = FargatePrices.US_EAST_1;
+        double[] x86 = pricePair(args, "fargate-price");
+        if (x86 != null) {
+            prices = prices.withX86(x86[0], x86[1]);
+        }
+        double[] arm = pricePair(args, "fargate-arm-price");
+        if (arm != null) {
+            prices = prices.withArm(arm[0], arm[1]);
+        }
+        return prices.withSpotDiscount(args.numberIn("fargate-spot-discount", prices.spotDiscount(), 0,
+                FargatePrices.MAX_SPOT_DISCOUNT, "the share taken off the on-demand prices"));
+    }
+
+    /** {@code VCPU_HOUR,GB_HOUR}, each from 0 to {@link FargatePrices#MAX_UNIT_PRICE}; null when not given. */
+    private static double[] pricePair(Args args, String option) {
+        String value = args.get(option, null);
+        if (value == null) {
+            return null;
+        }
+        String[] parts = value.split(",", -1);
+        double[] pair = new double[2];
+        boolean ok = parts.length == 2;
+        for (int i = 0; ok && i < 2; i++) {
+            try {
+                pair[i] = Double.parseDouble(parts[i].trim());
+            } catch (NumberFormatException e) {
+                pair[i] = Double.NaN;
+            }
+            ok = pair[i] >= 0 && pair[i] <= FargatePrices.MAX_UNIT_PRICE;
+        }
+        if (!ok) {
+            throw new Args.UsageException("--" + option + ": '" + Args.shownValue(value) + "' is not two prices "
+                    + "from 0 to " + plain(FargatePrices.MAX_UNIT_PRICE) + " separated by a comma (USD per vCPU-hour,"
+                    + "USD per GB-hour), e.g. 0.04048,0.004445");
+        }
+        return pair;
     }
 
     /** {@code --spot-interruptions}, or its old name {@code --spot-rate}; not both. */
@@ -178,8 +303,8 @@ final class SimulateCommand {
         return args.numberIn(option, 0, 0, SimulationOptions.MAX_SPOT_RATE, "interruptions per instance-hour");
     }
 
-    /** {@code --spot-pools}: names of configured pools; none given means every pool. */
-    private static Set<String> spotPools(Args args, PoolsConfig config) {
+    /** {@code --spot-pools}: names of pools of {@code --config} or a {@code --compare} file; none given means every pool. */
+    private static Set<String> spotPools(Args args, PoolsConfig config, List<Compared> compared) {
         String value = args.get("spot-pools", null);
         if (value == null) {
             return Set.of();
@@ -194,9 +319,11 @@ final class SimulateCommand {
                 throw new Args.UsageException("--spot-pools: '" + Args.shownValue(value)
                         + "' has an empty pool name; give names separated by commas, e.g. docker-spot,gpu");
             }
-            if (config.pool(trimmed).isEmpty()) {
+            if (config.pool(trimmed).isEmpty() && compared.stream().allMatch(c -> c.config().pool(trimmed).isEmpty())) {
                 throw new Args.UsageException("--spot-pools: no pool '" + Args.shownValue(trimmed) + "' (pools: "
-                        + config.pools().stream().map(PoolConfig::name).collect(Collectors.joining(", ")) + ")");
+                        + java.util.stream.Stream.concat(java.util.stream.Stream.of(config),
+                                compared.stream().map(Compared::config)).flatMap(c -> c.pools().stream())
+                        .map(PoolConfig::name).distinct().collect(Collectors.joining(", ")) + ")");
             }
             names.add(trimmed);
         }
@@ -264,16 +391,26 @@ final class SimulateCommand {
         double idle = 0;
         int peak = 0;
         Double cost = null;
+        boolean unpriced = false;
         for (Map.Entry<PoolConfig, List<TraceJob>> entry : byPool.entrySet()) {
             SimulationResult result = Baselines.alwaysOn(entry.getValue(), entry.getKey().capacityPerInstance(), options);
             count += result.jobs();
             hours += result.instanceHours();
             idle += result.idleInstanceHours();
             peak += result.peakInstances();
-            if (result.costUsd() != null) {
-                cost = (cost == null ? 0 : cost) + result.costUsd();
+            // a Fargate pool's fixed fleet is that many tasks always running (an ECS service of runners)
+            Double poolCost = entry.getKey().backend() instanceof PoolConfig.Fargate f
+                    ? result.instanceHours() * options.fargatePrices().hourly(f, f.spot()
+                    ? io.runnerscale.compute.FargateTasks.Capacity.FARGATE_SPOT
+                    : io.runnerscale.compute.FargateTasks.Capacity.FARGATE)
+                    : result.costUsd();
+            if (poolCost != null) {
+                cost = (cost == null ? 0 : cost) + poolCost;
+            } else {
+                unpriced = true;
             }
         }
+        cost = unpriced ? null : cost;
         return new SimulationResult("always_on", count, new double[count], hours, idle, peak, cost,
                 SimulationResult.Drains.NONE, List.of());
     }
@@ -289,11 +426,12 @@ final class SimulateCommand {
     static String table(List<SimulationResult> results) {
         double oracleHours = results.stream().filter(r -> r.policy().equals("oracle"))
                 .mapToDouble(SimulationResult::instanceHours).findFirst().orElse(0);
+        int width = Math.max(24, results.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
-                "%-24s %6s %8s %8s %8s %8s %9s %9s %5s %9s %9s%n", "policy", "jobs", "wait p50", "p95", "p99", "max",
-                "inst-h", "idle-h", "peak", "vs oracle", "cost $"));
+                "%-" + width + "s %6s %8s %8s %8s %8s %9s %9s %5s %9s %9s%n", "policy", "jobs", "wait p50", "p95", "p99",
+                "max", "inst-h", "idle-h", "peak", "vs oracle", "cost $"));
         for (SimulationResult r : results) {
-            out.append(String.format(Locale.ROOT, "%-24s %6d %7.1fs %7.1fs %7.1fs %7.1fs %9.1f %9.1f %5d %8.2fx %9s%n",
+            out.append(String.format(Locale.ROOT, "%-" + width + "s %6d %7.1fs %7.1fs %7.1fs %7.1fs %9.1f %9.1f %5d %8.2fx %9s%n",
                     r.policy(), r.jobs(), r.waitPercentile(50), r.waitPercentile(95), r.waitPercentile(99), r.maxWait(),
                     r.instanceHours(), r.idleInstanceHours(), r.peakInstances(),
                     oracleHours > 0 ? r.instanceHours() / oracleHours : 0,
@@ -303,16 +441,68 @@ final class SimulateCommand {
     }
 
     /**
+     * Each pool of the given runs: its jobs' waits, its instance- (or task-) hours and its cost, so an
+     * EC2 pool and a Fargate pool can be compared on one trace.
+     */
+    static String poolTable(List<SimulationResult> results, SimulationOptions options) {
+        int width = Math.max(24, results.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
+        int poolWidth = Math.max(12, results.stream().flatMap(r -> r.pools().stream())
+                .mapToInt(p -> p.pool().length()).max().orElse(0));
+        int backendWidth = Math.max(7, results.stream().flatMap(r -> r.pools().stream())
+                .mapToInt(p -> p.backend().length()).max().orElse(0));
+        boolean spot = options.spotInterruptionsPerInstanceHour() > 0;
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(poolNote(options), 110)));
+        out.append(String.format(Locale.ROOT, "%-" + width + "s %-" + poolWidth + "s %-" + backendWidth
+                        + "s %6s %8s %8s %8s %8s %9s %9s %5s %9s", "policy", "pool", "backend", "jobs", "wait p50",
+                "p95", "p99", "max", "inst-h", "idle-h", "peak", "cost $"));
+        if (spot) {
+            out.append(String.format(Locale.ROOT, " %8s %8s", "warnings", "retried"));
+        }
+        out.append(String.format(Locale.ROOT, "%n"));
+        for (SimulationResult r : results) {
+            for (SimulationResult.PoolResult p : r.pools()) {
+                out.append(String.format(Locale.ROOT, "%-" + width + "s %-" + poolWidth + "s %-" + backendWidth
+                                + "s %6d %7.1fs %7.1fs %7.1fs %7.1fs %9.1f %9.1f %5d %9s", r.policy(), p.pool(),
+                        p.backend(), p.jobs(), p.waitPercentile(50), p.waitPercentile(95), p.waitPercentile(99),
+                        p.maxWait(), p.instanceHours(), p.idleInstanceHours(), p.peakInstances(),
+                        p.costUsd() == null ? "-" : String.format(Locale.ROOT, "%.2f", p.costUsd())));
+                if (spot) {
+                    out.append(String.format(Locale.ROOT, " %8d %8d", p.interruptions(), p.retried()));
+                }
+                out.append(String.format(Locale.ROOT, "%n"));
+            }
+        }
+        return out.toString();
+    }
+
+    /** How the per-pool figures are made, in a sentence or two. */
+    static String poolNote(SimulationOptions options) {
+        FargatePrices prices = options.fargatePrices();
+        return String.format(Locale.ROOT, "Per pool: a Fargate pool's instances are its tasks (one per job; a task takes "
+                        + "the start time, runs one job and stops, or stops after its wait_timeout without one), billed "
+                        + "from RunTask to the stop, per second, at least a minute, at $%s per vCPU-hour and $%s per "
+                        + "GB-hour (x86; ARM64 $%s and $%s), Fargate Spot %s%% off. EC2 pools bill --price per "
+                        + "instance-hour (- when none was given).", plain(prices.x86VcpuHour()), plain(prices.x86GbHour()),
+                plain(prices.armVcpuHour()), plain(prices.armGbHour()), plain(prices.spotDiscount() * 100));
+    }
+
+    /**
      * The drains of the simulated policies (the bounds have none), and their spot interruptions when
      * any were simulated.
      */
     static String drainTable(List<SimulationResult> results, SimulationOptions options) {
+        return drainTable(results, options, false);
+    }
+
+    /** @param fargateSpot a simulated pools file has a Fargate Spot pool */
+    static String drainTable(List<SimulationResult> results, SimulationOptions options, boolean fargateSpot) {
         List<SimulationResult> simulated = results.stream().filter(r -> !r.timeline().isEmpty()).toList();
         if (simulated.isEmpty()) {
             return "";
         }
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(drainNote(options), 110)));
-        out.append(String.format(Locale.ROOT, "%-24s %7s %10s", "policy", "drains", "draining-h"));
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(drainNote(options, fargateSpot), 110)));
+        int width = Math.max(24, simulated.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
+        out.append(String.format(Locale.ROOT, "%-" + width + "s %7s %10s", "policy", "drains", "draining-h"));
         boolean spot = options.spotInterruptionsPerInstanceHour() > 0;
         if (spot) {
             out.append(String.format(Locale.ROOT, " %8s %8s %8s %8s %10s %10s", "warnings", "jobs hit", "finished",
@@ -321,7 +511,8 @@ final class SimulateCommand {
         out.append(String.format(Locale.ROOT, "%n"));
         for (SimulationResult r : simulated) {
             SimulationResult.Drains d = r.drains();
-            out.append(String.format(Locale.ROOT, "%-24s %7d %10.1f", r.policy(), d.drains(), d.drainingInstanceHours()));
+            out.append(String.format(Locale.ROOT, "%-" + width + "s %7d %10.1f", r.policy(), d.drains(),
+                    d.drainingInstanceHours()));
             if (spot) {
                 out.append(String.format(Locale.ROOT, " %8d %8d %8d %8d %8.1fmin %8.1fmin", d.interruptions(),
                         d.jobsAtWarning(), d.finishedBeforeDeadline(), d.retried(), d.retryWaitSeconds() / 60,
@@ -334,6 +525,11 @@ final class SimulateCommand {
 
     /** What the drain and spot figures mean, in a sentence or two. */
     static String drainNote(SimulationOptions options) {
+        return drainNote(options, false);
+    }
+
+    /** @param fargateSpot a simulated pools file has a Fargate Spot pool */
+    static String drainNote(SimulationOptions options, boolean fargateSpot) {
         String note = "Drains: an instance leaves only through a drain (runner paused, no new job, waits for its jobs, "
                 + "then " + Durations.format(options.drainTime()) + " to delete the runner and terminate); "
                 + "no instance was terminated with a job on it.";
@@ -344,6 +540,10 @@ final class SimulateCommand {
                     plain(options.spotInterruptionsPerInstanceHour()),
                     options.spotPools().isEmpty() ? "every pool" : "pool(s) " + String.join(", ", options.spotPools()),
                     DrainPolicy.SPOT_DEADLINE.toSeconds());
+            if (fargateSpot) {
+                note += " A Fargate Spot task's job is cancelled and retried at the interruption (a task cannot be"
+                        + " drained), and the task stops " + Simulation.SPOT_TASK_STOP.toSeconds() + " s later.";
+            }
         }
         return note;
     }
@@ -367,11 +567,31 @@ final class SimulateCommand {
     }
 
     static String json(List<SimulationResult> results, String source, SimulationOptions options) {
+        return json(results, source, options, 0, false);
+    }
+
+    /**
+     * @param compared how many results after the first are the {@code --compare} files' runs
+     * @param pools    give the headline's and the compared runs' pools ({@code pools})
+     */
+    static String json(List<SimulationResult> results, String source, SimulationOptions options, int compared,
+                       boolean pools) {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = summary(mapper, results.getFirst(), options);
         root.put("trace", source);
+        if (pools) {
+            poolsOf(root, results.getFirst());
+        }
+        if (compared > 0) {
+            var list = root.putArray("compare");
+            for (SimulationResult r : results.subList(1, 1 + compared)) {
+                ObjectNode node = summary(mapper, r, options);
+                poolsOf(node, r);
+                list.add(node);
+            }
+        }
         ObjectNode baselines = root.putObject("baselines");
-        for (SimulationResult r : results.subList(1, results.size())) {
+        for (SimulationResult r : results.subList(1 + compared, results.size())) {
             if (r.policy().startsWith("runnerscale")) {
                 root.set(r.policy().equals("runnerscale+forecast") ? "forecast" : "no_forecast",
                         summary(mapper, r, options));
@@ -414,6 +634,26 @@ final class SimulateCommand {
             }
         }
         return node;
+    }
+
+    /** The run's pools as {@code pools}: what each pool's jobs waited, its instance- or task-hours, its cost. */
+    private static void poolsOf(ObjectNode node, SimulationResult r) {
+        var pools = node.putArray("pools");
+        for (SimulationResult.PoolResult p : r.pools()) {
+            ObjectNode pool = pools.addObject().put("pool", p.pool()).put("backend", p.backend()).put("jobs", p.jobs());
+            pool.putObject("wait_seconds").put("p50", round(p.waitPercentile(50))).put("p95", round(p.waitPercentile(95)))
+                    .put("p99", round(p.waitPercentile(99))).put("max", round(p.maxWait()));
+            pool.put("instance_hours", round(p.instanceHours())).put("idle_instance_hours", round(p.idleInstanceHours()))
+                    .put("peak_instances", p.peakInstances());
+            if (p.costUsd() == null) {
+                pool.putNull("cost_usd");
+            } else {
+                pool.put("cost_usd", round(p.costUsd()));
+            }
+            if (p.interruptions() > 0) {
+                pool.put("interruptions", p.interruptions()).put("retried", p.retried());
+            }
+        }
     }
 
     private static double round(double value) {

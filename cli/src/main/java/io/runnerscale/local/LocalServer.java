@@ -15,6 +15,8 @@ import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.store.JobStore;
+import io.runnerscale.store.TaskRecord;
+import io.runnerscale.store.TaskStore;
 import io.runnerscale.webhook.WebhookRequest;
 import io.runnerscale.webhook.WebhookResponse;
 import io.runnerscale.webhook.WebhookService;
@@ -94,6 +96,7 @@ public final class LocalServer implements AutoCloseable {
     private final PoolsConfigSource pools;
     private final ObjectMapper json;
     private final LocalLifecycle lifecycle;
+    private volatile java.util.function.Function<String, List<io.runnerscale.compute.TaskKey>> stoppedTasks = pool -> List.of();
 
     /**
      * The JDK server bound to {@code address} and not serving yet: binding comes first, so a port in
@@ -125,6 +128,14 @@ public final class LocalServer implements AutoCloseable {
 
     public void start() {
         server.start();
+    }
+
+    /**
+     * Tasks that stopped lately, per pool, for {@code GET /status} to show beside the pool's indexed
+     * tasks (the scaler takes a stopped task out of the index as soon as its job no longer waits).
+     */
+    public void showStoppedTasks(java.util.function.Function<String, List<io.runnerscale.compute.TaskKey>> recent) {
+        this.stoppedTasks = recent;
     }
 
     public int port() {
@@ -311,6 +322,18 @@ public final class LocalServer implements AutoCloseable {
             long pending = live.stream().filter(j -> j.status() == JobStatus.PENDING).count();
             ObjectNode node = list.addObject().put("name", pool.name()).put("pending", pending)
                     .put("running", live.size() - pending);
+            if (pool.backend() instanceof PoolConfig.Fargate) {
+                node.put("backend", pool.backend().type());
+                if (store instanceof TaskStore taskStore) {
+                    java.util.Map<io.runnerscale.compute.TaskKey, TaskRecord> shown = new java.util.LinkedHashMap<>();
+                    for (io.runnerscale.compute.TaskKey key : stoppedTasks.apply(pool.name())) {
+                        taskStore.task(key).ifPresent(t -> shown.put(key, t));
+                    }
+                    taskStore.tasks(pool.name()).forEach(t -> shown.put(t.key(), t));
+                    node.set("tasks", tasks(List.copyOf(shown.values())));
+                }
+                continue; // no group, no instances: one task per job
+            }
             GroupState group = null;
             try {
                 group = compute.describe(pool);
@@ -327,6 +350,31 @@ public final class LocalServer implements AutoCloseable {
             root.set("drains", lifecycle.drains());
         }
         return root.toString();
+    }
+
+    /** A Fargate pool's tasks: each one's key (project/job#attempt), state, ARN, capacity and why it stopped. */
+    private ArrayNode tasks(List<TaskRecord> records) {
+        ArrayNode out = json.createArrayNode();
+        for (TaskRecord task : records) {
+            ObjectNode node = out.addObject().put("key", task.key().toString())
+                    .put("job", task.key().job().toString()).put("attempt", task.key().attempt())
+                    .put("state", task.state().name().toLowerCase(java.util.Locale.ROOT));
+            putOrNull(node, "taskArn", task.taskArn());
+            putOrNull(node, "capacityProvider", task.capacityProvider());
+            putOrNull(node, "reason", task.reason());
+            node.put("failed", task.failed()).put("interrupted", task.interrupted());
+            putIfPresent(node, "claimedAt", task.claimedAt());
+            putIfPresent(node, "stoppedAt", task.stoppedAt());
+        }
+        return out;
+    }
+
+    private static void putOrNull(ObjectNode node, String field, String value) {
+        if (value == null) {
+            node.putNull(field);
+        } else {
+            node.put(field, value);
+        }
     }
 
     private String job(JobRecord job) {

@@ -1,10 +1,16 @@
 package io.runnerscale.simulate;
 
+import io.runnerscale.compute.FargateTasks;
+import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.pool.PoolsConfig;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
+import java.util.function.Function;
 
 /** The bounds runnerscale is measured against, computed from the workload itself. */
 public final class Baselines {
@@ -49,18 +55,69 @@ public final class Baselines {
                 SimulationResult.Drains.NONE, List.of());
     }
 
+    /**
+     * The oracle with each job on its own pool's backend: an EC2 pool's job holds an instance for one
+     * boot time ahead ({@code --boot}) and its run, billed per second with a 60 s minimum at
+     * {@code --price}; a Fargate pool's job holds a task for the mean of the pool's start time and
+     * its run, billed as Fargate bills ({@link FargatePrices}). Cost is null when an EC2 pool has jobs
+     * and no price was given. With EC2 pools only, it is {@link #oracle(List, SimulationOptions)}.
+     */
+    public static SimulationResult oracle(List<TraceJob> jobs, PoolsConfig config, SimulationOptions options) {
+        double boot = options.bootMean().toMillis() / 1000.0;
+        double ec2Billed = 0;
+        double fargateBilled = 0;
+        double fargateCost = 0;
+        boolean ec2 = false;
+        for (TraceJob job : jobs) {
+            if (config.poolFor(job.tags()).map(PoolConfig::backend).orElse(null) instanceof PoolConfig.Fargate f) {
+                Duration ran = meanStart(f).plus(job.duration());
+                fargateBilled += FargatePrices.billedSeconds(ran);
+                fargateCost += options.fargatePrices().cost(f, capacity(f), ran);
+            } else {
+                ec2 = true;
+                ec2Billed += Math.max(60, boot + job.duration().toMillis() / 1000.0);
+            }
+        }
+        int peak = peakConcurrency(jobs, job -> config.poolFor(job.tags()).map(PoolConfig::backend)
+                .orElse(null) instanceof PoolConfig.Fargate f ? meanStart(f) : options.bootMean());
+        double hours = (ec2Billed + fargateBilled) / 3600;
+        Double cost = ec2 && options.pricePerInstanceHour() <= 0 ? null
+                : ec2Billed / 3600 * options.pricePerInstanceHour() + fargateCost;
+        return new SimulationResult("oracle", jobs.size(), new double[jobs.size()], hours, 0, peak, cost,
+                SimulationResult.Drains.NONE, List.of());
+    }
+
+    /** Where a Fargate pool's tasks run first. */
+    static FargateTasks.Capacity capacity(PoolConfig.Fargate backend) {
+        return backend.spot() ? FargateTasks.Capacity.FARGATE_SPOT : FargateTasks.Capacity.FARGATE;
+    }
+
+    static Duration meanStart(PoolConfig.Fargate backend) {
+        return backend.startTime().min().plus(backend.startTime().max()).dividedBy(2);
+    }
+
     /** Most jobs running at once, each job also holding its instance for {@code lead} before it starts. */
     static int peakConcurrency(List<TraceJob> jobs, Duration lead) {
-        List<TraceJob> sorted = new ArrayList<>(jobs);
-        sorted.sort((a, b) -> a.requestedAt().compareTo(b.requestedAt()));
+        return peakConcurrency(jobs, job -> lead);
+    }
+
+    /** Most jobs running at once, each job also holding its instance or task for its {@code lead} before it starts. */
+    static int peakConcurrency(List<TraceJob> jobs, Function<TraceJob, Duration> lead) {
+        record Held(Instant start, Instant end) {
+        }
+        List<Held> sorted = new ArrayList<>(jobs.size());
+        for (TraceJob job : jobs) {
+            sorted.add(new Held(job.requestedAt().minus(lead.apply(job)), job.requestedAt().plus(job.duration())));
+        }
+        sorted.sort(Comparator.comparing(Held::start));
         PriorityQueue<Instant> ends = new PriorityQueue<>();
         int peak = 0;
-        for (TraceJob job : sorted) {
-            Instant start = job.requestedAt().minus(lead);
+        for (Held job : sorted) {
+            Instant start = job.start();
             while (!ends.isEmpty() && !ends.peek().isAfter(start)) {
                 ends.poll();
             }
-            ends.add(job.requestedAt().plus(job.duration()));
+            ends.add(job.end());
             peak = Math.max(peak, ends.size());
         }
         return peak;

@@ -71,6 +71,15 @@ public final class HtmlReport {
         Files.writeString(file, render(title, subtitle, results, drainNote), StandardCharsets.UTF_8);
     }
 
+    /**
+     * @param perPool  the runs whose pools get a row each (e.g. an EC2 pool and a Fargate pool); empty for none
+     * @param poolNote how the per-pool figures are made; may be null
+     */
+    public static void write(Path file, String title, String subtitle, List<SimulationResult> results,
+                             String drainNote, List<SimulationResult> perPool, String poolNote) throws IOException {
+        Files.writeString(file, render(title, subtitle, results, drainNote, perPool, poolNote), StandardCharsets.UTF_8);
+    }
+
     /** @param results the headline policy first */
     public static String render(String title, String subtitle, List<SimulationResult> results) {
         return render(title, subtitle, results, null);
@@ -81,6 +90,15 @@ public final class HtmlReport {
      * @param drainNote what the drain and spot figures mean; may be null
      */
     public static String render(String title, String subtitle, List<SimulationResult> results, String drainNote) {
+        return render(title, subtitle, results, drainNote, List.of(), null);
+    }
+
+    /**
+     * @param perPool  the runs whose pools get a row each; empty for none
+     * @param poolNote how the per-pool figures are made; may be null
+     */
+    public static String render(String title, String subtitle, List<SimulationResult> results, String drainNote,
+                                List<SimulationResult> perPool, String poolNote) {
         List<SimulationResult> rs = results == null ? List.of() : List.copyOf(results);
         StringBuilder sb = new StringBuilder(1 << 20);
         head(sb, title);
@@ -94,6 +112,7 @@ public final class HtmlReport {
         } else {
             keyFigures(sb, rs);
             summaryTable(sb, rs);
+            poolTable(sb, perPool == null ? List.of() : perPool, poolNote);
             drainTable(sb, rs, drainNote);
             timelines(sb, rs);
             waitDistribution(sb, rs);
@@ -245,6 +264,59 @@ public final class HtmlReport {
         double base = find(rs, ORACLE).map(SimulationResult::instanceHours).orElse(0.0);
         double value = r.instanceHours() / base;
         return base > 0 && Double.isFinite(value) ? String.format(Locale.ROOT, "%.2fx", value) : NONE;
+    }
+
+    /** One row per pool of each given run: wait, instance- or task-hours, cost; left out when no run is given. */
+    private static void poolTable(StringBuilder sb, List<SimulationResult> runs, String note) {
+        if (runs.isEmpty()) {
+            return;
+        }
+        boolean spot = runs.stream().flatMap(r -> r.pools().stream()).anyMatch(p -> p.interruptions() > 0);
+        sb.append("<section><h2>Per pool</h2>");
+        if (note != null && !note.isBlank()) {
+            sb.append("<p class=\"note\">").append(esc(note)).append("</p>");
+        }
+        sb.append("<div class=\"table-wrap\"><table><caption>Each pool of the headline run and of every compared ")
+                .append("pools file, on the same trace. A Fargate pool's instances are its tasks.</caption><thead><tr>");
+        for (String column : List.of("Policy", "Pool", "Backend", "Jobs")) {
+            sb.append("<th scope=\"col\" rowspan=\"2\">").append(column).append("</th>");
+        }
+        sb.append("<th scope=\"colgroup\" colspan=\"4\" class=\"group\">Wait (seconds)</th>");
+        List<String> columns = new ArrayList<>(List.of("Instance-hours", "Idle instance-hours", "Peak instances",
+                "Cost (USD)"));
+        if (spot) {
+            columns.addAll(List.of("Spot interruptions", "Jobs retried"));
+        }
+        for (String column : columns) {
+            sb.append("<th scope=\"col\" rowspan=\"2\">").append(column).append("</th>");
+        }
+        sb.append("</tr><tr>");
+        for (String column : List.of("p50", "p95", "p99", "max")) {
+            sb.append("<th scope=\"col\">").append(column).append("</th>");
+        }
+        sb.append("</tr></thead><tbody>\n");
+        for (SimulationResult r : runs) {
+            for (SimulationResult.PoolResult p : r.pools()) {
+                sb.append(r == runs.getFirst() ? "<tr class=\"headline\">" : "<tr>").append("<td>").append(esc(r.policy()))
+                        .append("</td><td>").append(esc(p.pool())).append("</td><td>").append(esc(p.backend()))
+                        .append("</td>");
+                cell(sb, String.format(Locale.ROOT, "%,d", p.jobs()));
+                cell(sb, fmt1(p.waitPercentile(50)));
+                cell(sb, fmt1(p.waitPercentile(95)));
+                cell(sb, fmt1(p.waitPercentile(99)));
+                cell(sb, fmt1(p.maxWait()));
+                cell(sb, fmt1(p.instanceHours()));
+                cell(sb, fmt1(p.idleInstanceHours()));
+                cell(sb, String.format(Locale.ROOT, "%,d", p.peakInstances()));
+                cell(sb, p.costUsd() == null ? NONE : fmtCost(p.costUsd()));
+                if (spot) {
+                    cell(sb, String.format(Locale.ROOT, "%,d", p.interruptions()));
+                    cell(sb, String.format(Locale.ROOT, "%,d", p.retried()));
+                }
+                sb.append("</tr>\n");
+            }
+        }
+        sb.append("</tbody></table></div></section>\n");
     }
 
     /**

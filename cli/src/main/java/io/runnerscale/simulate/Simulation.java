@@ -1,10 +1,19 @@
 package io.runnerscale.simulate;
 
+import io.runnerscale.compute.FargateTasks;
+import io.runnerscale.compute.TaskEvent;
+import io.runnerscale.compute.TaskKey;
+import io.runnerscale.gitlab.CreatedRunner;
+import io.runnerscale.gitlab.GitLabRunners;
+import io.runnerscale.gitlab.RunnerInfo;
+import io.runnerscale.gitlab.RunnerOwner;
+import io.runnerscale.gitlab.RunnerSpec;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.lifecycle.DrainPolicy;
 import io.runnerscale.lifecycle.InstanceState;
+import io.runnerscale.lifecycle.TaskLifecycle;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
@@ -14,6 +23,7 @@ import io.runnerscale.scaling.InstanceDrains;
 import io.runnerscale.scaling.ScalingAction;
 import io.runnerscale.scaling.ScalerService;
 import io.runnerscale.scaling.DemandHistoryForecast;
+import io.runnerscale.scaling.TaskScaler;
 import io.runnerscale.store.InMemoryJobStore;
 
 import java.time.Duration;
@@ -24,6 +34,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Random;
 import java.util.function.Function;
@@ -43,9 +54,19 @@ import java.util.function.IntConsumer;
  * the warning at the latest. The scaler is asked for a decision at the warning, as the lifecycle
  * function does, so the replacement launches at once; every drain lowers desired capacity as it ends.
  *
+ * <p>Fargate pools run on {@link SimulatedFargate} through the real {@link TaskScaler} (one task per
+ * pending job beyond the tasks waiting for one). A task is ready after a start time drawn uniformly
+ * from the pool's {@code backend.start_time}, takes one pending job of its pool (any: the pool's
+ * runner is shared), and stops when that job ends; one that got no job within {@code wait_timeout}
+ * of becoming ready stops itself. Every task state change goes, as an ECS event would, to the
+ * lifecycle function's own {@link TaskLifecycle}, which updates the store and, at a Fargate Spot
+ * interruption, cancels and retries the task's job through "GitLab" (this class) and asks for a
+ * decision at once. Tasks bill with {@link FargatePrices}: from RunTask to their stop, per second,
+ * at least a minute. An interrupted task stops {@link #SPOT_TASK_STOP} after its warning.
+ *
  * <p>The invariant the drains exist for is checked, not assumed: <b>no instance is terminated while
- * a job runs on it</b>. A run in which one was fails with an {@link IllegalStateException} naming
- * the first.
+ * a job runs on it</b>, and no Fargate task stops under a job that was not cancelled and retried. A
+ * run in which one was fails with an {@link IllegalStateException} naming the first.
  *
  * <p>Every run is bounded whatever its input: the trace may span at most {@link #MAX_SPAN}, the
  * replay stops {@link #DRAIN_LIMIT} after the last job's end even if jobs are still waiting (a pool
@@ -62,6 +83,16 @@ public final class Simulation {
     public static final Duration SPOT_NOTICE = Duration.ofMinutes(2);
     /** Spot draws use their own stream, so turning interruptions on leaves the seed's boot draws alone. */
     private static final long SPOT_STREAM = 0x5b07_5b07_5b07L;
+    /** Fargate start times too: a Fargate pool beside EC2 pools leaves their boot draws alone. */
+    private static final long FARGATE_STREAM = 0xfa6a_7e00_fa6aL;
+    /**
+     * From a Fargate Spot interruption to the task's stop: ECS sends SIGTERM at the warning, which makes
+     * gitlab-runner abort its job and exit, and SIGKILL after the task definition's stopTimeout (30 s by
+     * default). Billed in full: an upper bound.
+     */
+    public static final Duration SPOT_TASK_STOP = Duration.ofSeconds(30);
+    /** The runner id of pool number {@code i} (from 0) is this plus i: a Fargate pool's tasks share one runner. */
+    private static final long FIRST_POOL_RUNNER = 1000;
 
     private final String name;
     private final List<TraceJob> trace;
@@ -76,7 +107,17 @@ public final class Simulation {
     private final InMemoryJobStore store = new InMemoryJobStore();
     private final InMemoryDemandHistory history = new InMemoryDemandHistory();
     private final SimulatedFleet fleet;
+    private final Random fargateRandom;
+    private final SimulatedFargate fargate;
+    private final TaskLifecycle taskLifecycle;
     private final ScalerService scaler;
+    /** Fargate tasks that have not stopped, in start order (the oldest waiting task takes the next job). */
+    private final Map<String, TaskRun> tasks = new LinkedHashMap<>();
+    /** Jobs running on Fargate tasks, and the task each runs on. */
+    private final Map<JobKey, TaskJob> taskJobs = new HashMap<>();
+    /** Jobs "GitLab" cancelled after an interruption, until retried. */
+    private final Map<JobKey, TaskJob> cancelled = new HashMap<>();
+    private final Map<String, PoolTally> tallies = new LinkedHashMap<>();
     private final Map<String, ArrayDeque<Waiting>> pending = new HashMap<>();
     private final Map<String, Instant> decisionDue = new HashMap<>();
     private final Map<String, Machine> machines = new LinkedHashMap<>();
@@ -90,6 +131,8 @@ public final class Simulation {
     private int peak;
     private int unmatched;
     private double billedSeconds;
+    private double ec2BilledSeconds;
+    private double fargateCost;
     private double idleSeconds;
     private int drainsStarted;
     private double drainingSeconds;
@@ -102,6 +145,10 @@ public final class Simulation {
     private int terminatedBusy;
     private String firstTerminatedBusy;
     private Function<SimulatedFleet.Instance, Duration> spotWarnings = this::drawSpotWarning;
+    private Function<SimulatedFargate.Task, Duration> taskSpotWarnings = this::drawTaskSpotWarning;
+    private int lostTasks;
+    private String firstLostTask;
+    private boolean retryInterruptedTaskJobs = true;
     private boolean cancelAtSpotDeadline = true;
     private Instant end;
     private final Instant hardStop;
@@ -128,15 +175,25 @@ public final class Simulation {
         this.progress = progress;
         this.random = new Random(options.seed());
         this.spotRandom = new Random(options.seed() ^ SPOT_STREAM);
-        for (String spotPool : options.spotPools()) {
-            if (config.pool(spotPool).isEmpty()) {
-                throw new IllegalArgumentException("spot pool '" + spotPool + "' is not in the pools file");
-            }
-        }
+        // spot pools named but not in this pools file belong to another one simulated beside it (--compare):
+        // the command checks every name against all of them
         this.clock = new VirtualClock(first.minus(options.tickInterval()));
         this.fleet = new SimulatedFleet(clock, this::bootDelay, new FleetListener());
+        this.fargateRandom = new Random(options.seed() ^ FARGATE_STREAM);
+        this.fargate = new SimulatedFargate(clock, backend -> SimulatedFargate.uniformStartTime(backend.startTime(),
+                fargateRandom), event -> taskLifecycle().onTaskStateChange(event), new TaskListener());
+        this.taskLifecycle = new TaskLifecycle(() -> config, store, store, new TaskRunners(),
+                (pool, reason, dedupeId) -> requestDecision(pool), clock);
         this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, fleet, new DrainRunner(),
-                new DemandHistoryForecast(history), clock);
+                new DemandHistoryForecast(history), clock, ScalerService.DEFAULT_WATCH_GAP,
+                new TaskScaler(store, fargate));
+        for (PoolConfig pool : config.pools()) {
+            tallies.put(pool.name(), new PoolTally(pool, FIRST_POOL_RUNNER + tallies.size()));
+        }
+    }
+
+    private TaskLifecycle taskLifecycle() {
+        return taskLifecycle;
     }
 
     /** Tests: when each instance gets its spot warning, after its launch (null: never). */
@@ -148,6 +205,30 @@ public final class Simulation {
     /** Tests: a drain that forgets to cancel at the spot deadline, so EC2 takes the instance under its job. */
     Simulation withoutSpotCancel() {
         this.cancelAtSpotDeadline = false;
+        return this;
+    }
+
+    /** Tests: when each Fargate Spot task gets its interruption, after RunTask (null: never). */
+    Simulation taskSpotWarnings(Function<SimulatedFargate.Task, Duration> warnings) {
+        this.taskSpotWarnings = warnings;
+        return this;
+    }
+
+    /**
+     * Tests: a job the store holds as pending from {@code from} to {@code until} though no runner can
+     * take it (GitLab cancelled it while pending, and the webhook saying so came late): the scaler
+     * starts tasks for it, which get no job and end at their wait timeout.
+     */
+    Simulation strayPendingJob(String pool, Instant from, Instant until) {
+        JobKey key = new JobKey(2, nextJobId++);
+        push(from, new Stray(pool, key, JobStatus.PENDING));
+        push(until, new Stray(pool, key, JobStatus.CANCELED));
+        return this;
+    }
+
+    /** Tests: a lifecycle function whose GitLab never names an interrupted task's job, so nothing is retried. */
+    Simulation withoutTaskRetry() {
+        this.retryInterruptedTaskJobs = false;
         return this;
     }
 
@@ -187,17 +268,28 @@ public final class Simulation {
         for (Machine machine : new ArrayList<>(machines.values())) {
             bill(machine, until);
         }
+        for (TaskRun run : new ArrayList<>(tasks.values())) {
+            billTask(run, until);
+        }
         if (terminatedBusy > 0) {
             throw new IllegalStateException(name + ": " + terminatedBusy + " instance(s) terminated with a job running "
                     + "on them, which a drain must never let happen; first: " + firstTerminatedBusy);
         }
+        if (lostTasks > 0) {
+            throw new IllegalStateException(name + ": " + lostTasks + " Fargate task(s) stopped under a job that was "
+                    + "neither finished nor cancelled and retried; first: " + firstLostTask);
+        }
         double[] waitArray = waits.stream().mapToDouble(Double::doubleValue).toArray();
         double hours = billedSeconds / 3600.0;
-        Double cost = options.pricePerInstanceHour() > 0 ? hours * options.pricePerInstanceHour() : null;
+        boolean ec2Pools = config.pools().stream().anyMatch(p -> p.backend() instanceof PoolConfig.Ec2Asg);
+        // EC2 alone: hours x price, as ever; Fargate pools always have a price
+        Double cost = ec2Pools && options.pricePerInstanceHour() <= 0 ? null
+                : ec2BilledSeconds / 3600.0 * options.pricePerInstanceHour() + fargateCost;
         SimulationResult.Drains drains = new SimulationResult.Drains(drainsStarted, drainingSeconds / 3600.0,
                 interruptions, jobsAtWarning, finishedBeforeDeadline, retried, retryWaitSeconds, lostWorkSeconds);
+        List<SimulationResult.PoolResult> pools = tallies.values().stream().map(t -> t.result(options)).toList();
         return new SimulationResult(name, completed, waitArray, hours, idleSeconds / 3600.0, peak, cost, drains,
-                timeline);
+                timeline, pools);
     }
 
     /** Jobs whose tags no pool takes; they are not simulated. */
@@ -234,14 +326,26 @@ public final class Simulation {
                 }
             }
             case Finish f -> finish(f);
+            case TaskReady r -> taskReady(r.arn);
+            case TaskWaitTimeout w -> taskWaitTimeout(w.arn);
+            case TaskFinish f -> taskFinish(f);
+            case TaskInterrupt i -> taskInterrupt(i.arn);
+            case TaskStop t -> fargate.end(t.arn, TaskEvent.SPOT_INTERRUPTION, null, null);
+            case Stray st -> {
+                Instant now = clock.instant();
+                store.apply(new JobEvent(st.key, st.status, null, null, null, null, null,
+                        st.status == JobStatus.PENDING ? null : now, null, null, null, null, List.of()), st.pool, now);
+                requestDecision(st.pool);
+            }
             case Interrupt i -> interrupt(i.instanceId);
             case DrainDeadline d -> drainDeadline(d.instanceId);
             case DrainEnd d -> drainEnd(d.instanceId);
             case Reclaim r -> reclaim(r.instanceId);
             case SampleFleet s -> {
                 int waiting = pending.values().stream().mapToInt(ArrayDeque::size).sum();
-                int running = machines.values().stream().mapToInt(m -> m.running.size()).sum();
-                timeline.add(new SimulationResult.Sample(clock.instant().getEpochSecond(), waiting, running, machines.size()));
+                int running = machines.values().stream().mapToInt(m -> m.running.size()).sum() + taskJobs.size();
+                timeline.add(new SimulationResult.Sample(clock.instant().getEpochSecond(), waiting, running,
+                        machines.size() + tasks.size()));
                 if (timeline.size() >= MAX_TIMELINE_SAMPLES) {
                     thinTimeline();
                 }
@@ -260,16 +364,17 @@ public final class Simulation {
         submit(job, pool, false);
     }
 
-    /** @param retry a job cancelled at a spot deadline, asked for again */
-    private void submit(TraceJob job, String pool, boolean retry) {
+    /** @param retry a job cancelled at a spot deadline (or a Fargate Spot interruption), asked for again */
+    private JobKey submit(TraceJob job, String pool, boolean retry) {
         JobKey key = new JobKey(1, nextJobId++);
         outstanding++;
         Instant now = clock.instant();
         store.apply(event(key, JobStatus.PENDING, null, null), pool, now);
         history.record(pool, now);
-        pending.computeIfAbsent(pool, p -> new ArrayDeque<>()).add(new Waiting(key, job, now, retry));
+        pending.computeIfAbsent(pool, p -> new ArrayDeque<>()).add(new Waiting(key, job, pool, now, retry));
         requestDecision(pool);
         dispatch(pool);
+        return key;
     }
 
     /** The fast path: a decision for the pool after the webhook-to-scaler delay, unless one is due already. */
@@ -291,7 +396,12 @@ public final class Simulation {
             return;
         }
         PoolConfig pool = config.pool(poolName).orElseThrow();
+        if (pool.backend() instanceof PoolConfig.Fargate) {
+            dispatchTasks(pool, queue);
+            return;
+        }
         Instant now = clock.instant();
+        PoolTally tally = tallies.get(poolName);
         for (Machine machine : machines.values()) {
             if (queue.isEmpty()) {
                 return;
@@ -305,11 +415,14 @@ public final class Simulation {
                 Waiting job = queue.poll();
                 double wait = seconds(job.requestedAt, now);
                 waits.add(wait);
+                tally.waits.add(wait);
                 if (job.retry) {
                     retryWaitSeconds += wait;
                 }
                 if (machine.running.isEmpty() && machine.idleFrom != null) {
-                    idleSeconds += seconds(machine.idleFrom, now);
+                    double idle = seconds(machine.idleFrom, now);
+                    idleSeconds += idle;
+                    tally.idleSeconds += idle;
                     machine.idleFrom = null;
                 }
                 machine.running.put(job.key, new Running(job, now));
@@ -327,6 +440,7 @@ public final class Simulation {
         machine.uses++;
         outstanding--;
         completed++; // a job retried after a spot interruption counts once, when it finally completes
+        tallies.get(machine.pool).completed++;
         Instant now = clock.instant();
         store.apply(event(finish.key, JobStatus.SUCCESS, machine.id, now), machine.pool, now);
         if (machine.running.isEmpty()) {
@@ -339,6 +453,233 @@ public final class Simulation {
             drainStep(machine);
         }
         dispatch(machine.pool);
+    }
+
+    // -- Fargate tasks ---------------------------------------------------------------------------
+
+    /** Tasks waiting for a job take the pool's oldest waiting jobs, oldest task first. */
+    private void dispatchTasks(PoolConfig pool, ArrayDeque<Waiting> queue) {
+        Instant now = clock.instant();
+        PoolTally tally = tallies.get(pool.name());
+        for (TaskRun run : tasks.values()) {
+            if (queue.isEmpty()) {
+                return;
+            }
+            if (!run.task.pool().equals(pool.name()) || !run.task.waitingForJob()) {
+                continue;
+            }
+            Waiting job = queue.poll();
+            fargate.take(run.task.arn(), job.key);
+            double wait = seconds(job.requestedAt, now);
+            waits.add(wait);
+            tally.waits.add(wait);
+            if (job.retry) {
+                retryWaitSeconds += wait;
+            }
+            double idle = seconds(run.idleFrom, now);
+            idleSeconds += idle;
+            tally.idleSeconds += idle;
+            run.idleFrom = null;
+            taskJobs.put(job.key, new TaskJob(job, now, run.task.arn()));
+            // the pool's one runner runs it (which task, GitLab knows by the runner's system id)
+            store.apply(new JobEvent(job.key, JobStatus.RUNNING, null, null, null, null, now, null, null,
+                    tally.runnerId, null, null, List.of()), pool.name(), now);
+            push(now.plus(job.job.duration()), new TaskFinish(job.key, run.task.arn()));
+        }
+    }
+
+    private void taskReady(String arn) {
+        TaskRun run = tasks.get(arn);
+        if (run == null || !fargate.ready(arn)) {
+            return; // interrupted while starting
+        }
+        Instant now = clock.instant();
+        run.idleFrom = now;
+        push(now.plus(run.task.backend().waitTimeout()), new TaskWaitTimeout(arn));
+        dispatch(run.task.pool());
+    }
+
+    /** {@code run-single --wait-timeout}: a runner that got no job exits, and its task stops. */
+    private void taskWaitTimeout(String arn) {
+        TaskRun run = tasks.get(arn);
+        if (run != null && run.task.waitingForJob()) {
+            fargate.end(arn, SimulatedFargate.EXITED, "Essential container in task exited", 0);
+        }
+    }
+
+    /** The job ends (its success reaches GitLab), the runner exits ({@code --max-builds 1}) and the task stops. */
+    private void taskFinish(TaskFinish finish) {
+        TaskJob running = taskJobs.get(finish.key);
+        if (running == null || !running.arn.equals(finish.arn)) {
+            return; // cancelled after an interruption and retried
+        }
+        taskJobs.remove(finish.key);
+        outstanding--;
+        completed++;
+        Instant now = clock.instant();
+        PoolTally tally = tallies.get(running.job.pool);
+        tally.completed++;
+        store.apply(new JobEvent(finish.key, JobStatus.SUCCESS, null, null, null, null, running.startedAt, now, null,
+                tally.runnerId, null, null, List.of()), running.job.pool, now);
+        fargate.end(finish.arn, SimulatedFargate.EXITED, "Essential container in task exited", 0);
+    }
+
+    /**
+     * Fargate Spot takes a task back: ECS's event goes to the lifecycle function's code, which asks
+     * "GitLab" for the task's job by its system id, cancels and retries it, and asks for a decision; the
+     * task stops {@link #SPOT_TASK_STOP} later.
+     */
+    private void taskInterrupt(String arn) {
+        TaskRun run = tasks.get(arn);
+        if (run == null || run.task.state() != io.runnerscale.compute.TaskState.STARTING
+                && run.task.state() != io.runnerscale.compute.TaskState.RUNNING) {
+            return;
+        }
+        interruptions++;
+        tallies.get(run.task.pool()).interruptions++;
+        if (run.task.job() != null && taskJobs.containsKey(run.task.job())) {
+            jobsAtWarning++;
+        }
+        fargate.interrupt(arn); // the lifecycle function cancels and retries its job meanwhile
+        if (run.idleFrom == null) {
+            run.idleFrom = clock.instant(); // billed until it stops, serving nothing: idle, as a draining instance
+        }
+        push(clock.instant().plus(SPOT_TASK_STOP), new TaskStop(arn));
+    }
+
+    private Duration drawTaskSpotWarning(SimulatedFargate.Task task) {
+        if (task.capacity() != FargateTasks.Capacity.FARGATE_SPOT || !options.spot(task.pool())) {
+            return null;
+        }
+        double hours = -Math.log(1 - spotRandom.nextDouble()) / options.spotInterruptionsPerInstanceHour();
+        return Duration.ofMillis((long) Math.min(hours * 3_600_000, MAX_SPAN.toMillis()));
+    }
+
+    /** Bills a task from RunTask to {@code until} (its stop, or the end of the run). */
+    private void billTask(TaskRun run, Instant until) {
+        SimulatedFargate.Task task = run.task;
+        Duration ran = Duration.between(task.requestedAt(), until);
+        long billed = FargatePrices.billedSeconds(ran);
+        double cost = options.fargatePrices().cost(task.backend(), task.capacity(), ran);
+        billedSeconds += billed;
+        fargateCost += cost;
+        PoolTally tally = tallies.get(task.pool());
+        tally.billedSeconds += billed;
+        tally.cost += cost;
+        tally.live--;
+        if (run.idleFrom != null && until.isAfter(run.idleFrom)) {
+            double idle = seconds(run.idleFrom, until);
+            idleSeconds += idle;
+            tally.idleSeconds += idle;
+            run.idleFrom = null;
+        }
+        tasks.remove(task.arn());
+    }
+
+    private final class TaskListener implements SimulatedFargate.Listener {
+        @Override
+        public void started(SimulatedFargate.Task task) {
+            tasks.put(task.arn(), new TaskRun(task));
+            peak = Math.max(peak, machines.size() + tasks.size());
+            tallies.get(task.pool()).launched();
+            push(task.readyAt(), new TaskReady(task.arn()));
+            Duration warning = taskSpotWarnings.apply(task);
+            if (warning != null) {
+                push(task.requestedAt().plus(warning), new TaskInterrupt(task.arn()));
+            }
+        }
+
+        @Override
+        public void stopped(SimulatedFargate.Task task) {
+            TaskRun run = tasks.get(task.arn());
+            if (run == null) {
+                return;
+            }
+            TaskJob running = task.job() == null ? null : taskJobs.get(task.job());
+            if (running != null && running.arn.equals(task.arn())) {
+                // stopped under a job nobody cancelled: GitLab would fail it at its timeout
+                lostTasks++;
+                if (firstLostTask == null) {
+                    firstLostTask = task.arn() + " of pool " + task.pool() + " at " + task.stoppedAt() + " ("
+                            + task.stopCode() + ") running job " + task.job();
+                }
+                taskJobs.remove(task.job());
+                outstanding--;
+                submit(running.job.job, running.job.pool, true); // the figures stay whole; the run fails at its end
+            }
+            billTask(run, task.stoppedAt());
+        }
+    }
+
+    /**
+     * GitLab's runner API as the lifecycle function uses it at a Fargate Spot interruption: the jobs a
+     * runner manager (a task, by its system id) runs, cancel, retry. Nothing else is asked of it here.
+     */
+    private final class TaskRunners implements GitLabRunners {
+        @Override
+        public List<JobKey> runningJobs(long runnerId, String systemId) {
+            List<JobKey> running = new ArrayList<>();
+            if (!retryInterruptedTaskJobs) {
+                return running;
+            }
+            for (TaskJob job : taskJobs.values()) {
+                if (tallies.get(job.job.pool).runnerId == runnerId
+                        && TaskKey.systemId(job.arn).filter(systemId::equals).isPresent()) {
+                    running.add(job.job.key);
+                }
+            }
+            return running;
+        }
+
+        @Override
+        public void cancelJob(JobKey job) {
+            TaskJob running = taskJobs.remove(job);
+            if (running == null) {
+                return; // finished or cancelled already: GitLab ignores the cancel
+            }
+            Instant now = clock.instant();
+            retried++;
+            tallies.get(running.job.pool).retried++;
+            lostWorkSeconds += seconds(running.startedAt, now);
+            outstanding--;
+            store.apply(new JobEvent(job, JobStatus.CANCELED, null, null, null, null, running.startedAt, now, null,
+                    tallies.get(running.job.pool).runnerId, null, null, List.of()), running.job.pool, now);
+            cancelled.put(job, running);
+        }
+
+        @Override
+        public Optional<JobKey> retryJob(JobKey job) {
+            TaskJob was = cancelled.remove(job);
+            if (was == null) {
+                return Optional.empty();
+            }
+            return Optional.of(submit(was.job.job, was.job.pool, true));
+        }
+
+        @Override
+        public List<JobKey> runningJobs(long runnerId) {
+            throw new UnsupportedOperationException("the simulator's Fargate runners are asked by system id");
+        }
+
+        @Override
+        public CreatedRunner createRunner(RunnerSpec spec) {
+            throw new UnsupportedOperationException("Fargate pools share one runner: none is created");
+        }
+
+        @Override
+        public void setPaused(long runnerId, boolean paused) {
+            throw new UnsupportedOperationException("Fargate runners are not paused");
+        }
+
+        @Override
+        public void deleteRunner(long runnerId) {
+            throw new UnsupportedOperationException("Fargate pools share one runner: none is deleted");
+        }
+
+        @Override
+        public List<RunnerInfo> runnersOf(RunnerOwner owner) {
+            throw new UnsupportedOperationException("not asked of the simulator");
+        }
     }
 
     // -- drains ----------------------------------------------------------------------------------
@@ -427,6 +768,7 @@ public final class Simulation {
             Waiting job = running.job;
             machine.running.remove(job.key);
             retried++;
+            tallies.get(machine.pool).retried++;
             lostWorkSeconds += seconds(running.startedAt, now);
             cancelAndRetry(machine, job);
         }
@@ -469,6 +811,7 @@ public final class Simulation {
         }
         Instant now = clock.instant();
         interruptions++;
+        tallies.get(machine.pool).interruptions++;
         jobsAtWarning += machine.running.size();
         startDrain(machine, true, now.plus(DrainPolicy.SPOT_DEADLINE), now.plus(SPOT_NOTICE));
         // as the lifecycle function does: the scaler counts the draining instance out and launches its
@@ -516,15 +859,30 @@ public final class Simulation {
         return Duration.ofMillis(Math.round(mean.toMillis() * factor));
     }
 
+    /** How long the last instance may stay idle, or the last Fargate task start and wait for a job. */
     private Duration longestIdleTime() {
-        return config.pools().stream().flatMap(p -> p.policy().stream()).map(PolicyEntry::idleTime)
+        Duration idle = config.pools().stream().flatMap(p -> p.policy().stream()).map(PolicyEntry::idleTime)
                 .max(Duration::compareTo).orElse(Duration.ZERO);
+        for (PoolConfig pool : config.pools()) {
+            if (pool.backend() instanceof PoolConfig.Fargate f) {
+                Duration task = f.startTime().max().plus(f.waitTimeout());
+                idle = task.compareTo(idle) > 0 ? task : idle;
+            }
+        }
+        return idle;
     }
 
     private void bill(Machine machine, Instant until) {
-        billedSeconds += Math.max(60, seconds(machine.launchedAt, until));
+        double billed = Math.max(60, seconds(machine.launchedAt, until));
+        billedSeconds += billed;
+        ec2BilledSeconds += billed;
+        PoolTally tally = tallies.get(machine.pool);
+        tally.billedSeconds += billed;
+        tally.live--;
         if (machine.idleFrom != null && until.isAfter(machine.idleFrom)) {
-            idleSeconds += seconds(machine.idleFrom, until);
+            double idle = seconds(machine.idleFrom, until);
+            idleSeconds += idle;
+            tally.idleSeconds += idle;
         }
         if (machine.drain != null && until.isAfter(machine.drain.startedAt)) {
             drainingSeconds += seconds(machine.drain.startedAt, until);
@@ -540,7 +898,8 @@ public final class Simulation {
         @Override
         public void launched(SimulatedFleet.Instance instance) {
             machines.put(instance.id(), new Machine(instance.id(), instance.pool(), instance.launchedAt()));
-            peak = Math.max(peak, machines.size());
+            peak = Math.max(peak, machines.size() + tasks.size());
+            tallies.get(instance.pool()).launched();
             push(instance.readyAt(), new Ready(instance.id()));
             Duration warning = spotWarnings.apply(instance);
             if (warning != null) {
@@ -588,8 +947,69 @@ public final class Simulation {
         }
     }
 
-    /** @param retry asked for again after a cancellation at a spot deadline */
-    private record Waiting(JobKey key, TraceJob job, Instant requestedAt, boolean retry) {
+    /** @param retry asked for again after a cancellation at a spot deadline or a Fargate Spot interruption */
+    private record Waiting(JobKey key, TraceJob job, String pool, Instant requestedAt, boolean retry) {
+    }
+
+    /** A job running on a Fargate task. */
+    private record TaskJob(Waiting job, Instant startedAt, String arn) {
+    }
+
+    /** A Fargate task that has not stopped, with the simulator's accounting. */
+    private static final class TaskRun {
+        final SimulatedFargate.Task task;
+        /** Since when it has been ready without a job; null while starting, running a job, or stopping. */
+        Instant idleFrom;
+
+        TaskRun(SimulatedFargate.Task task) {
+            this.task = task;
+        }
+    }
+
+    /** One pool's share of the figures. */
+    private static final class PoolTally {
+        final PoolConfig pool;
+        final long runnerId;
+        final List<Double> waits = new ArrayList<>();
+        double billedSeconds;
+        double idleSeconds;
+        double cost;
+        int completed;
+        int live;
+        int peak;
+        int interruptions;
+        int retried;
+
+        PoolTally(PoolConfig pool, long runnerId) {
+            this.pool = pool;
+            this.runnerId = runnerId;
+        }
+
+        void launched() {
+            live++;
+            peak = Math.max(peak, live);
+        }
+
+        SimulationResult.PoolResult result(SimulationOptions options) {
+            Double usd = pool.backend() instanceof PoolConfig.Fargate ? Double.valueOf(cost)
+                    : options.pricePerInstanceHour() > 0 ? billedSeconds / 3600.0 * options.pricePerInstanceHour() : null;
+            return new SimulationResult.PoolResult(pool.name(), describe(pool.backend()), completed,
+                    waits.stream().mapToDouble(Double::doubleValue).toArray(), billedSeconds / 3600.0,
+                    idleSeconds / 3600.0, peak, usd, interruptions, retried);
+        }
+    }
+
+    /** {@code ec2-asg}, or a Fargate task's capacity, size and platform, e.g. {@code fargate-spot 2 vCPU 4 GiB arm64}. */
+    static String describe(PoolConfig.Backend backend) {
+        if (!(backend instanceof PoolConfig.Fargate f)) {
+            return backend.type();
+        }
+        return (f.spot() ? "fargate-spot " : "fargate ") + number(f.vcpu()) + " vCPU " + number(f.memoryGib()) + " GiB"
+                + (f.platform() == PoolConfig.Fargate.Platform.ARM64 ? " arm64" : "");
+    }
+
+    private static String number(double value) {
+        return java.math.BigDecimal.valueOf(value).stripTrailingZeros().toPlainString();
     }
 
     private record Running(Waiting job, Instant startedAt) {
@@ -647,5 +1067,23 @@ public final class Simulation {
     }
 
     private record SampleFleet() implements EventBody {
+    }
+
+    private record TaskReady(String arn) implements EventBody {
+    }
+
+    private record TaskWaitTimeout(String arn) implements EventBody {
+    }
+
+    private record TaskFinish(JobKey key, String arn) implements EventBody {
+    }
+
+    private record TaskInterrupt(String arn) implements EventBody {
+    }
+
+    private record TaskStop(String arn) implements EventBody {
+    }
+
+    private record Stray(String pool, JobKey key, JobStatus status) implements EventBody {
     }
 }

@@ -20,12 +20,15 @@ import java.util.TreeSet;
  *                            GitLab's running-jobs check, delete the runner, terminate. The instance
  *                            takes no job and still bills meanwhile
  * @param spotPools           the pools whose instances are spot (interrupted at the rate above); empty
- *                            means every pool
+ *                            means every pool. A Fargate pool's tasks are interrupted only on Fargate
+ *                            Spot ({@code backend.spot: true}), at the same rate per task-hour
+ * @param fargatePrices       what Fargate tasks cost (Fargate pools always report a cost)
  */
 public record SimulationOptions(Duration bootMean, double bootJitter, Duration decisionDelayMin,
                                 Duration decisionDelayMax, Duration tickInterval,
                                 double spotInterruptionsPerInstanceHour, double pricePerInstanceHour, long seed,
-                                Duration sampleInterval, Duration drainTime, Set<String> spotPools) {
+                                Duration sampleInterval, Duration drainTime, Set<String> spotPools,
+                                FargatePrices fargatePrices) {
 
     /** The most expensive EC2 instance costs about 220 USD an hour on demand; anything above this is a typo. */
     public static final double MAX_PRICE_PER_HOUR = 1000;
@@ -60,6 +63,14 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
                 pricePerInstanceHour, seed, sampleInterval, DEFAULT_DRAIN_TIME, Set.of());
     }
 
+    /** Fargate at {@link FargatePrices#US_EAST_1}. */
+    public SimulationOptions(Duration bootMean, double bootJitter, Duration decisionDelayMin, Duration decisionDelayMax,
+                             Duration tickInterval, double spotInterruptionsPerInstanceHour, double pricePerInstanceHour,
+                             long seed, Duration sampleInterval, Duration drainTime, Set<String> spotPools) {
+        this(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval, spotInterruptionsPerInstanceHour,
+                pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools, FargatePrices.US_EAST_1);
+    }
+
     public SimulationOptions {
         if (bootMean == null || bootMean.isNegative() || bootMean.isZero() || bootMean.compareTo(MAX_BOOT) > 0) {
             throw new IllegalArgumentException("boot time must be more than 0 and at most 1h, got " + bootMean);
@@ -83,6 +94,7 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
             throw new IllegalArgumentException("drain time must be from 0 to 10m, got " + drainTime);
         }
         spotPools = spotPools == null ? Set.of() : Set.copyOf(new TreeSet<>(spotPools));
+        fargatePrices = fargatePrices == null ? FargatePrices.US_EAST_1 : fargatePrices;
     }
 
     /** Whether instances of {@code pool} get spot interruptions. */
@@ -111,37 +123,47 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
     public static SimulationOptions gitlabTaskscaler(SimulationOptions base) {
         return new SimulationOptions(base.bootMean, base.bootJitter, Duration.ofSeconds(2), Duration.ofSeconds(5),
                 Duration.ofMinutes(1), base.spotInterruptionsPerInstanceHour, base.pricePerInstanceHour, base.seed,
-                base.sampleInterval, base.drainTime, base.spotPools);
+                base.sampleInterval, base.drainTime, base.spotPools, base.fargatePrices);
     }
 
     public SimulationOptions withSpotRate(double rate) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval, rate,
-                pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools);
+                pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools, fargatePrices);
     }
 
     /** @param pools the spot pools; empty for every pool */
     public SimulationOptions withSpotPools(Set<String> pools) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, pools);
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, pools,
+                fargatePrices);
     }
 
     public SimulationOptions withDrainTime(Duration time) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, time, spotPools);
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, time, spotPools,
+                fargatePrices);
     }
 
     public SimulationOptions withPrice(double price) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, price, seed, sampleInterval, drainTime, spotPools);
+                spotInterruptionsPerInstanceHour, price, seed, sampleInterval, drainTime, spotPools, fargatePrices);
     }
 
     public SimulationOptions withSeed(long newSeed) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, pricePerInstanceHour, newSeed, sampleInterval, drainTime, spotPools);
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, newSeed, sampleInterval, drainTime, spotPools,
+                fargatePrices);
     }
 
     public SimulationOptions withBootJitter(double jitter) {
         return new SimulationOptions(bootMean, jitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools);
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools,
+                fargatePrices);
+    }
+
+    public SimulationOptions withFargatePrices(FargatePrices prices) {
+        return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools,
+                prices);
     }
 }

@@ -11,10 +11,52 @@ import java.util.List;
  * @param idleInstanceHours instance-hours with no job running, draining included
  * @param costUsd     null when no price was given
  * @param drains      what the drains did ({@link Drains#NONE} for the analytic bounds)
+ * @param pools       the same figures per pool, in the pools file's order (empty for the bounds); a
+ *                    Fargate pool's instances are its tasks
  */
 public record SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
                                double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
-                               List<Sample> timeline) {
+                               List<Sample> timeline, List<PoolResult> pools) {
+
+    public SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
+                            double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
+                            List<Sample> timeline) {
+        this(policy, jobs, waitSeconds, instanceHours, idleInstanceHours, peakInstances, costUsd, drains, timeline,
+                List.of());
+    }
+
+    /**
+     * One pool of a simulated run.
+     *
+     * @param backend           what its runners run on, e.g. {@code ec2-asg} or {@code fargate-spot 2 vCPU 4 GiB}
+     * @param instanceHours     billed instance-hours (EC2: per second, 60 s minimum; Fargate: task-hours
+     *                          from RunTask to the stop, rounded up to the second, 60 s minimum)
+     * @param idleInstanceHours of those, hours ready without a job (a boot or task start is not idle)
+     * @param costUsd           null for an EC2 pool without {@code --price}
+     * @param interruptions     spot interruptions of its instances or tasks
+     * @param retried           jobs cancelled by an interruption and retried
+     */
+    public record PoolResult(String pool, String backend, int jobs, double[] waitSeconds, double instanceHours,
+                             double idleInstanceHours, int peakInstances, Double costUsd, int interruptions,
+                             int retried) {
+        public PoolResult {
+            waitSeconds = waitSeconds.clone();
+            Arrays.sort(waitSeconds);
+        }
+
+        @Override
+        public double[] waitSeconds() {
+            return waitSeconds.clone();
+        }
+
+        public double waitPercentile(double p) {
+            return percentile(waitSeconds, p);
+        }
+
+        public double maxWait() {
+            return waitSeconds.length == 0 ? 0 : waitSeconds[waitSeconds.length - 1];
+        }
+    }
 
     /** The fleet at one moment, for charts. */
     public record Sample(long epochSecond, int waiting, int running, int instances) {
@@ -45,6 +87,7 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
         waitSeconds = waitSeconds.clone();
         Arrays.sort(waitSeconds);
         timeline = List.copyOf(timeline);
+        pools = pools == null ? List.of() : List.copyOf(pools);
     }
 
     /** Spot interruption warnings. */
@@ -59,11 +102,15 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
 
     /** Nearest-rank percentile of the waits, {@code p} in (0, 100]. */
     public double waitPercentile(double p) {
-        if (waitSeconds.length == 0) {
+        return percentile(waitSeconds, p);
+    }
+
+    private static double percentile(double[] sorted, double p) {
+        if (sorted.length == 0) {
             return 0;
         }
-        int rank = (int) Math.ceil(p / 100.0 * waitSeconds.length);
-        return waitSeconds[Math.max(0, Math.min(waitSeconds.length - 1, rank - 1))];
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
     }
 
     public double maxWait() {
