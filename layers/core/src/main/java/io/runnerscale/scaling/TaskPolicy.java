@@ -28,7 +28,10 @@ import java.util.Set;
  *   <li>Those tasks are started for the pending jobs that have no serving task yet, oldest first,
  *       then for the oldest of the rest; each under the job's next attempt number.</li>
  *   <li>A job whose tasks failed {@code max_task_attempts} times (image pull, network, capacity) gets
- *       no more: it is reported as given up, and it stays pending in GitLab for another runner.</li>
+ *       no more: it is reported as given up, and it stays pending in GitLab for another runner. So
+ *       does a job that had {@link #MAX_TASKS_PER_JOB} tasks in all: tasks that end without a job
+ *       while it still looks pending mean its cancel or start was never heard of (a lost webhook),
+ *       and a new task every wait_timeout for it would cost without end.</li>
  *   <li>A claim RunTask never answered (the decision died between the claim and the call) is
  *       <em>resumed</em> under the same key while its job waits, once it is older than
  *       {@link #RESUME_AFTER} (a younger one may be another decision's call still in flight): the same
@@ -42,6 +45,9 @@ public final class TaskPolicy {
 
     /** Longer than a RunTask call can take (the SDK's timeouts and retries): a younger claim may be in flight. */
     public static final java.time.Duration RESUME_AFTER = java.time.Duration.ofMinutes(1);
+
+    /** Tasks one job may get in all, failed or not (see the class comment). */
+    public static final int MAX_TASKS_PER_JOB = 10;
 
     private TaskPolicy() {
     }
@@ -129,7 +135,8 @@ public final class TaskPolicy {
         List<PendingJob> eligible = new ArrayList<>();
         List<JobKey> givenUp = new ArrayList<>();
         for (PendingJob job : snapshot.pending()) {
-            if (failures.getOrDefault(job.key(), 0) >= maxAttempts) {
+            if (failures.getOrDefault(job.key(), 0) >= maxAttempts
+                    || lastAttempt.getOrDefault(job.key(), 0) >= MAX_TASKS_PER_JOB) {
                 givenUp.add(job.key());
             } else {
                 eligible.add(job);

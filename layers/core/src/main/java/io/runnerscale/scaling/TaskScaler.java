@@ -52,8 +52,9 @@ public final class TaskScaler {
                 new TaskPolicy.Snapshot(pool, now, pending, running, tasks.tasks(pool.name())));
         if (!decision.givenUp().isEmpty()) {
             LOG.warn("pool {}: {} pending job(s) get no more tasks: each had {} that failed to start or run (see the "
-                            + "earlier task stop reasons); they wait in GitLab for another runner: {}", pool.name(),
-                    decision.givenUp().size(), backend.maxTaskAttempts(),
+                            + "earlier task stop reasons), or {} in all (a lost webhook may hide that the job ended); "
+                            + "they wait in GitLab for another runner: {}", pool.name(), decision.givenUp().size(),
+                    backend.maxTaskAttempts(), TaskPolicy.MAX_TASKS_PER_JOB,
                     decision.givenUp().stream().limit(MAX_NAMED).toList());
         }
         for (TaskKey key : decision.forget()) {

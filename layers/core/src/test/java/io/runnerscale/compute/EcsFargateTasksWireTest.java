@@ -145,7 +145,8 @@ class EcsFargateTasksWireTest {
         status = 400;
         answer = "{\"__type\":\"ClientException\",\"message\":\"TaskDefinition is inactive\"}";
         RunOutcome refused = tasks.run("p", BACKEND, KEY, Capacity.FARGATE);
-        assertEquals(new RunOutcome.Failed("ClientException: TaskDefinition is inactive"), refused);
+        assertEquals(new RunOutcome.Failed("RunTask runner:7 in cluster ci: ClientException: TaskDefinition is inactive"),
+                refused);
     }
 
     @Test

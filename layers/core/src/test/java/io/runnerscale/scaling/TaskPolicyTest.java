@@ -127,6 +127,21 @@ class TaskPolicyTest {
     }
 
     @Test
+    void aJobThatHadTenTasksInAllGetsNoMore() {
+        List<TaskRecord> nine = new ArrayList<>();
+        for (int attempt = 1; attempt < TaskPolicy.MAX_TASKS_PER_JOB; attempt++) {
+            nine.add(task(1, attempt, TaskState.STOPPED, false));
+        }
+        assertEquals(List.of(new TaskKey(job(1), TaskPolicy.MAX_TASKS_PER_JOB)),
+                decide(POOL, List.of(pending(1, 60)), 0, nine).launches());
+        List<TaskRecord> ten = new ArrayList<>(nine);
+        ten.add(task(1, TaskPolicy.MAX_TASKS_PER_JOB, TaskState.STOPPED, false));
+        TaskPolicy.Decision d = decide(POOL, List.of(pending(1, 60)), 0, ten);
+        assertEquals(List.of(), d.launches());
+        assertEquals(List.of(job(1)), d.givenUp());
+    }
+
+    @Test
     void anUnansweredClaimIsResumedWhileItsJobWaitsAndForgottenAfter() {
         TaskRecord claimed = task(1, 1, TaskState.CLAIMED, false);
         TaskPolicy.Decision waits = decide(POOL, List.of(pending(1, 60)), 0, List.of(claimed));
