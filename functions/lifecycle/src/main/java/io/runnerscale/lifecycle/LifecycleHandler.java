@@ -127,7 +127,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 new AsgGroupMembers(autoScaling), new Ec2DescribeInstances(ec2), service::startDrain,
                 OrphanSweep.Settings.DEFAULT, clock);
         this.taskSweep = ecs == null ? null : new TaskSweep(pools::current, new EcsFargateTasks(ecs), gitlab, store,
-                store, TaskSweep.Settings.DEFAULT, clock);
+                TaskSweep.Settings.DEFAULT, clock);
     }
 
     @Override

@@ -18,6 +18,7 @@ public record TaskEvent(TaskKey key, String taskArn, String lastStatus, String d
                         String stoppedReason, String containerReason, Integer exitCode, String capacityProvider,
                         long version, Instant at) {
     public static final String SPOT_INTERRUPTION = "SpotInterruption";
+    public static final String TERMINATION_NOTICE = "TerminationNotice";
     /** ECS's reasons are short; anything longer is cut, since logs never echo unbounded input. */
     public static final int MAX_REASON = 300;
 
@@ -30,6 +31,15 @@ public record TaskEvent(TaskKey key, String taskArn, String lastStatus, String d
     }
 
     /**
+     * AWS takes the task back (a Spot interruption, or Fargate retiring the task's host after a
+     * termination notice): its runner gets SIGTERM and two minutes at most, so its job is cancelled
+     * and retried elsewhere rather than left to die with it.
+     */
+    public boolean takenBack() {
+        return spotInterruption() || TERMINATION_NOTICE.equals(stopCode);
+    }
+
+    /**
      * Whether the task stopped without serving a job normally: it never started (image pull, ENI,
      * capacity, secrets), a container reported an error, or the runner exited non-zero (a runner that
      * took no job and waited out its wait timeout exits 0, as does one that ran its job, failed or not).
@@ -39,7 +49,7 @@ public record TaskEvent(TaskKey key, String taskArn, String lastStatus, String d
         if (state() != TaskState.STOPPED && !"TaskFailedToStart".equals(stopCode)) {
             return false;
         }
-        if (spotInterruption() || "UserInitiated".equals(stopCode) || "TerminationNotice".equals(stopCode)) {
+        if (takenBack() || "UserInitiated".equals(stopCode)) {
             return false;
         }
         if ("TaskFailedToStart".equals(stopCode)) {

@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -29,12 +30,14 @@ import java.util.function.Supplier;
  * A Fargate task's life after RunTask, from "ECS Task State Change" events: the store follows the
  * task (starting, running, stopping, stopped and why), a task that stopped with an error is logged
  * with ECS's reason and its job gets another task (the scaler decides, up to the pool's
- * max_task_attempts), and a Fargate Spot interruption cancels and retries the job the task runs, as
- * on EC2, and asks the scaler for a task for the retried job at once.
+ * max_task_attempts), and a task AWS takes back (a Fargate Spot interruption, a termination notice)
+ * has the job it runs cancelled and retried, as on EC2, and the scaler asked for a task for the retried
+ * job at once.
  *
  * <p>The job a task runs is found through GitLab: every task of a pool shares the pool's runner, and
  * each task's runner manager has the system id its entrypoint derives from the task id
- * ({@link TaskKey#systemId}); the runner's id comes from the pool's running jobs.
+ * ({@link TaskKey#systemId}); the runner's id is the pool's {@code backend.runner_id}, or else those
+ * the pool's running jobs name.
  */
 public final class TaskLifecycle {
     private static final Logger LOG = LoggerFactory.getLogger(TaskLifecycle.class);
@@ -72,29 +75,37 @@ public final class TaskLifecycle {
     }
 
     public Result onTaskStateChange(TaskEvent event) {
-        Optional<TaskRecord> known = tasks.task(event.key());
-        if (known.isEmpty()) {
-            LOG.debug("task {} ({}) was not started by this runnerscale: ignored", event.key(), event.taskArn());
-            return Result.IGNORED;
-        }
-        TaskRecord before = known.get();
-        if (event.spotInterruption() && !(before.interrupted() && before.state() == TaskState.STOPPED)) {
-            // before the event is stored: if GitLab cannot be asked now, the event fails, Lambda retries it,
-            // and the retry still finds the interruption unhandled
-            retryJobsOf(before.pool(), event);
-        }
+        // stored first, whatever GitLab does: a task AWS takes back must stop serving even if GitLab is
+        // down through all of its events (they would end in the dead-letter queue, and the record would
+        // hold a job slot for good)
         TaskStore.TaskUpdate update = tasks.applyTaskEvent(event, clock.instant());
-        return switch (update) {
-            case TaskStore.TaskUpdate.Unknown u -> Result.IGNORED;
-            case TaskStore.TaskUpdate.Stale s -> Result.STALE;
-            case TaskStore.TaskUpdate.Applied(TaskRecord previous, TaskRecord current) -> applied(previous, current);
-        };
+        TaskRecord current;
+        Result result;
+        switch (update) {
+            case TaskStore.TaskUpdate.Unknown u -> {
+                LOG.debug("task {} ({}) was not started by this runnerscale: ignored", event.key(), event.taskArn());
+                return Result.IGNORED;
+            }
+            case TaskStore.TaskUpdate.Stale(TaskRecord stored) -> {
+                current = stored;
+                result = Result.STALE;
+            }
+            case TaskStore.TaskUpdate.Applied(TaskRecord previous, TaskRecord stored) -> {
+                current = stored;
+                result = applied(previous, stored);
+            }
+        }
+        if (current.interrupted()) {
+            // also on a repeated or stale event: Lambda retries the event until this part is done
+            retryJobsOf(current, event.taskArn() != null ? event.taskArn() : current.taskArn());
+        }
+        return result;
     }
 
     private Result applied(TaskRecord previous, TaskRecord current) {
         boolean nowLeaving = previous.serving() && !current.serving();
         if (current.interrupted() && !previous.interrupted()) {
-            LOG.warn("pool {}: task {} ({}) interrupted by Fargate Spot: {}", current.pool(), current.key(),
+            LOG.warn("pool {}: task {} ({}) taken back by AWS: {}", current.pool(), current.key(),
                     current.taskArn(), current.reason());
         }
         if (current.state() == TaskState.STOPPED && previous.state() != TaskState.STOPPED) {
@@ -126,41 +137,71 @@ public final class TaskLifecycle {
         };
     }
 
-    /** Cancels and retries what the interrupted task's runner manager runs: GitLab names it by system id. */
-    private void retryJobsOf(String pool, TaskEvent event) {
-        Optional<String> systemId = TaskKey.systemId(event.taskArn());
-        if (systemId.isEmpty()) {
-            LOG.error("pool {}: task {} interrupted, but its ARN has no task id to find its job by", pool, event.key());
+    /**
+     * Cancels and retries what the interrupted task's runner manager runs: GitLab names it by system id.
+     * The jobs found are noted on the task before they are cancelled (GitLab lists a cancelled job as
+     * running no more, so a retry after a failed call must know them from the store), and the task is
+     * marked handled once every one was retried.
+     */
+    private void retryJobsOf(TaskRecord task, String taskArn) {
+        TaskStore.Interruption noted = tasks.interruption(task.key());
+        if (noted.handled()) {
             return;
         }
+        String pool = task.pool();
+        Set<JobKey> found = new LinkedHashSet<>(noted.jobs());
+        try {
+            Optional<String> systemId = TaskKey.systemId(taskArn);
+            Set<Long> runners = runnersOf(pool);
+            if (systemId.isEmpty()) {
+                LOG.error("pool {}: task {} taken back, but its ARN has no task id to find its job by", pool, task.key());
+            } else if (runners.isEmpty()) {
+                LOG.warn("pool {}: task {} taken back; the pool names no backend.runner_id and none of its running jobs "
+                        + "names a runner, so its job cannot be found to retry", pool, task.key());
+            } else {
+                for (long runnerId : runners) {
+                    found.addAll(gitlab.runningJobs(runnerId, systemId.get()));
+                }
+            }
+            List<JobKey> jobsOnTask = List.copyOf(found);
+            if (!jobsOnTask.equals(noted.jobs())) {
+                tasks.recordInterruption(task.key(), jobsOnTask, false);
+            }
+            for (JobKey job : jobsOnTask) {
+                gitlab.cancelJob(job);
+                Optional<JobKey> retried = gitlab.retryJob(job);
+                LOG.warn("pool {}: job {} ran on task {} ({}), which AWS takes back: cancelled{}", pool, job, task.key(),
+                        systemId.orElse("?"), retried.map(r -> " and retried as job " + r.jobId())
+                                .orElse(" (not retried: GitLab says it cannot be, or it was already)"));
+                retried.ifPresent(r -> scaleRequests.request(pool, "job retried after its task was taken back",
+                        "retry-" + r.projectId() + "-" + r.jobId(), List.of(r)));
+            }
+            tasks.recordInterruption(task.key(), jobsOnTask, true);
+        } catch (GitLabUnavailableException e) {
+            throw new RetryableError("GitLab unavailable while retrying the jobs of task " + task.key()
+                    + ", which AWS takes back", e);
+        } catch (GitLabRejectedException e) {
+            LOG.error("pool {}: the jobs of task {}, which AWS takes back, could not be cancelled and retried: {}; they "
+                    + "fail when the task stops (retry: when: runner_system_failure in .gitlab-ci.yml retries them)",
+                    pool, task.key(), e.getMessage());
+        }
+    }
+
+    /** The pool's runner when configured; else the runners its running jobs name (every task shares the pool's). */
+    private Set<Long> runnersOf(String pool) {
+        Optional<Long> configured = pools.get().pool(pool).map(PoolConfig::backend)
+                .filter(PoolConfig.Fargate.class::isInstance).map(b -> ((PoolConfig.Fargate) b).runnerId());
         Set<Long> runners = new TreeSet<>();
+        if (configured.isPresent()) {
+            runners.add(configured.get());
+            return runners;
+        }
         for (JobRecord job : jobs.liveJobs(pool)) {
             if (job.status() == JobStatus.RUNNING && job.runnerId() != null) {
                 runners.add(job.runnerId());
             }
         }
-        if (runners.isEmpty()) {
-            LOG.info("pool {}: task {} interrupted while no job of the pool runs: nothing to retry", pool, event.key());
-        }
-        try {
-            for (long runnerId : runners) {
-                for (JobKey job : gitlab.runningJobs(runnerId, systemId.get())) {
-                    gitlab.cancelJob(job);
-                    Optional<JobKey> retried = gitlab.retryJob(job);
-                    LOG.warn("pool {}: job {} ran on interrupted task {} ({}): cancelled{}", pool, job, event.key(),
-                            systemId.get(), retried.map(r -> " and retried as job " + r.jobId()).orElse(" (not retried: "
-                                    + "GitLab says it cannot be)"));
-                    retried.ifPresent(r -> scaleRequests.request(pool, "job retried after a Spot interruption",
-                            "retry-" + r.projectId() + "-" + r.jobId(), List.of(r)));
-                }
-            }
-        } catch (GitLabUnavailableException e) {
-            throw new RetryableError("GitLab unavailable while retrying the jobs of interrupted task " + event.key(), e);
-        } catch (GitLabRejectedException e) {
-            LOG.error("pool {}: the jobs of interrupted task {} could not be cancelled and retried: {}; they fail when "
-                    + "the task stops (retry: when: runner_system_failure in .gitlab-ci.yml retries them)", pool,
-                    event.key(), e.getMessage());
-        }
+        return runners;
     }
 
     private int maxAttempts(String pool) {

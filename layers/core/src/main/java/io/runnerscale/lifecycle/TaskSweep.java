@@ -5,11 +5,8 @@ import io.runnerscale.compute.TaskKey;
 import io.runnerscale.gitlab.GitLabRejectedException;
 import io.runnerscale.gitlab.GitLabRunners;
 import io.runnerscale.gitlab.GitLabUnavailableException;
-import io.runnerscale.job.JobRecord;
-import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
-import io.runnerscale.store.JobStore;
 import io.runnerscale.store.TaskRecord;
 import io.runnerscale.store.TaskStore;
 import org.slf4j.Logger;
@@ -23,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.Supplier;
 
 /**
@@ -39,12 +35,16 @@ import java.util.function.Supplier;
  *   <li>keeps a task younger than the pool's {@code start_time.max + wait_timeout} plus
  *       {@link Settings#grace}, or whose start ECS does not say;</li>
  *   <li>asks GitLab for the running jobs of the task's runner manager (the system id its entrypoint
- *       derives from the task id) under every runner id among the pool's running jobs: a task GitLab
- *       lists a job for is kept; one it lists none for under all of them is stopped, with a reason.</li>
+ *       derives from the task id) under the pool's runner ({@code backend.runner_id}): a task GitLab
+ *       lists a job for is kept; one it lists none for is stopped, with a reason;</li>
+ *   <li>marks stopped the pool's records that still serve though ECS no longer runs their task, once
+ *       past start_time.max and the grace (their stop events were lost, e.g. to the dead-letter
+ *       queue): a record that serves for good would hold a job slot and a max_instances place.</li>
  * </ol>
- * <b>Never stops blind</b>: a task is kept when no runner id is known (no running job of the pool
- * names its runner), when its ARN gives no system id, when GitLab refuses the listing, and when GitLab
- * is unavailable (the run ends there). <b>Bounded</b>: at most {@code maxActions} GitLab calls and
+ * <b>Never stops blind</b>: a task is kept when the pool names no runner id (the runner ids of the
+ * pool's running jobs may be another runner's with the same tags, under which GitLab lists nothing:
+ * that would read as "no job"), when its ARN gives no system id, when GitLab refuses the listing, and
+ * when GitLab is unavailable (the run ends there). <b>Bounded</b>: at most {@code maxActions} GitLab calls and
  * stops and {@code timeBudget} a run; the next run continues. Safe to run twice at once: stopping a
  * stopped task changes nothing.
  */
@@ -76,28 +76,27 @@ public final class TaskSweep {
      * @param busy      old tasks GitLab lists a running job for: kept
      * @param unchecked old tasks that could not be checked (no runner id known, no system id, GitLab
      *                  refused, the stop failed): kept
+     * @param gone      records that served though ECS no longer ran their task: marked stopped
      * @param cutShort  the run stopped at its budget, at GitLab being unavailable, or a cluster could not
      *                  be listed; the next run continues
      */
     public record Report(int seen, SweepReport.Kind stopped, SweepReport.Kind busy, SweepReport.Kind unchecked,
-                         boolean cutShort) {
+                         SweepReport.Kind gone, boolean cutShort) {
     }
 
     private final Supplier<PoolsConfig> pools;
     private final FargateTasks fargate;
     private final GitLabRunners gitlab;
     private final TaskStore tasks;
-    private final JobStore jobs;
     private final Settings settings;
     private final Clock clock;
 
     public TaskSweep(Supplier<PoolsConfig> pools, FargateTasks fargate, GitLabRunners gitlab, TaskStore tasks,
-                     JobStore jobs, Settings settings, Clock clock) {
+                     Settings settings, Clock clock) {
         this.pools = pools;
         this.fargate = fargate;
         this.gitlab = gitlab;
         this.tasks = tasks;
-        this.jobs = jobs;
         this.settings = settings;
         this.clock = clock;
     }
@@ -118,6 +117,7 @@ public final class TaskSweep {
         final SweepReport.Tally stopped = new SweepReport.Tally();
         final SweepReport.Tally busy = new SweepReport.Tally();
         final SweepReport.Tally unchecked = new SweepReport.Tally();
+        final SweepReport.Tally gone = new SweepReport.Tally();
         int seen;
         int actions;
         boolean cutShort;
@@ -133,7 +133,7 @@ public final class TaskSweep {
         }
 
         Report report() {
-            return new Report(seen, stopped.kind(), busy.kind(), unchecked.kind(), cutShort);
+            return new Report(seen, stopped.kind(), busy.kind(), unchecked.kind(), gone.kind(), cutShort);
         }
     }
 
@@ -170,9 +170,10 @@ public final class TaskSweep {
             run.listed.put(backend.cluster(), listed);
         }
         Instant now = clock.instant();
+        markGone(run, pool, backend, listed, now);
         // by then a task has started, waited for a job and, without one, ended itself
         Duration maxIdle = backend.startTime().max().plus(backend.waitTimeout()).plus(settings.grace());
-        Set<Long> runners = null;
+        Long runner = backend.runnerId();
         for (FargateTasks.StartedTask task : listed) {
             Optional<TaskRecord> record = tasks.task(task.key());
             if (record.isEmpty() || !pool.name().equals(record.get().pool())) {
@@ -190,16 +191,13 @@ public final class TaskSweep {
                 run.unchecked.add(name);
                 continue;
             }
-            if (runners == null) {
-                runners = runnerIds(pool);
-            }
-            if (runners.isEmpty()) {
-                LOG.info("task sweep: pool {}: task {} has run {} min; no running job of the pool names its runner, so "
-                        + "GitLab cannot be asked whether it runs one; left", pool.name(), name, minutes(task, now));
+            if (runner == null) {
+                LOG.info("task sweep: pool {}: task {} has run {} min; the pool names no backend.runner_id, so GitLab "
+                        + "cannot be asked whether it runs a job; left", pool.name(), name, minutes(task, now));
                 run.unchecked.add(name);
                 continue;
             }
-            switch (jobsOn(run, pool, name, runners, systemId.get())) {
+            switch (jobsOn(run, pool, name, runner, systemId.get())) {
                 case BUSY -> run.busy.add(name);
                 case UNKNOWN -> run.unchecked.add(name);
                 case IDLE -> stop(run, pool, backend, task, name, systemId.get(), now);
@@ -209,21 +207,39 @@ public final class TaskSweep {
 
     private enum Jobs { IDLE, BUSY, UNKNOWN }
 
-    /** Whether GitLab lists a running job for the runner manager under any of the runners. */
-    private Jobs jobsOn(Run run, PoolConfig pool, String name, Set<Long> runners, String systemId) {
-        for (long runnerId : runners) {
-            run.spend("asking GitLab about task " + name);
-            try {
-                if (!gitlab.runningJobs(runnerId, systemId).isEmpty()) {
-                    return Jobs.BUSY;
-                }
-            } catch (GitLabRejectedException e) {
-                LOG.warn("task sweep: pool {}: task {}: GitLab refused the jobs of runner {} manager {} ({}); left",
-                        pool.name(), name, runnerId, systemId, e.getMessage());
-                return Jobs.UNKNOWN;
-            }
+    /** Whether GitLab lists a running job for the runner manager under the pool's runner. */
+    private Jobs jobsOn(Run run, PoolConfig pool, String name, long runnerId, String systemId) {
+        run.spend("asking GitLab about task " + name);
+        try {
+            return gitlab.runningJobs(runnerId, systemId).isEmpty() ? Jobs.IDLE : Jobs.BUSY;
+        } catch (GitLabRejectedException e) {
+            LOG.warn("task sweep: pool {}: task {}: GitLab refused the jobs of runner {} manager {} ({}); left",
+                    pool.name(), name, runnerId, systemId, e.getMessage());
+            return Jobs.UNKNOWN;
         }
-        return Jobs.IDLE;
+    }
+
+    /**
+     * Records of the pool that still serve though ECS lists no running task for them, past the time a
+     * started task shows up in ECS's list: their stop events were lost. Claims without an answer are
+     * left to the scaler (it looks them up and runs them again).
+     */
+    private void markGone(Run run, PoolConfig pool, PoolConfig.Fargate backend, List<FargateTasks.StartedTask> listed,
+                          Instant now) {
+        Set<String> running = new java.util.HashSet<>();
+        listed.forEach(task -> running.add(task.taskArn()));
+        Duration settle = backend.startTime().max().plus(settings.grace());
+        for (TaskRecord record : tasks.tasks(pool.name())) {
+            if (!record.serving() || record.taskArn() == null || running.contains(record.taskArn())
+                    || record.claimedAt() == null || now.isBefore(record.claimedAt().plus(settle))) {
+                continue;
+            }
+            String reason = "ECS no longer runs it (its stop events were lost)";
+            tasks.taskGone(record.key(), reason, now);
+            LOG.warn("task sweep: pool {}: task {} ({}) was still serving in the store, but {}: marked stopped",
+                    pool.name(), record.key(), record.taskArn(), reason);
+            run.gone.add(record.key() + " " + taskId(record.taskArn()));
+        }
     }
 
     private void stop(Run run, PoolConfig pool, PoolConfig.Fargate backend, FargateTasks.StartedTask task, String name,
@@ -240,17 +256,6 @@ public final class TaskSweep {
         LOG.warn("task sweep: pool {}: task {} ({}) stopped: it has run {} min and GitLab lists no job on its runner "
                 + "manager {}", pool.name(), task.key(), task.taskArn(), minutes(task, now), systemId);
         run.stopped.add(name);
-    }
-
-    /** The runners the pool's running jobs name: every task of the pool shares one, which GitLab knows by id. */
-    private Set<Long> runnerIds(PoolConfig pool) {
-        Set<Long> runners = new TreeSet<>();
-        for (JobRecord job : jobs.liveJobs(pool.name())) {
-            if (job.status() == JobStatus.RUNNING && job.runnerId() != null) {
-                runners.add(job.runnerId());
-            }
-        }
-        return runners;
     }
 
     private static long minutes(FargateTasks.StartedTask task, Instant now) {

@@ -87,12 +87,17 @@ public record PoolConfig(
      * @param waitTimeout    how long a task waits for a job before ending itself (its job may go to another task)
      * @param maxTaskAttempts tasks per job that may stop with an error (image pull, ENI, capacity) before
      *                       runnerscale gives the job up
-     * @param startTime      from RunTask to the runner polling GitLab: {@code simulate} and {@code serve} only
+     * @param startTime      from RunTask to the runner polling GitLab: how {@code simulate} and {@code serve}
+     *                       start tasks, and how long the orphan sweep leaves a task before it may judge it
+     * @param runnerId       the pool's GitLab runner (every task shares it), or null when not configured: the
+     *                       orphan sweep then stops no task (it cannot tell GitLab's answer about another runner
+     *                       from "no job"), and a Spot interruption looks for the task's job under the runners
+     *                       of the pool's running jobs
      */
     public record Fargate(String cluster, String taskDefinition, String container, List<String> subnets,
                           List<String> securityGroups, boolean assignPublicIp, boolean spot, Platform platform,
                           double vcpu, double memoryGib, Duration waitTimeout, int maxTaskAttempts,
-                          StartTime startTime) implements Backend {
+                          StartTime startTime, Long runnerId) implements Backend {
         public static final String DEFAULT_CONTAINER = "runner";
         public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofMinutes(2);
         public static final int DEFAULT_MAX_TASK_ATTEMPTS = 3;
@@ -106,6 +111,14 @@ public record PoolConfig(
             platform = platform == null ? Platform.X86_64 : platform;
             waitTimeout = waitTimeout == null ? DEFAULT_WAIT_TIMEOUT : waitTimeout;
             startTime = startTime == null ? StartTime.DEFAULT : startTime;
+        }
+
+        /** Without a configured runner id. */
+        public Fargate(String cluster, String taskDefinition, String container, List<String> subnets,
+                       List<String> securityGroups, boolean assignPublicIp, boolean spot, Platform platform,
+                       double vcpu, double memoryGib, Duration waitTimeout, int maxTaskAttempts, StartTime startTime) {
+            this(cluster, taskDefinition, container, subnets, securityGroups, assignPublicIp, spot, platform, vcpu,
+                    memoryGib, waitTimeout, maxTaskAttempts, startTime, null);
         }
 
         /** Defaults for everything but where tasks run. */

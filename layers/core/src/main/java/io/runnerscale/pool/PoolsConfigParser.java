@@ -67,7 +67,7 @@ public final class PoolsConfigParser {
     static final double MAX_TASK_MEMORY_GIB = 120;
     private static final Set<String> FARGATE_FIELDS = Set.of("type", "cluster", "task_definition", "container",
             "subnets", "security_groups", "assign_public_ip", "spot", "platform", "vcpu", "memory_gib",
-            "wait_timeout", "max_task_attempts", "start_time");
+            "wait_timeout", "max_task_attempts", "start_time", "runner_id");
     static final Duration MAX_BOOT_TIMEOUT = Duration.ofHours(2);
     static final Duration MAX_IDLE_TIME = Duration.ofDays(7);
     /** Demand is counted per minute and each decision reads one counter per minute of window and lead. */
@@ -407,12 +407,22 @@ public final class PoolsConfigParser {
         int attempts = f.integer(node, "backend.", "max_task_attempts", PoolConfig.Fargate.DEFAULT_MAX_TASK_ATTEMPTS,
                 1, MAX_TASK_ATTEMPTS);
         PoolConfig.Fargate.StartTime startTime = startTime(f, node.get("start_time"));
+        Long runnerId = null;
+        JsonNode runner = node.get("runner_id");
+        if (runner != null && !runner.isNull()) {
+            if (runner.isIntegralNumber() && runner.canConvertToLong() && runner.asLong() > 0) {
+                runnerId = runner.asLong();
+            } else {
+                f.problem("backend.runner_id", "must be the pool runner's id in GitLab (a whole number from 1), got '"
+                        + Fields.echo(runner) + "'");
+            }
+        }
         if (cluster.isBlank() || taskDefinition.isBlank() || container.isBlank() || subnets.isEmpty()) {
             return null;
         }
         return new PoolConfig.Fargate(cluster, taskDefinition, container, subnets, groups,
                 f.bool(node, "assign_public_ip", "backend.", false), f.bool(node, "spot", "backend.", false), platform,
-                vcpu, memory, waitTimeout, attempts, startTime);
+                vcpu, memory, waitTimeout, attempts, startTime, runnerId);
     }
 
     /** {@code 45s} or {@code 40s-60s}: how long a task takes to start, in simulate and serve. */

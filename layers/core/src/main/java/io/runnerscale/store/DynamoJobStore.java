@@ -565,6 +565,53 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
     }
 
     @Override
+    public Interruption interruption(TaskKey key) {
+        GetItemResponse response = dynamo.getItem(r -> r.tableName(table).key(taskKey(key)).consistentRead(true)
+                .projectionExpression("interruptedJobs, jobsRetried"));
+        if (!response.hasItem() || response.item().isEmpty()) {
+            return Interruption.NONE;
+        }
+        List<JobKey> jobs = new ArrayList<>();
+        AttributeValue listed = response.item().get("interruptedJobs");
+        if (listed != null && listed.hasL()) {
+            for (AttributeValue job : listed.l()) {
+                String[] parts = job.s().split("/", 2);
+                jobs.add(new JobKey(Long.parseLong(parts[0]), Long.parseLong(parts[1])));
+            }
+        }
+        return new Interruption(jobs, bool(response.item().get("jobsRetried")));
+    }
+
+    @Override
+    public void recordInterruption(TaskKey key, List<JobKey> jobs, boolean handled) {
+        List<AttributeValue> listed = jobs.stream().map(j -> s(j.projectId() + "/" + j.jobId())).toList();
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
+                    .updateExpression("SET interruptedJobs = :jobs, jobsRetried = :handled")
+                    .conditionExpression("attribute_exists(" + PK + ")")
+                    .expressionAttributeValues(Map.of(":jobs", AttributeValue.fromL(listed),
+                            ":handled", AttributeValue.fromBool(handled))));
+        } catch (ConditionalCheckFailedException gone) {
+            // never claimed here: nothing to note
+        }
+    }
+
+    @Override
+    public void taskGone(TaskKey key, String reason, Instant now) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(taskKey(key))
+                    .updateExpression("SET #state = :stopped, stoppedAt = :now, reason = :reason")
+                    .conditionExpression("#state IN (:claimed, :starting, :running)")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":stopped", s(TaskState.STOPPED.name()), ":now", s(now.toString()),
+                            ":reason", s(reason), ":claimed", s(TaskState.CLAIMED.name()),
+                            ":starting", s(TaskState.STARTING.name()), ":running", s(TaskState.RUNNING.name()))));
+        } catch (ConditionalCheckFailedException notServing) {
+            // an event moved it on meanwhile
+        }
+    }
+
+    @Override
     public void forgetTask(TaskKey key) {
         long expires = Instant.now().plus(TOMBSTONE_TTL).getEpochSecond();
         try {

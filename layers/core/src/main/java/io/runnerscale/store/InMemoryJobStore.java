@@ -31,6 +31,7 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
     private final Map<String, InstanceLifecycle> lifecycles = new HashMap<>();
     private final Map<String, Instant> launchClaims = new HashMap<>();
     private final Map<TaskKey, TaskRecord> tasks = new LinkedHashMap<>();
+    private final Map<TaskKey, Interruption> interruptions = new HashMap<>();
     private final Set<TaskKey> indexedTasks = new java.util.LinkedHashSet<>();
 
     @Override
@@ -88,6 +89,28 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
         TaskRecord next = t.with(event, now);
         tasks.put(event.key(), next);
         return new TaskUpdate.Applied(t, next);
+    }
+
+    @Override
+    public synchronized Interruption interruption(TaskKey key) {
+        return interruptions.getOrDefault(key, Interruption.NONE);
+    }
+
+    @Override
+    public synchronized void recordInterruption(TaskKey key, List<JobKey> jobs, boolean handled) {
+        if (tasks.containsKey(key)) {
+            interruptions.put(key, new Interruption(jobs, handled));
+        }
+    }
+
+    @Override
+    public synchronized void taskGone(TaskKey key, String reason, Instant now) {
+        TaskRecord t = tasks.get(key);
+        if (t == null || !t.serving()) {
+            return;
+        }
+        tasks.put(key, new TaskRecord(key, t.pool(), TaskState.STOPPED, t.taskArn(), t.capacityProvider(),
+                t.claimedAt(), now, reason, t.failed(), t.interrupted(), t.eventVersion()));
     }
 
     @Override

@@ -16,7 +16,7 @@ import java.time.Instant;
  * @param reason           why it stopped (bounded), null while it runs
  * @param failed           it stopped with an error (never started, a container error, a runner exit
  *                         code): counts against the pool's max_task_attempts for its job
- * @param interrupted      Fargate Spot took it back: its job is cancelled and retried
+ * @param interrupted      AWS took it back (Fargate Spot, a termination notice): its job is cancelled and retried
  * @param eventVersion     the newest ECS event version applied (0 before any)
  */
 public record TaskRecord(TaskKey key, String pool, TaskState state, String taskArn, String capacityProvider,
@@ -40,6 +40,6 @@ public record TaskRecord(TaskKey key, String pool, TaskState state, String taskA
         return new TaskRecord(key, pool, next, event.taskArn() != null ? event.taskArn() : taskArn,
                 event.capacityProvider() != null ? event.capacityProvider() : capacityProvider, claimedAt,
                 stopped ? (stoppedAt != null ? stoppedAt : now) : stoppedAt, stopReason, failed || event.failed(),
-                interrupted || event.spotInterruption(), event.version());
+                interrupted || event.takenBack(), event.version());
     }
 }

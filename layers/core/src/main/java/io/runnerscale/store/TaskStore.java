@@ -2,6 +2,7 @@ package io.runnerscale.store;
 
 import io.runnerscale.compute.TaskEvent;
 import io.runnerscale.compute.TaskKey;
+import io.runnerscale.job.JobKey;
 
 import java.time.Instant;
 import java.util.List;
@@ -37,6 +38,30 @@ public interface TaskStore {
      * more than once). An event for a key never claimed (another stack's task) changes nothing.
      */
     TaskUpdate applyTaskEvent(TaskEvent event, Instant now);
+
+    /** The jobs noted on a task AWS took back, and whether each was cancelled and retried. */
+    Interruption interruption(TaskKey key);
+
+    /**
+     * Notes the jobs found on a task AWS took back before they are cancelled (GitLab lists a cancelled
+     * job as running no more, so a retry after a failure must know them from here), then that all were
+     * cancelled and retried.
+     */
+    void recordInterruption(TaskKey key, List<JobKey> jobs, boolean handled);
+
+    /**
+     * A serving task that ECS no longer runs (its stop events were lost): stopped, not failed. Changes
+     * nothing when the record is no longer serving.
+     */
+    void taskGone(TaskKey key, String reason, Instant now);
+
+    record Interruption(List<JobKey> jobs, boolean handled) {
+        public static final Interruption NONE = new Interruption(List.of(), false);
+
+        public Interruption {
+            jobs = List.copyOf(jobs);
+        }
+    }
 
     /** Takes a stopped task out of its pool's index (its item expires by TTL). */
     void forgetTask(TaskKey key);

@@ -227,9 +227,11 @@ class TaskLifecycleTest {
         gitlab.down = true;
         ObjectNode interruption = event(5, "RUNNING", "STOPPED", "SpotInterruption", null, null, null);
         assertThrows(RetryableError.class, () -> handle(interruption));
-        assertFalse(record().interrupted(), "nothing stored: the retry must act again");
+        assertTrue(record().interrupted(), "stored first: the task serves no more, whatever GitLab does");
+        assertFalse(record().serving());
         gitlab.down = false;
-        assertEquals("INTERRUPTED", handle(interruption));
+        // Lambda's retry of the same event: stale for the store, but the jobs are still to be retried
+        assertEquals("STALE", handle(interruption));
         assertEquals(List.of("jobs 55 " + SYSTEM_ID, "cancel 200", "retry 200"), gitlab.calls);
     }
 

@@ -2,6 +2,8 @@ package io.runnerscale.lifecycle;
 
 import io.runnerscale.compute.FargateTasks;
 import io.runnerscale.compute.TaskKey;
+import io.runnerscale.compute.TaskState;
+import io.runnerscale.store.TaskRecord;
 import io.runnerscale.gitlab.CreatedRunner;
 import io.runnerscale.gitlab.GitLabRejectedException;
 import io.runnerscale.gitlab.GitLabRunners;
@@ -42,24 +44,28 @@ class TaskSweepTest {
     static final long RUNNER = 77;
 
     final PoolConfig small = fargate("small", "ci");
-    final PoolConfig large = fargate("large", "ci");         // shares the cluster, and the tasks' listing
+    final PoolConfig large = fargate("large", "ci", 88);     // shares the cluster, and the tasks' listing
     final PoolConfig docker = TestPools.tagged("docker", List.of("docker"), true);
-    final PoolsConfig pools = new PoolsConfig(List.of(docker, small, large));
+    PoolsConfig pools = new PoolsConfig(List.of(docker, small, large));
     final InMemoryJobStore store = new InMemoryJobStore();
     final Ecs ecs = new Ecs();
     final Gitlab gitlab = new Gitlab();
     TaskSweep.Settings settings = TaskSweep.Settings.DEFAULT;
 
     static PoolConfig fargate(String name, String cluster) {
+        return fargate(name, cluster, RUNNER);
+    }
+
+    static PoolConfig fargate(String name, String cluster, long runnerId) {
         PoolConfig.Fargate backend = new PoolConfig.Fargate(cluster, "runner-td", "runner", List.of("subnet-a"),
                 List.of("sg-1"), false, true, PoolConfig.Fargate.Platform.X86_64, 1, 2, Duration.ofMinutes(2), 3,
-                new PoolConfig.Fargate.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60)));
+                new PoolConfig.Fargate.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60)), runnerId);
         return new PoolConfig(name, new PoolConfig.Match(List.of(name), false), backend, 1, 10, 0, null, List.of(),
                 ForecastConfig.OFF);
     }
 
     TaskSweep sweep() {
-        return new TaskSweep(() -> pools, ecs, gitlab, store, store, settings, Clock.fixed(NOW, ZoneOffset.UTC));
+        return new TaskSweep(() -> pools, ecs, gitlab, store, settings, Clock.fixed(NOW, ZoneOffset.UTC));
     }
 
     /** A task claimed for {@code pool}'s job {@code job}, running in ECS since {@code startedAt}; returns its ARN. */
@@ -113,17 +119,16 @@ class TaskSweepTest {
     }
 
     @Test
-    void aTaskGitLabListsAJobForUnderAnyOfThePoolsRunnersIsKept() {
-        runningJob("small", 1, RUNNER);
-        runningJob("small", 2, 78);          // another runner also runs a job of the pool
+    void aTaskGitLabListsAJobForUnderThePoolsRunnerIsKeptAndNoOtherRunnerIsAsked() {
+        runningJob("small", 2, 78);          // another runner with the pool's tags runs a job of the pool
         task("small", 1, OLD);
-        gitlab.running.put("78 " + systemId(1), List.of(new JobKey(5, 42)));
+        gitlab.running.put(RUNNER + " " + systemId(1), List.of(new JobKey(5, 42)));
 
         TaskSweep.Report report = sweep().run();
 
         assertEquals(List.of(), ecs.stopped);
         assertEquals(1, report.busy().count());
-        assertEquals(List.of("jobs 77 " + systemId(1), "jobs 78 " + systemId(1)), gitlab.calls);
+        assertEquals(List.of("jobs 77 " + systemId(1)), gitlab.calls);
     }
 
     @Test
@@ -154,15 +159,37 @@ class TaskSweepTest {
     }
 
     @Test
-    void nothingIsStoppedWhenNoRunningJobNamesThePoolsRunner() {
+    void nothingIsStoppedWhenThePoolNamesNoRunnerId() {
+        PoolConfig unnamed = new PoolConfig("small", fargate("small", "ci").match(), new PoolConfig.Fargate("ci",
+                "runner-td", List.of("subnet-a"), List.of(), true), 1, 10, 0, null, List.of(), ForecastConfig.OFF);
+        pools = new PoolsConfig(List.of(unnamed));
+        runningJob("small", 1, RUNNER);      // a runner id the jobs name may be another runner's: not asked
         task("small", 1, OLD);
-        runningJob("large", 1, RUNNER);      // another pool's runner says nothing about this pool's tasks
 
         TaskSweep.Report report = sweep().run();
 
         assertEquals(List.of(), ecs.stopped);
         assertEquals(List.of(), gitlab.calls);
         assertEquals(1, report.unchecked().count());
+    }
+
+    @Test
+    void aRecordThatStillServesThoughEcsNoLongerRunsItsTaskIsMarkedStopped() {
+        TaskKey ghost = new TaskKey(new JobKey(5, 7), 1);
+        store.claimTask("small", ghost, OLD.minusSeconds(600));
+        store.taskStarted(ghost, "arn:aws:ecs:us-east-1:123456789012:task/ci/000000000007aaaa", "FARGATE");
+        TaskKey young = new TaskKey(new JobKey(5, 8), 1);
+        store.claimTask("small", young, NOW.minusSeconds(30));
+        store.taskStarted(young, "arn:aws:ecs:us-east-1:123456789012:task/ci/000000000008aaaa", "FARGATE");
+        String listed = task("small", 1, OLD);
+
+        TaskSweep.Report report = sweep().run();
+
+        assertEquals(TaskState.STOPPED, store.task(ghost).orElseThrow().state());
+        assertFalse(store.task(ghost).orElseThrow().failed());
+        assertEquals(1, report.gone().count());
+        assertTrue(store.task(young).orElseThrow().serving(), "too young to be in ECS's list yet");
+        assertTrue(store.tasks("small").stream().filter(t -> t.taskArn().equals(listed)).allMatch(TaskRecord::serving));
     }
 
     @Test
@@ -241,7 +268,7 @@ class TaskSweepTest {
 
     @Test
     void anEc2OnlyConfigurationListsNothing() {
-        TaskSweep.Report report = new TaskSweep(() -> new PoolsConfig(List.of(docker)), ecs, gitlab, store, store,
+        TaskSweep.Report report = new TaskSweep(() -> new PoolsConfig(List.of(docker)), ecs, gitlab, store,
                 settings, Clock.fixed(NOW, ZoneOffset.UTC)).run();
         assertEquals(0, ecs.lists);
         assertEquals(0, report.seen());

@@ -53,6 +53,8 @@ class FargateConfigTest {
                 new PoolConfig.Fargate.StartTime(Duration.ofSeconds(20), Duration.ofSeconds(35))), b);
         assertEquals(new PoolConfig.Fargate.StartTime(Duration.ofSeconds(45), Duration.ofSeconds(45)),
                 backend(fargate("start_time: 45s", "")).startTime());
+        assertEquals(4242L, backend(fargate("runner_id: 4242", "")).runnerId());
+        assertEquals(null, backend(fargate("", "")).runnerId());
     }
 
     @ParameterizedTest
@@ -68,6 +70,8 @@ class FargateConfigTest {
             "start_time: soon|pool 'f': backend.start_time: 'soon'",
             "container: ''|pool 'f': backend.container: must name the runner container",
             "launch_type: EC2|pool 'f': backend.launch_type: unknown field",
+            "runner_id: 0|pool 'f': backend.runner_id: must be the pool runner's id in GitLab",
+            "runner_id: abc|pool 'f': backend.runner_id: must be the pool runner's id in GitLab",
     })
     void badBackendSettingsAreNamed(String setting, String expected) {
         assertProblem(fargate(setting, ""), expected);

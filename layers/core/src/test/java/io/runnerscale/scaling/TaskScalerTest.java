@@ -169,6 +169,9 @@ class TaskScalerTest {
             @Override public void taskNotStarted(TaskKey key, String reason, Instant now) { throw new AssertionError(); }
             @Override public TaskUpdate applyTaskEvent(io.runnerscale.compute.TaskEvent e, Instant now) { throw new AssertionError(); }
             @Override public void forgetTask(TaskKey key) { }
+            @Override public Interruption interruption(TaskKey key) { throw new AssertionError(); }
+            @Override public void recordInterruption(TaskKey key, List<JobKey> jobs, boolean handled) { throw new AssertionError(); }
+            @Override public void taskGone(TaskKey key, String reason, Instant now) { throw new AssertionError(); }
         }, ecs);
         ScalingDecision d = raced.scale(pool, NOW, List.of(pendingJob(1)));
         assertEquals(List.of(), ecs.calls);
