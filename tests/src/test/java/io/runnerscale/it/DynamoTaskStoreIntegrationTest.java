@@ -222,4 +222,35 @@ class DynamoTaskStoreIntegrationTest {
     static List<TaskKey> keys(List<TaskRecord> records) {
         return records.stream().map(TaskRecord::key).sorted(java.util.Comparator.comparing(TaskKey::toString)).toList();
     }
+
+    @Test
+    void theJobsOfATaskTakenBackAreNotedThenMarkedHandled() {
+        store.claimTask(POOL, KEY, T0);
+        assertEquals(io.runnerscale.store.TaskStore.Interruption.NONE, store.interruption(KEY));
+        java.util.List<io.runnerscale.job.JobKey> jobs = java.util.List.of(new io.runnerscale.job.JobKey(42, 7),
+                new io.runnerscale.job.JobKey(43, 8));
+        store.recordInterruption(KEY, jobs, false);
+        assertEquals(new io.runnerscale.store.TaskStore.Interruption(jobs, false), store.interruption(KEY));
+        store.recordInterruption(KEY, jobs, true);
+        assertEquals(new io.runnerscale.store.TaskStore.Interruption(jobs, true), store.interruption(KEY));
+        TaskKey never = new TaskKey(KEY.job(), 9);
+        store.recordInterruption(never, jobs, true);
+        assertTrue(store.task(never).isEmpty(), "noting on a key never claimed writes no item");
+    }
+
+    @Test
+    void aGoneTaskStopsServingButNeverUndoesAStop() {
+        store.claimTask(POOL, KEY, T0);
+        store.taskStarted(KEY, ARN, "FARGATE");
+        store.taskGone(KEY, "ECS no longer runs it", T0.plusSeconds(900));
+        TaskRecord gone = store.task(KEY).orElseThrow();
+        assertEquals(io.runnerscale.compute.TaskState.STOPPED, gone.state());
+        assertEquals("ECS no longer runs it", gone.reason());
+        assertFalse(gone.failed());
+        TaskKey failed = new TaskKey(KEY.job(), 2);
+        store.claimTask(POOL, failed, T0);
+        store.taskNotStarted(failed, "no capacity", T0.plusSeconds(1));
+        store.taskGone(failed, "ECS no longer runs it", T0.plusSeconds(900));
+        assertEquals("no capacity", store.task(failed).orElseThrow().reason(), "a stopped record keeps its reason");
+    }
 }

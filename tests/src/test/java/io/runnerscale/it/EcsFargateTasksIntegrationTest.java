@@ -301,6 +301,21 @@ class EcsFargateTasksIntegrationTest {
         public void forgetTask(TaskKey key) {
             store.forgetTask(key);
         }
+
+        @Override
+        public Interruption interruption(TaskKey key) {
+            return store.interruption(key);
+        }
+
+        @Override
+        public void recordInterruption(TaskKey key, java.util.List<io.runnerscale.job.JobKey> jobs, boolean handled) {
+            store.recordInterruption(key, jobs, handled);
+        }
+
+        @Override
+        public void taskGone(TaskKey key, String reason, java.time.Instant now) {
+            store.taskGone(key, reason, now);
+        }
     }
 
     private DynamoJobStore store() {
