@@ -1,6 +1,7 @@
 package io.runnerscale.compute;
 
 import io.runnerscale.pool.PoolConfig;
+import io.runnerscale.text.Quoted;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.ecs.EcsClient;
 import software.amazon.awssdk.services.ecs.model.AssignPublicIp;
@@ -93,7 +94,7 @@ public final class EcsFargateTasks implements FargateTasks {
                 ? response.failures().getFirst().reason() + (response.failures().getFirst().detail() == null ? ""
                 : " (" + response.failures().getFirst().detail() + ")")
                 : "RunTask started no task and gave no reason";
-        return new RunOutcome.Failed(io.runnerscale.text.Quoted.cut(reason, TaskEvent.MAX_REASON));
+        return new RunOutcome.Failed(Quoted.cut(reason, TaskEvent.MAX_REASON));
     }
 
     @Override
@@ -113,7 +114,7 @@ public final class EcsFargateTasks implements FargateTasks {
     public void stop(PoolConfig.Fargate backend, String taskArn, String reason) {
         // ECS keeps the reason (at most 255 characters) on the stopped task
         ecs.stopTask(r -> r.cluster(backend.cluster()).task(taskArn)
-                .reason(io.runnerscale.text.Quoted.cut("runnerscale: " + reason, 255)));
+                .reason(Quoted.cut("runnerscale: " + reason, 255)));
     }
 
     @Override
@@ -150,7 +151,7 @@ public final class EcsFargateTasks implements FargateTasks {
         if (message == null || message.isBlank()) {
             message = "HTTP " + e.statusCode();
         }
-        return io.runnerscale.text.Quoted.cut("RunTask " + backend.taskDefinition() + " in cluster " + backend.cluster()
+        return Quoted.cut("RunTask " + backend.taskDefinition() + " in cluster " + backend.cluster()
                 + ": " + (code == null ? "" : code + ": ") + message, TaskEvent.MAX_REASON);
     }
 }

@@ -4,6 +4,7 @@ import io.runnerscale.pool.PoolConfig;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A Fargate pool's tasks: ECS in AWS, a simulated backend locally. Each task runs one GitLab job
@@ -27,8 +28,8 @@ public interface FargateTasks {
      * looked up before it is run again, since a run on another capacity provider (another client
      * token) would start a second task. Backends whose answers are never lost may keep the default.
      */
-    default java.util.Optional<String> find(PoolConfig.Fargate backend, TaskKey key) {
-        return java.util.Optional.empty();
+    default Optional<String> find(PoolConfig.Fargate backend, TaskKey key) {
+        return Optional.empty();
     }
 
     /** Stops a task (SIGTERM to its runner, SIGKILL after the task definition's stopTimeout). */

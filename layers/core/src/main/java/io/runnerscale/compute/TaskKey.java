@@ -2,6 +2,7 @@ package io.runnerscale.compute;
 
 import io.runnerscale.job.JobKey;
 
+import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -37,7 +38,7 @@ public record TaskKey(JobKey job, int attempt) {
      */
     public String clientToken(String capacityProvider) {
         return "runnerscale-" + job.projectId() + "-" + job.jobId() + "-" + attempt + "-"
-                + capacityProvider.toLowerCase(java.util.Locale.ROOT).replace("fargate_", "").replace("fargate", "od");
+                + capacityProvider.toLowerCase(Locale.ROOT).replace("fargate_", "").replace("fargate", "od");
     }
 
     /** The key an ECS {@code startedBy} names, or empty for a task runnerscale did not start. */

@@ -21,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import java.time.Clock;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -121,7 +122,7 @@ public final class TaskLifecycle {
         if (nowLeaving || current.failed() && !previous.failed()) {
             // its slot is gone: a job waiting for it (or its retried job) needs a decision now, not at the next tick
             scaleRequests.request(current.pool(), "task " + current.key() + " " + current.state().name().toLowerCase(
-                    java.util.Locale.ROOT), "task-" + current.key().job().projectId() + "-" + current.key().job().jobId()
+                    Locale.ROOT), "task-" + current.key().job().projectId() + "-" + current.key().job().jobId()
                     + "-" + current.key().attempt() + "-" + current.state());
         }
         if (current.interrupted()) {

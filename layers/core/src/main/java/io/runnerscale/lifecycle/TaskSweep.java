@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -226,7 +227,7 @@ public final class TaskSweep {
      */
     private void markGone(Run run, PoolConfig pool, PoolConfig.Fargate backend, List<FargateTasks.StartedTask> listed,
                           Instant now) {
-        Set<String> running = new java.util.HashSet<>();
+        Set<String> running = new HashSet<>();
         listed.forEach(task -> running.add(task.taskArn()));
         Duration settle = backend.startTime().max().plus(settings.grace());
         for (TaskRecord record : tasks.tasks(pool.name())) {

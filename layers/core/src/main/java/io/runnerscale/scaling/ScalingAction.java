@@ -1,5 +1,7 @@
 package io.runnerscale.scaling;
 
+import io.runnerscale.compute.TaskKey;
+
 /** What the scaler asks of a pool's compute backend. */
 public sealed interface ScalingAction {
 
@@ -20,7 +22,7 @@ public sealed interface ScalingAction {
      * A Fargate task started for a pending job ({@link TaskScaler}): it runs one job and ends itself,
      * so nothing ever drains or terminates it.
      */
-    record LaunchTask(io.runnerscale.compute.TaskKey key) implements ScalingAction {
+    record LaunchTask(TaskKey key) implements ScalingAction {
     }
 
     enum Reason {

@@ -6,6 +6,7 @@ import io.runnerscale.job.JobKey;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.store.TaskRecord;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -44,7 +45,7 @@ import java.util.Set;
 public final class TaskPolicy {
 
     /** Longer than a RunTask call can take (the SDK's timeouts and retries): a younger claim may be in flight. */
-    public static final java.time.Duration RESUME_AFTER = java.time.Duration.ofMinutes(1);
+    public static final Duration RESUME_AFTER = Duration.ofMinutes(1);
 
     /** Tasks one job may get in all, failed or not (see the class comment). */
     public static final int MAX_TASKS_PER_JOB = 10;
