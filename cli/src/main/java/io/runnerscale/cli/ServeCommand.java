@@ -47,6 +47,7 @@ import io.runnerscale.store.DynamoDemandHistory;
 import io.runnerscale.store.DynamoJobStore;
 import io.runnerscale.webhook.PoolResolver;
 import io.runnerscale.webhook.WebhookAuthenticator;
+import io.runnerscale.webhook.WebhookSignatures;
 import io.runnerscale.webhook.WebhookService;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
@@ -88,7 +89,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ServeCommand {
     static final String USAGE = """
             usage: runnerscale serve [--port 8080] [--bind 127.0.0.1] [--config pools.yaml] [--webhook-token T]
-                                     [--data-dir DIR | --in-memory] [--compute sim|aws] [--aws-endpoint URL]
+                                     [--webhook-auth token|signature|both] [--data-dir DIR | --in-memory] [--compute sim|aws] [--aws-endpoint URL]
                                      [--boot 30s] [--tick 60s] [--gitlab-url URL]
                                      [--drain-job-timeout 60m] [--drain-wait-factor 1]
               --port           port to listen on, 0 to 65535 (0: any free port, printed)
@@ -97,6 +98,8 @@ final class ServeCommand {
                                one serve at a time per directory
               --in-memory      keep nothing: state is lost when serve stops
               --webhook-token  the X-Gitlab-Token to accept (or env RUNNERSCALE_WEBHOOK_TOKEN; default: a random one, printed)
+              --webhook-auth   token (default), signature or both: signatures are checked against the
+                               whsec_ signing token(s) in env RUNNERSCALE_WEBHOOK_SIGNING_SECRET
               --compute        sim: a simulated fleet whose instances are ready after --boot (default);
                                aws: real Auto Scaling groups through the default AWS credential chain
               --aws-endpoint   send AWS calls to this endpoint instead (e.g. a moto_server)
@@ -153,7 +156,7 @@ final class ServeCommand {
     }
 
     static Running start(List<String> raw, PrintStream out, Map<String, String> env) throws Exception {
-        Args args = Args.parse(raw, Set.of("port", "bind", "config", "webhook-token", "compute", "aws-endpoint", "boot",
+        Args args = Args.parse(raw, Set.of("port", "bind", "config", "webhook-token", "webhook-auth", "compute", "aws-endpoint", "boot",
                 "tick", "gitlab-url", "data-dir", "drain-job-timeout", "drain-wait-factor"), Set.of("in-memory"));
         int port = args.integer("port", 8080);
         if (port < 0 || port > 65535) {
@@ -169,6 +172,21 @@ final class ServeCommand {
             byte[] random = new byte[16];
             new SecureRandom().nextBytes(random);
             token = HexFormat.of().formatHex(random);
+        }
+        WebhookAuthenticator.Mode authMode;
+        try {
+            authMode = WebhookAuthenticator.Mode.parse(args.get("webhook-auth", "token"));
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException("--webhook-auth: " + e.getMessage());
+        }
+        String signingSecrets = env.get("RUNNERSCALE_WEBHOOK_SIGNING_SECRET");
+        if (authMode.signature()) {
+            try {
+                WebhookSignatures.of(signingSecrets);
+            } catch (IllegalArgumentException e) {
+                throw new Args.UsageException("--webhook-auth " + authMode.name().toLowerCase(java.util.Locale.ROOT)
+                        + " needs env RUNNERSCALE_WEBHOOK_SIGNING_SECRET (whsec_...): " + e.getMessage());
+            }
         }
         String mode = args.get("compute", "sim");
         if (!mode.equals("sim") && !mode.equals("aws")) {
@@ -272,7 +290,8 @@ final class ServeCommand {
             deferred = new LocalJobUpdateQueue(updates, new DeferredJobUpdatesCodec(json),
                     dataDir == null ? null : dataDir.resolve("job-updates"));
             int recovered = deferred.recover();
-            WebhookService webhook = new WebhookService(new WebhookAuthenticator(() -> webhookToken), store, updates,
+            WebhookService webhook = new WebhookService(new WebhookAuthenticator(authMode, () -> webhookToken,
+                    () -> signingSecrets, clock), store, updates,
                     deferred, json, clock);
             server = new LocalServer(http, webhook, store, compute, pools, json,
                     new LocalLifecycle(events, localDrains, compute, store, store, pools, json));

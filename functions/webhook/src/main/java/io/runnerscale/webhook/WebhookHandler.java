@@ -30,6 +30,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /** {@code POST /webhook} behind an API Gateway HTTP API: maps the event to {@link WebhookService} and back. */
 public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEvent, APIGatewayV2HTTPResponse>, Resource {
@@ -46,18 +47,24 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
 
     /** Lambda's constructor: real clients, built once per execution environment (before the SnapStart snapshot). */
     public WebhookHandler() {
-        this(Settings.fromEnvironment(), AwsClients.create(null));
+        this(Settings.fromEnvironment(), WebhookAuthenticator.Settings.from(System.getenv()), AwsClients.create(null));
     }
 
-    private WebhookHandler(Settings settings, AwsClients aws) {
-        this(settings, aws.build(DynamoDbClient.builder()), aws.build(SecretsManagerClient.builder()),
+    private WebhookHandler(Settings settings, WebhookAuthenticator.Settings auth, AwsClients aws) {
+        this(settings, auth, aws.build(DynamoDbClient.builder()), aws.build(SecretsManagerClient.builder()),
                 aws.build(SsmClient.builder()), aws.build(SqsClient.builder()));
         Core.getGlobalContext().register(this);
     }
 
-    /** Wires the service from clients; tests pass clients pointed at DynamoDB Local and moto_server. */
+    /** Token authentication only. */
     public WebhookHandler(Settings settings, DynamoDbClient dynamo, SecretsManagerClient secretsManager, SsmClient ssm,
                           SqsClient sqs) {
+        this(settings, WebhookAuthenticator.Settings.TOKEN_ONLY, dynamo, secretsManager, ssm, sqs);
+    }
+
+    /** Wires the service from clients; tests pass clients pointed at DynamoDB Local and moto_server. */
+    public WebhookHandler(Settings settings, WebhookAuthenticator.Settings auth, DynamoDbClient dynamo,
+                          SecretsManagerClient secretsManager, SsmClient ssm, SqsClient sqs) {
         ObjectMapper json = new ObjectMapper();
         SecretsProvider secrets = SecretsProvider.builder().withClient(secretsManager).build();
         SSMProvider parameters = SSMProvider.builder().withClient(ssm).build();
@@ -72,7 +79,11 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                 new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
                 new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION));
         // big deliveries go to the scale queue, whose consumer (the scaler) applies them with the same service
-        this.service = new WebhookService(new WebhookAuthenticator(webhookSecret), store, updates,
+        // the signing secret is read (and cached) only when signatures are checked
+        Supplier<String> signingSecrets = auth.mode().signature()
+                ? CachedParameters.of(secrets, auth.signingSecretId(), SECRET_MAX_AGE) : () -> null;
+        this.service = new WebhookService(new WebhookAuthenticator(auth.mode(), webhookSecret, signingSecrets,
+                Clock.systemUTC()), store, updates,
                 new SqsJobUpdateQueue(sqs, settings.scaleQueueUrl(), new DeferredJobUpdatesCodec(json)),
                 json, Clock.systemUTC());
         this.dynamo = dynamo;

@@ -95,6 +95,15 @@ public final class WebhookService {
         if (request.bodyBytes() > MAX_BODY_BYTES) {
             return error(413, "body is " + request.bodyBytes() + " bytes; the limit is " + MAX_BODY_BYTES, null);
         }
+        try {
+            Optional<String> badSignature = authenticator.signatureProblem(request);
+            if (badSignature.isPresent()) {
+                return error(401, badSignature.get(), null);
+            }
+        } catch (RuntimeException e) {
+            LOG.error("cannot check the webhook signature: {}", e.getMessage());
+            return error(503, "webhook signing secret unavailable; the delivery was not stored", null);
+        }
         GitLabHook hook;
         try {
             hook = parser.parse(request.header("x-gitlab-event"), request.body());
