@@ -434,6 +434,34 @@ class WebhookHandlerIntegrationTest {
         assertEquals(Optional.empty(), stack.store.find(new JobKey(380, 9203)));
     }
 
+    @Test
+    void signedDeliveriesAreCheckedOnTheBodyAsSentAlsoWhenApiGatewayEncodesIt() {
+        String signingSecretName = stack.settings.webhookSecretId() + "-signing";
+        String signing = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        stack.secretsManager.createSecret(r -> r.name(signingSecretName).secretString(signing));
+        WebhookHandler both = new WebhookHandler(stack.settings, new io.runnerscale.webhook.WebhookAuthenticator.Settings(
+                io.runnerscale.webhook.WebhookAuthenticator.Mode.BOTH, signingSecretName),
+                stack.dynamo, stack.secretsManager, stack.ssm, stack.sqs);
+        for (boolean base64 : new boolean[]{false, true}) {
+            long jobId = base64 ? 9302 : 9301;
+            String body = Fixtures.jobHook(381, jobId, "pending");
+            long now = java.time.Instant.now().getEpochSecond();
+            Map<String, String> headers = Fixtures.gitlabHeaders("Job Hook", TestStack.WEBHOOK_TOKEN,
+                    java.util.UUID.randomUUID().toString());
+            headers.put("webhook-id", "msg_" + jobId);
+            headers.put("webhook-timestamp", Long.toString(now));
+            headers.put("webhook-signature", io.runnerscale.webhook.WebhookSignatures.of(signing)
+                    .sign("msg_" + jobId, now, body.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            assertApplied(TestStack.deliver(both, Fixtures.apiGatewayEvent(headers, body, base64)));
+            assertTrue(stack.store.find(new JobKey(381, jobId)).isPresent());
+            // the same headers on another body: refused, nothing stored
+            String forged = Fixtures.jobHook(381, jobId + 10, "pending");
+            APIGatewayV2HTTPResponse refused = TestStack.deliver(both, Fixtures.apiGatewayEvent(headers, forged, base64));
+            assertEquals(401, refused.getStatusCode(), refused.getBody());
+            assertEquals(Optional.empty(), stack.store.find(new JobKey(381, jobId + 10)));
+        }
+    }
+
     private WebhookHandler handler(Settings settings) {
         return new WebhookHandler(settings, stack.dynamo, stack.secretsManager, stack.ssm, stack.sqs);
     }
