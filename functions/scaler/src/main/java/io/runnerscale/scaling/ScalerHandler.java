@@ -143,7 +143,8 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
             gitlab = new GitLabApiClient(GitLabApiClient.defaultHttpClient(),
                     () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
         }
-        this.jobUpdates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000), queue, demand);
+        this.jobUpdates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000), queue, demand,
+                metrics::jobWait);
         this.clock = clock;
     }
 

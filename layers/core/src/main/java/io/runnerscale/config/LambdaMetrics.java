@@ -38,4 +38,12 @@ public final class LambdaMetrics {
     public void count(String name, String dimension, String dimensionValue) {
         put(name, 1, MetricUnit.COUNT, dimension, dimensionValue);
     }
+
+    /**
+     * {@code JobWait} (seconds, per pool): how long a job waited for a runner, one data point per job,
+     * so CloudWatch can give its percentiles (p50, p95) per pool.
+     */
+    public void jobWait(String pool, java.time.Duration wait) {
+        put("JobWait", wait.toMillis() / 1000.0, MetricUnit.SECONDS, "Pool", pool);
+    }
 }

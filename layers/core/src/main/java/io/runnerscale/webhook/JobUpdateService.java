@@ -2,6 +2,7 @@ package io.runnerscale.webhook;
 
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobRecord;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
@@ -12,6 +13,7 @@ import io.runnerscale.store.JobStore.ApplyOutcome;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -45,15 +47,53 @@ public final class JobUpdateService {
     private final PoolResolver resolver;
     private final ScaleRequests scaleRequests;
     private final DemandHistory demand;
+    private final JobWaits waits;
+
+    /**
+     * Told how long each job of a pool waited for a runner, once, when it starts running: GitLab's own
+     * {@code build_queued_duration} when the event has it, else the stored pending and start times.
+     */
+    @FunctionalInterface
+    public interface JobWaits {
+        JobWaits NONE = (pool, wait) -> { };
+
+        void started(String pool, Duration wait);
+    }
 
     /** @param demand where new pending jobs of pools with forecasting on are counted; null for none */
     public JobUpdateService(PoolsConfigSource pools, JobStore store, PoolResolver resolver, ScaleRequests scaleRequests,
                             DemandHistory demand) {
+        this(pools, store, resolver, scaleRequests, demand, JobWaits.NONE);
+    }
+
+    public JobUpdateService(PoolsConfigSource pools, JobStore store, PoolResolver resolver, ScaleRequests scaleRequests,
+                            DemandHistory demand, JobWaits waits) {
         this.pools = pools;
         this.store = store;
         this.resolver = resolver;
         this.scaleRequests = scaleRequests;
         this.demand = demand;
+        this.waits = waits;
+    }
+
+    /**
+     * How long a job that now runs waited, or null when nothing says: only for the event that moved it
+     * from pending (or from nothing) to running, so a duplicate or late event never counts twice.
+     */
+    static Duration waitOf(Outcome outcome) {
+        if (!(outcome.outcome() instanceof ApplyOutcome.Applied(JobStatus previous, JobRecord record))
+                || outcome.event().status() != JobStatus.RUNNING
+                || previous != null && previous != JobStatus.PENDING && previous != JobStatus.CREATED) {
+            return null;
+        }
+        Double queued = outcome.event().queuedDurationSeconds();
+        if (queued != null && queued >= 0 && !queued.isInfinite()) {
+            return Duration.ofMillis(Math.round(queued * 1000));
+        }
+        if (record.pendingAt() != null && record.startedAt() != null && !record.startedAt().isBefore(record.pendingAt())) {
+            return Duration.between(record.pendingAt(), record.startedAt());
+        }
+        return null;
     }
 
     /** One event's pool and what the store did with it. */
@@ -77,6 +117,15 @@ public final class JobUpdateService {
         Map<String, List<JobKey>> newPendingByPool = new LinkedHashMap<>();
         for (Outcome outcome : outcomes) {
             String pool = outcome.resolution().pool();
+            Duration wait = pool == null ? null : waitOf(outcome);
+            if (wait != null) {
+                try {
+                    waits.started(pool, wait);
+                } catch (RuntimeException e) {
+                    // a lost measurement must not fail a stored delivery
+                    LOG.warn("job wait of pool {} not recorded: {}", pool, e.toString());
+                }
+            }
             if (outcome.applied() && outcome.event().status() == JobStatus.PENDING && pool != null) {
                 newPendingByPool.computeIfAbsent(pool, p -> new ArrayList<>()).add(outcome.event().key());
                 recordDemand(config, pool, receivedAt);

@@ -2,6 +2,7 @@ package io.runnerscale.webhook;
 
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobRecord;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolsConfigParser;
 import io.runnerscale.pool.PoolsConfigSource;
@@ -153,5 +154,61 @@ class JobUpdateServiceTest {
         assertTrue(most.get() <= JobUpdateService.MAX_PARALLEL, most.get() + " at once");
         assertTrue(most.get() > 1, "applied in parallel: " + most.get());
         assertEquals(100, slow.delegate.liveJobs("docker").size());
+    }
+
+    static JobEvent event(long job, JobStatus status, Instant startedAt, Double queuedSeconds) {
+        return new JobEvent(new JobKey(5, job), status, null, null, null, NOW.minusSeconds(120), startedAt, null,
+                queuedSeconds, status == JobStatus.PENDING ? null : 7L, "r", null, List.of("docker"));
+    }
+
+    @Test
+    void eachJobsWaitIsReportedOnceWhenItStartsRunning() {
+        List<String> waits = new ArrayList<>();
+        JobUpdateService service = new JobUpdateService(POOLS, store, new PoolResolver(key -> List.of("docker"), store, 10),
+                scaleRequests, null, (pool, wait) -> waits.add(pool + " " + wait.toMillis()));
+        service.apply(List.of(event(1, JobStatus.PENDING, null, null)), NOW);
+        assertEquals(List.of(), waits, "a pending job has not waited yet");
+        // GitLab's own build_queued_duration first
+        service.apply(List.of(event(1, JobStatus.RUNNING, NOW, 12.5)), NOW);
+        assertEquals(List.of("docker 12500"), waits);
+        // a duplicate or a later status of the same job: not again
+        service.apply(List.of(event(1, JobStatus.RUNNING, NOW, 12.5)), NOW);
+        service.apply(List.of(event(1, JobStatus.SUCCESS, NOW, 12.5)), NOW);
+        assertEquals(List.of("docker 12500"), waits);
+        // a job first seen running (its pending event lost) still counts, from the payload's queued duration
+        service.apply(List.of(event(2, JobStatus.RUNNING, NOW, 3.0)), NOW);
+        assertEquals(List.of("docker 12500", "docker 3000"), waits);
+        // without a queued duration nor a pending time: nothing to report
+        service.apply(List.of(event(3, JobStatus.RUNNING, NOW, null)), NOW);
+        assertEquals(2, waits.size());
+        // a job that finished without the running event was never seen waiting for a runner
+        service.apply(List.of(event(4, JobStatus.PENDING, null, null)), NOW);
+        service.apply(List.of(event(4, JobStatus.SUCCESS, NOW, 4.0)), NOW);
+        assertEquals(2, waits.size());
+    }
+
+    @Test
+    void aFailingWaitRecorderLosesNothing() {
+        JobUpdateService service = new JobUpdateService(POOLS, store, new PoolResolver(key -> List.of("docker"), store, 10),
+                scaleRequests, null, (pool, wait) -> {
+                    throw new IllegalStateException("metrics down");
+                });
+        service.apply(List.of(event(9, JobStatus.RUNNING, NOW, 1.0)), NOW);
+        assertEquals(JobStatus.RUNNING, store.find(new JobKey(5, 9)).orElseThrow().status());
+    }
+
+    @Test
+    void theWaitFallsBackToTheStoredPendingAndStartTimes() {
+        JobRecord record = new JobRecord(new JobKey(5, 1), JobStatus.RUNNING, "docker", List.of(), null, null, null,
+                NOW.minusSeconds(40), NOW, null, 7L, null, NOW);
+        JobUpdateService.Outcome outcome = new JobUpdateService.Outcome(event(1, JobStatus.RUNNING, NOW, null), null,
+                new io.runnerscale.store.JobStore.ApplyOutcome.Applied(JobStatus.PENDING, record));
+        assertEquals(java.time.Duration.ofSeconds(40), JobUpdateService.waitOf(outcome));
+        JobRecord clockSkew = new JobRecord(new JobKey(5, 1), JobStatus.RUNNING, "docker", List.of(), null, null, null,
+                NOW.plusSeconds(40), NOW, null, 7L, null, NOW);
+        assertEquals(null, JobUpdateService.waitOf(new JobUpdateService.Outcome(event(1, JobStatus.RUNNING, NOW, null),
+                null, new io.runnerscale.store.JobStore.ApplyOutcome.Applied(JobStatus.PENDING, clockSkew))));
+        assertEquals(null, JobUpdateService.waitOf(new JobUpdateService.Outcome(event(1, JobStatus.RUNNING, NOW, -1.0),
+                null, new io.runnerscale.store.JobStore.ApplyOutcome.Applied(JobStatus.RUNNING, record))));
     }
 }
