@@ -2,8 +2,13 @@ package io.runnerscale.gitlab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobStatus;
 import io.runnerscale.job.JobTags;
+import io.runnerscale.text.Quoted;
+import io.runnerscale.webhook.GitLabHookParser;
+import io.runnerscale.webhook.Timestamps;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,13 +16,22 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.function.Supplier;
 
-/** GitLab's REST API v4 over the JDK's HTTP client, with short timeouts: the webhook has 10 s in all. */
-public final class GitLabApiClient implements GitLab {
+/**
+ * GitLab's REST API v4 over the JDK's HTTP client, with short timeouts: the webhook has 10 s in all.
+ * One endpoint, {@code GET /projects/:id/jobs/:job_id}, read two ways: for the webhook only the
+ * job's tags ({@link #jobTags}, where anything but a 200 is "unavailable"), for the reconciler the
+ * whole job ({@link #job}, where a 404 is an answer of its own).
+ */
+public final class GitLabApiClient implements GitLab, GitLabJobs {
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
     /**
      * Largest answer read. A job's JSON is a few KB (its commit message and artifact list are the
@@ -29,11 +43,18 @@ public final class GitLabApiClient implements GitLab {
     private final HttpClient http;
     private final Supplier<GitLabCredentials> credentials;
     private final ObjectMapper json;
+    private final Clock clock;
 
     public GitLabApiClient(HttpClient http, Supplier<GitLabCredentials> credentials, ObjectMapper json) {
+        this(http, credentials, json, Clock.systemUTC());
+    }
+
+    /** @param clock reads a {@code Retry-After} given as an HTTP date */
+    public GitLabApiClient(HttpClient http, Supplier<GitLabCredentials> credentials, ObjectMapper json, Clock clock) {
         this.http = http;
         this.credentials = credentials;
         this.json = json;
+        this.clock = clock;
     }
 
     public static HttpClient defaultHttpClient() {
@@ -42,6 +63,160 @@ public final class GitLabApiClient implements GitLab {
 
     @Override
     public List<String> jobTags(JobKey job) {
+        Answer answer = get(job);
+        if (answer.status() != 200) {
+            answer.discard();
+            // the webhook falls back to the pool for untagged jobs whatever the reason, a 404 included
+            throw new GitLabUnavailableException(answer.request() + " answered " + answer.status(), null,
+                    answer.retryAfter().orElse(null));
+        }
+        JsonNode tags = readJson(answer).path("tag_list");
+        String problem = tagListProblem(tags);
+        if (problem != null) {
+            throw new GitLabUnavailableException(answer.request() + " answered a tag_list that cannot be read: "
+                    + problem, null);
+        }
+        List<String> out = new ArrayList<>(tags.size());
+        tags.forEach(tag -> out.add(tag.asText()));
+        return out;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The answer is read as the webhook reads a Pipeline Hook's build: text cut at
+     * {@link GitLabHookParser#MAX_TEXT_LENGTH}, ids by {@link JobKey}'s rule (else absent), a
+     * timestamp that cannot be read is absent, and a {@code tag_list} that breaks {@link JobTags}'
+     * rule makes the tags unknown (null) rather than the whole answer unusable: the job's state is
+     * still worth having. Only a missing or unknown {@code status}, or an {@code id} that is not the
+     * job asked for, make it {@link JobLookup.Unreadable}.
+     */
+    @Override
+    public JobLookup job(JobKey key) {
+        Answer answer = get(key);
+        int status = answer.status();
+        if (status == 429) {
+            answer.discard();
+            Optional<Duration> wait = answer.retryAfter();
+            throw new GitLabUnavailableException(answer.request() + " answered 429 (rate limited)"
+                    + wait.map(d -> "; retry after " + d.toSeconds() + " s").orElse(""), null, wait.orElse(null));
+        }
+        if (status >= 500 || status == 408 || status == 409) {
+            answer.discard();
+            throw new GitLabUnavailableException(answer.request() + " answered " + status, null);
+        }
+        if (status == 404) {
+            String message = gitLabMessage(answer);
+            return new JobLookup.Gone(key, message.toLowerCase(Locale.ROOT).contains("project"), message);
+        }
+        if (status != 200) {
+            String message = gitLabMessage(answer);
+            StringBuilder text = new StringBuilder(answer.request()).append(" answered ").append(status);
+            if (!message.isEmpty()) {
+                text.append(" (").append(message).append(")");
+            }
+            if (status == 401) {
+                text.append(": the GitLab token is invalid, expired or revoked; reading jobs needs scope read_api");
+            } else if (status == 403) {
+                text.append(": the GitLab token needs scope read_api and its user at least the Reporter role "
+                        + "in the job's project");
+            } else if (status >= 300 && status < 400) {
+                text.append(": redirects are not followed; check the GitLab URL (https, no trailing path)");
+            }
+            throw new GitLabRejectedException(text.toString(), status);
+        }
+        JsonNode job;
+        try {
+            job = readJson(answer);
+        } catch (GitLabUnavailableException e) {
+            if (e.getCause() instanceof IOException) {
+                // invalid JSON for this job; a slow or oversized answer stays "unavailable"
+                return new JobLookup.Unreadable(key, "the answer is not JSON");
+            }
+            throw e;
+        }
+        return toLookup(key, job);
+    }
+
+    /** The job's answer as the same {@link JobEvent} a hook gives. */
+    static JobLookup toLookup(JobKey key, JsonNode job) {
+        if (!job.isObject()) {
+            return new JobLookup.Unreadable(key, "the answer is not a JSON object");
+        }
+        JsonNode id = job.get("id");
+        if (id != null && !(id.isIntegralNumber() && id.canConvertToLong() && id.asLong() == key.jobId())) {
+            return new JobLookup.Unreadable(key, "the answer is about job " + Quoted.abbreviate(id.toString()));
+        }
+        JsonNode statusNode = job.path("status");
+        Optional<JobStatus> status = statusNode.isTextual() ? JobStatus.fromWire(statusNode.asText()) : Optional.empty();
+        if (status.isEmpty()) {
+            return new JobLookup.Unreadable(key, "status " + Quoted.abbreviate(statusNode.toString())
+                    + " is not a job status");
+        }
+        JsonNode runner = job.path("runner");
+        JsonNode tags = job.path("tag_list");
+        List<String> tagList = null;
+        if (tagListProblem(tags) == null) {
+            tagList = new ArrayList<>(tags.size());
+            for (JsonNode tag : tags) {
+                tagList.add(tag.asText());
+            }
+        }
+        JsonNode queued = job.path("queued_duration");
+        return new JobLookup.Found(new JobEvent(
+                key,
+                status.get(),
+                optionalId(job.path("pipeline").path("id")),
+                text(job.path("name")),
+                text(job.path("stage")),
+                timestamp(job.path("created_at")),
+                timestamp(job.path("started_at")),
+                timestamp(job.path("finished_at")),
+                queued.isNumber() ? queued.asDouble() : null,
+                optionalId(runner.path("id")),
+                text(runner.path("description")),
+                text(job.path("failure_reason")),
+                tagList));
+    }
+
+    private static Long optionalId(JsonNode value) {
+        if (value.isIntegralNumber() && value.canConvertToLong() && JobKey.isValidId(value.asLong())) {
+            return value.asLong();
+        }
+        return null;
+    }
+
+    private static String text(JsonNode value) {
+        return value.isTextual() ? Quoted.cut(value.asText(), GitLabHookParser.MAX_TEXT_LENGTH) : null;
+    }
+
+    private static Instant timestamp(JsonNode value) {
+        if (!value.isTextual()) {
+            return null;
+        }
+        try {
+            return Timestamps.parse(value.asText());
+        } catch (IllegalArgumentException unreadable) {
+            return null;
+        }
+    }
+
+    /** One answer: its status and headers, its body not read yet. */
+    private record Answer(String request, HttpResponse<InputStream> response, String token, Instant at) {
+        int status() {
+            return response.statusCode();
+        }
+
+        void discard() {
+            GitLabHttp.closeQuietly(response.body());
+        }
+
+        Optional<Duration> retryAfter() {
+            return GitLabHttp.retryAfter(response.headers().firstValue("Retry-After").orElse(null), at);
+        }
+    }
+
+    private Answer get(JobKey job) {
         GitLabCredentials gitlab;
         try {
             gitlab = credentials.get();
@@ -49,38 +224,55 @@ public final class GitLabApiClient implements GitLab {
             throw new GitLabUnavailableException("GitLab credentials unavailable: " + e.getMessage(), e);
         }
         URI uri = URI.create(gitlab.baseUrl() + "/api/v4/projects/" + job.projectId() + "/jobs/" + job.jobId());
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
+        String request = "GET " + uri.getPath();
+        HttpRequest httpRequest = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
                 .header("PRIVATE-TOKEN", gitlab.token())
                 .header("Accept", "application/json").GET().build();
-        HttpResponse<InputStream> response;
         try {
-            response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            return new Answer(request, http.send(httpRequest, HttpResponse.BodyHandlers.ofInputStream()),
+                    gitlab.token(), clock.instant());
         } catch (IOException e) {
-            throw new GitLabUnavailableException("GET " + uri.getPath() + ": " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : " " + e.getMessage()), e);
+            throw new GitLabUnavailableException(request + ": " + e.getClass().getSimpleName()
+                    + (e.getMessage() == null ? "" : " " + scrub(e.getMessage(), gitlab.token())), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GitLabUnavailableException("interrupted", e);
         }
-        if (response.statusCode() != 200) {
-            GitLabHttp.closeQuietly(response.body());
-            throw new GitLabUnavailableException("GET " + uri.getPath() + " answered " + response.statusCode(), null);
-        }
-        byte[] body = GitLabHttp.readBounded(response.body(), TIMEOUT, MAX_ANSWER_BYTES, "GET " + uri.getPath());
-        JsonNode tags;
+    }
+
+    private JsonNode readJson(Answer answer) {
+        byte[] body = GitLabHttp.readBounded(answer.response().body(), TIMEOUT, MAX_ANSWER_BYTES, answer.request());
         try {
-            tags = json.readTree(body).path("tag_list");
+            return json.readTree(body);
         } catch (IOException e) {
-            throw new GitLabUnavailableException("GET " + uri.getPath() + " answered with invalid JSON", e);
+            throw new GitLabUnavailableException(answer.request() + " answered with invalid JSON", e);
         }
-        String problem = tagListProblem(tags);
-        if (problem != null) {
-            throw new GitLabUnavailableException("GET " + uri.getPath() + " answered a tag_list that cannot be read: "
-                    + problem, null);
+    }
+
+    /** GitLab's {@code message} (or {@code error}) of an error answer, abbreviated; empty when there is none. */
+    private String gitLabMessage(Answer answer) {
+        byte[] body;
+        try {
+            // an error's body is a line of JSON: a small bound, and a slow one is not waited for
+            body = GitLabHttp.readWithin(answer.response().body(), TIMEOUT, 16 * 1024, answer.request());
+        } catch (GitLabUnavailableException unreadable) {
+            return "";
         }
-        List<String> out = new ArrayList<>(tags.size());
-        tags.forEach(tag -> out.add(tag.asText()));
-        return out;
+        String text;
+        try {
+            JsonNode node = json.readTree(body);
+            JsonNode message = node == null ? null : node.has("message") ? node.get("message") : node.get("error");
+            text = message == null ? "" : message.isTextual() ? message.asText() : message.toString();
+        } catch (IOException notJson) {
+            text = "";
+        }
+        text = scrub(text, answer.token()).strip();
+        return text.isEmpty() ? "" : Quoted.abbreviate(text);
+    }
+
+    /** A message from the server could quote the token back: it never reaches ours. */
+    private static String scrub(String text, String token) {
+        return token == null || token.isEmpty() ? text : text.replace(token, "[token]");
     }
 
     /**

@@ -4,19 +4,55 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 
 /** What the GitLab API clients share: reading an answer with a bound and a deadline. */
 final class GitLabHttp {
     /** Reads answers off the caller's thread, so a slow one can be abandoned; virtual: one per read is cheap. */
     private static final Executor READER = Executors.newVirtualThreadPerTaskExecutor();
 
+    /** A wait longer than this is not waited for: the caller's own backoff or schedule takes over. */
+    static final Duration MAX_RETRY_AFTER = Duration.ofHours(1);
+    static final Pattern DIGITS = Pattern.compile("[0-9]{1,9}");
+
     private GitLabHttp() {
+    }
+
+    /**
+     * {@code Retry-After} as GitLab (RFC 9110) writes it: whole seconds or an HTTP date (read against
+     * {@code now}); empty when it is neither. Capped at {@link #MAX_RETRY_AFTER}, never negative.
+     */
+    static Optional<Duration> retryAfter(String header, Instant now) {
+        if (header == null || header.isBlank()) {
+            return Optional.empty();
+        }
+        String value = header.strip();
+        Duration wait;
+        if (DIGITS.matcher(value).matches()) {
+            wait = Duration.ofSeconds(Long.parseLong(value));
+        } else {
+            try {
+                ZonedDateTime at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME);
+                wait = Duration.between(now, at.toInstant());
+            } catch (DateTimeParseException e) {
+                return Optional.empty();
+            }
+        }
+        if (wait.isNegative()) {
+            return Optional.of(Duration.ZERO);
+        }
+        return Optional.of(wait.compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : wait);
     }
 
     /**

@@ -15,9 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -48,8 +45,8 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
     /** Most characters of GitLab's own error message put into ours. */
     private static final int MAX_MESSAGE_CHARS = 100;
     /** A wait longer than this is not waited for: the state machine's own backoff takes over. */
-    static final Duration MAX_RETRY_AFTER = Duration.ofHours(1);
-    private static final Pattern DIGITS = Pattern.compile("[0-9]{1,9}");
+    static final Duration MAX_RETRY_AFTER = GitLabHttp.MAX_RETRY_AFTER;
+    private static final Pattern DIGITS = GitLabHttp.DIGITS;
     private static final String CREATE_SCOPE = "create_runner";
     private static final String MANAGE_SCOPE = "manage_runner";
     private static final String JOB_SCOPE = "api";
@@ -322,25 +319,7 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
      * it is neither. Capped at {@link #MAX_RETRY_AFTER}, never negative.
      */
     Optional<Duration> retryAfter(String header) {
-        if (header == null || header.isBlank()) {
-            return Optional.empty();
-        }
-        String value = header.strip();
-        Duration wait;
-        if (DIGITS.matcher(value).matches()) {
-            wait = Duration.ofSeconds(Long.parseLong(value));
-        } else {
-            try {
-                ZonedDateTime at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME);
-                wait = Duration.between(clock.instant(), at.toInstant());
-            } catch (DateTimeParseException e) {
-                return Optional.empty();
-            }
-        }
-        if (wait.isNegative()) {
-            return Optional.of(Duration.ZERO);
-        }
-        return Optional.of(wait.compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : wait);
+        return GitLabHttp.retryAfter(header, clock.instant());
     }
 
     private JsonNode readJson(Answer answer) {
