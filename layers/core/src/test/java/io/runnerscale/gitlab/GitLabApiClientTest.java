@@ -14,18 +14,29 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@link GitLabApiClient#jobTags} against a loopback HTTP server answering what a test sets. */
+/** {@link GitLabApiClient#jobTags} and {@link GitLabApiClient#job} against a loopback HTTP server answering what a test sets. */
 class GitLabApiClientTest {
+    static final Instant NOW = Instant.parse("2026-06-01T11:00:00Z");
+    static final JobKey JOB = new JobKey(380, 1977);
     HttpServer server;
     volatile int status = 200;
     volatile byte[] answer = "{}".getBytes(StandardCharsets.UTF_8);
     volatile String requestedPath;
+    volatile String retryAfterHeader;
     GitLabApiClient client;
 
     @BeforeEach
@@ -35,6 +46,9 @@ class GitLabApiClientTest {
             requestedPath = exchange.getRequestURI().getPath();
             byte[] body = answer;
             exchange.getResponseHeaders().add("Content-Type", "application/json");
+            if (retryAfterHeader != null) {
+                exchange.getResponseHeaders().add("Retry-After", retryAfterHeader);
+            }
             exchange.sendResponseHeaders(status, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(body);
@@ -45,7 +59,8 @@ class GitLabApiClientTest {
         server.start();
         GitLabCredentials credentials = new GitLabCredentials(
                 "http://127.0.0.1:" + server.getAddress().getPort(), "glpat-test");
-        client = new GitLabApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials, new ObjectMapper());
+        client = new GitLabApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials, new ObjectMapper(),
+                Clock.fixed(NOW, ZoneOffset.UTC));
     }
 
     @AfterEach
@@ -144,5 +159,155 @@ class GitLabApiClientTest {
                 () -> assertThrows(GitLabUnavailableException.class, () -> dripping.jobTags(new JobKey(380, 1977))),
                 "the 25-byte answer takes 25 s to arrive");
         assertTrue(e.getMessage().contains("not read within"), e.getMessage());
+    }
+
+    // ---- job(): the reconciler's read-back ----
+
+    /** Trimmed from GitLab's documented answer of GET /projects/:id/jobs/:job_id. */
+    static final String FINISHED_JOB = """
+            {"id": 1977, "status": "success", "stage": "test", "name": "rspec", "ref": "main",
+             "tag_list": ["docker", "linux"], "created_at": "2026-06-01T10:00:00.000Z",
+             "started_at": "2026-06-01T10:02:30.500Z", "finished_at": "2026-06-01T10:12:30Z",
+             "erased_at": null, "duration": 600.0, "queued_duration": 150.5, "failure_reason": null,
+             "pipeline": {"id": 6, "project_id": 380, "ref": "main", "status": "success"},
+             "runner": {"id": 32, "description": "i-0123456789abcdef0", "active": true, "is_shared": false},
+             "user": {"id": 1, "name": "Administrator"}, "artifacts": []}
+            """;
+
+    @Test
+    void aJobIsReadBackAsTheSameEventAHookGives() {
+        answer(FINISHED_JOB);
+
+        JobLookup.Found found = assertInstanceOf(JobLookup.Found.class, client.job(JOB));
+
+        assertEquals("/api/v4/projects/380/jobs/1977", requestedPath);
+        io.runnerscale.job.JobEvent e = found.event();
+        assertEquals(JOB, e.key());
+        assertEquals(io.runnerscale.job.JobStatus.SUCCESS, e.status());
+        assertEquals(6L, e.pipelineId());
+        assertEquals("rspec", e.name());
+        assertEquals("test", e.stage());
+        assertEquals(Instant.parse("2026-06-01T10:00:00Z"), e.createdAt());
+        assertEquals(Instant.parse("2026-06-01T10:02:30.500Z"), e.startedAt());
+        assertEquals(Instant.parse("2026-06-01T10:12:30Z"), e.finishedAt());
+        assertEquals(150.5, e.queuedDurationSeconds());
+        assertEquals(32L, e.runnerId());
+        assertEquals("i-0123456789abcdef0", e.instanceId());
+        assertNull(e.failureReason());
+        assertEquals(List.of("docker", "linux"), e.tags());
+    }
+
+    @Test
+    void aPendingJobHasNoRunnerAndNoTimesYet() {
+        answer("{\"id\": 1977, \"status\": \"pending\", \"tag_list\": [], \"runner\": null, "
+                + "\"started_at\": null, \"pipeline\": {\"id\": 6}}");
+        io.runnerscale.job.JobEvent e = assertInstanceOf(JobLookup.Found.class, client.job(JOB)).event();
+        assertEquals(io.runnerscale.job.JobStatus.PENDING, e.status());
+        assertNull(e.runnerId());
+        assertNull(e.startedAt());
+        assertEquals(List.of(), e.tags(), "an untagged job: known to have no tags");
+    }
+
+    /** Unlike jobTags, an unreadable tag_list costs only the tags: the job's status is still worth having. */
+    @Test
+    void aTagListThatBreaksTheRuleMakesTheTagsUnknownNotTheJob() {
+        answer("{\"id\": 1977, \"status\": \"running\", \"tag_list\": [\"docker\", null]}");
+        io.runnerscale.job.JobEvent e = assertInstanceOf(JobLookup.Found.class, client.job(JOB)).event();
+        assertEquals(io.runnerscale.job.JobStatus.RUNNING, e.status());
+        assertNull(e.tags());
+    }
+
+    @Test
+    void overlongTextIsCutAsTheWebhookCutsIt() {
+        answer("{\"id\": 1977, \"status\": \"failed\", \"name\": \"" + "n".repeat(5_000)
+                + "\", \"failure_reason\": \"script_failure\", \"created_at\": \"yesterday\"}");
+        io.runnerscale.job.JobEvent e = assertInstanceOf(JobLookup.Found.class, client.job(JOB)).event();
+        assertEquals(io.runnerscale.webhook.GitLabHookParser.MAX_TEXT_LENGTH, e.name().length());
+        assertEquals("script_failure", e.failureReason());
+        assertNull(e.createdAt(), "a timestamp that cannot be read is absent, not a failure");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"{\"id\": 1977}", "{\"id\": 1977, \"status\": \"exploded\"}",
+            "{\"id\": 1977, \"status\": 5}", "{\"id\": 1978, \"status\": \"success\"}", "[]", "<html>ok</html>"})
+    void anAnswerThatIsNotThisJobIsUnreadable(String body) {
+        answer(body);
+        assertInstanceOf(JobLookup.Unreadable.class, client.job(JOB));
+    }
+
+    @Test
+    void aMissingJobIsGoneWithItsProjectThere() {
+        status = 404;
+        answer("{\"message\": \"404 Not found\"}");
+        JobLookup.Gone gone = assertInstanceOf(JobLookup.Gone.class, client.job(JOB));
+        assertEquals(JOB, gone.key());
+        assertFalse(gone.projectMissing());
+        assertEquals("404 Not found", gone.message());
+    }
+
+    @Test
+    void aMissingProjectIsSaidApart() {
+        status = 404;
+        answer("{\"message\": \"404 Project Not Found\"}");
+        JobLookup.Gone gone = assertInstanceOf(JobLookup.Gone.class, client.job(JOB));
+        assertTrue(gone.projectMissing());
+    }
+
+    @Test
+    void aRateLimitReportsRetryAfterInSecondsWithoutWaiting() {
+        status = 429;
+        retryAfterHeader = "42";
+        answer("{\"message\": \"Retry later\"}");
+        GitLabUnavailableException e = assertThrows(GitLabUnavailableException.class, () -> client.job(JOB));
+        assertEquals(Optional.of(Duration.ofSeconds(42)), e.retryAfter());
+        assertTrue(e.getMessage().contains("429"), e.getMessage());
+    }
+
+    @Test
+    void aRateLimitReportsRetryAfterAsAnHttpDate() {
+        status = 429;
+        retryAfterHeader = "Mon, 01 Jun 2026 11:01:30 GMT";
+        GitLabUnavailableException e = assertThrows(GitLabUnavailableException.class, () -> client.job(JOB));
+        assertEquals(Optional.of(Duration.ofSeconds(90)), e.retryAfter());
+    }
+
+    @Test
+    void aRateLimitWithoutRetryAfterSaysNoTime() {
+        status = 429;
+        GitLabUnavailableException e = assertThrows(GitLabUnavailableException.class, () -> client.job(JOB));
+        assertEquals(Optional.empty(), e.retryAfter());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(ints = {500, 502, 503, 504, 408})
+    void serverErrorsAreUnavailable(int code) {
+        status = code;
+        GitLabUnavailableException e = assertThrows(GitLabUnavailableException.class, () -> client.job(JOB));
+        assertTrue(e.getMessage().contains(String.valueOf(code)), e.getMessage());
+        assertEquals(Optional.empty(), e.retryAfter());
+    }
+
+    @Test
+    void aRefusedTokenIsRejectedWithTheScopeItNeedsAndNeverQuoted() {
+        status = 403;
+        answer("{\"message\": \"403 Forbidden for glpat-test\"}");
+        GitLabRejectedException e = assertThrows(GitLabRejectedException.class, () -> client.job(JOB));
+        assertEquals(403, e.status());
+        assertTrue(e.getMessage().contains("read_api"), e.getMessage());
+        assertFalse(e.getMessage().contains("glpat-test"), e.getMessage());
+    }
+
+    @Test
+    void anInvalidTokenIsRejected() {
+        status = 401;
+        answer("{\"message\": \"401 Unauthorized\"}");
+        assertEquals(401, assertThrows(GitLabRejectedException.class, () -> client.job(JOB)).status());
+    }
+
+    @Test
+    void theWebhooksTagLookupStillTakesA404ForUnavailable() {
+        status = 404;
+        answer("{\"message\": \"404 Not found\"}");
+        assertThrows(GitLabUnavailableException.class, () -> client.jobTags(JOB));
     }
 }

@@ -1,0 +1,115 @@
+package io.runnerscale.reconcile;
+
+import io.runnerscale.job.JobKey;
+import io.runnerscale.job.JobStatus;
+
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What one reconciler run did.
+ *
+ * @param stale            live jobs found stale this run (all pools)
+ * @param counts           jobs read back, by what came of them
+ * @param left             stale jobs not read back this run (budget, a stop, or their project not found):
+ *                         the oldest of the next run
+ * @param stop             why the run ended
+ * @param retryAfter       how long GitLab asked to wait (a 429), when it said
+ * @param stopMessage      what stopped the run, for the log; null when it completed
+ * @param repairs          the repairs, at most {@link ReconcileSettings#maxListedRepairs()}
+ * @param repairsNotListed repairs beyond that
+ */
+public record ReconcileReport(
+        int stale,
+        Map<Kind, Integer> counts,
+        int left,
+        Stop stop,
+        Duration retryAfter,
+        String stopMessage,
+        List<Repair> repairs,
+        int repairsNotListed) {
+
+    public ReconcileReport {
+        EnumMap<Kind, Integer> all = new EnumMap<>(Kind.class);
+        for (Kind kind : Kind.values()) {
+            all.put(kind, counts.getOrDefault(kind, 0));
+        }
+        counts = java.util.Collections.unmodifiableMap(all);
+        repairs = List.copyOf(repairs);
+    }
+
+    /** What came of reading one job back. */
+    public enum Kind {
+        /** pending (its {@code running} lost) and running now */
+        TO_RUNNING,
+        /** pending or running, canceling now */
+        TO_CANCELING,
+        /** finished in GitLab (success, failed, canceled, skipped) with its hook lost */
+        TO_FINISHED,
+        /** GitLab no longer has it (404): canceled by runnerscale */
+        GONE,
+        /** the store already had GitLab's state */
+        UNCHANGED,
+        /** GitLab answered 200 with something that is not this job */
+        UNREADABLE,
+        /** GitLab does not find the job's project, and the job is not yet old enough to be taken for gone */
+        PROJECT_MISSING;
+
+        public boolean isRepair() {
+            return this == TO_RUNNING || this == TO_CANCELING || this == TO_FINISHED || this == GONE;
+        }
+    }
+
+    /** Why a run ended. */
+    public enum Stop {
+        /** every stale job was read back */
+        COMPLETE,
+        /** the budget of GitLab calls was spent */
+        BUDGET,
+        /** GitLab answered 429 (or the last run's {@code Retry-After} has not passed): no call until it has */
+        RATE_LIMITED,
+        /** GitLab could not answer (5xx, timeout, unreachable) */
+        UNAVAILABLE,
+        /** GitLab refused the token (401, 403): every call would get the same */
+        REJECTED,
+        /** the store could not be written */
+        STORE_FAILED;
+
+        public boolean cutShort() {
+            return this != COMPLETE;
+        }
+    }
+
+    /** One job the run corrected. */
+    public record Repair(JobKey job, String pool, JobStatus from, JobStatus to, Kind kind) {
+    }
+
+    public int count(Kind kind) {
+        return counts.get(kind);
+    }
+
+    /** Jobs read back from GitLab this run. */
+    public int checked() {
+        return counts.values().stream().mapToInt(Integer::intValue).sum();
+    }
+
+    /** Jobs corrected this run. */
+    public int repaired() {
+        return counts.entrySet().stream().filter(e -> e.getKey().isRepair()).mapToInt(Map.Entry::getValue).sum();
+    }
+
+    public Optional<Duration> retryAfterIfSaid() {
+        return Optional.ofNullable(retryAfter);
+    }
+
+    /** One line for the log. */
+    public String summary() {
+        return "reconciler: " + stale + " stale, " + checked() + " checked, " + repaired() + " repaired " + counts
+                + ", " + left + " left for the next run, " + stop
+                + (retryAfter == null ? "" : " (retry after " + retryAfter.toSeconds() + " s)")
+                + (stopMessage == null ? "" : ": " + stopMessage);
+    }
+}
