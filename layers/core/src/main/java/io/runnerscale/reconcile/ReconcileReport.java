@@ -69,6 +69,8 @@ public record ReconcileReport(
         COMPLETE,
         /** the budget of GitLab calls was spent */
         BUDGET,
+        /** the run's deadline was near (a Lambda's remaining time) */
+        TIME_UP,
         /** GitLab answered 429 (or the last run's {@code Retry-After} has not passed): no call until it has */
         RATE_LIMITED,
         /** GitLab could not answer (5xx, timeout, unreachable) */

@@ -55,6 +55,11 @@ import java.util.Set;
 public final class Reconciler {
     /** Jobs remembered as found unchanged; beyond this the oldest memories go (costing a call each at worst). */
     static final int QUIET_MEMORY = 10_000;
+    /**
+     * Time kept for one more job: GitLabApiClient's 2 s to connect, 2 s for the headers and 2 s to
+     * read, and the store's write. A run does not start a call it may not finish before its deadline.
+     */
+    static final Duration ONE_JOB = Duration.ofSeconds(7);
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
 
     private final PoolsConfigSource pools;
@@ -81,13 +86,20 @@ public final class Reconciler {
         this.settings = settings;
     }
 
+    /** One run over every pool's live jobs, with no deadline but the budget ({@code serve}, tests). */
+    public ReconcileReport run() {
+        return run(null);
+    }
+
     /**
      * One run over every pool's live jobs.
      *
+     * @param deadline when the run must have ended (a Lambda's remaining time), or null: no job is
+     *                 started within {@link #ONE_JOB} of it, so the report is always returned
      * @throws RuntimeException when the pools configuration or the store's live jobs cannot be read
      *                          (nothing was done)
      */
-    public synchronized ReconcileReport run() {
+    public synchronized ReconcileReport run(Instant deadline) {
         Instant now = clock.instant();
         PoolsConfig config = pools.current();
         List<PoolJob> live = new ArrayList<>();
@@ -114,6 +126,9 @@ public final class Reconciler {
             }
             if (calls >= settings.budget()) {
                 return run.stop(Stop.BUDGET, null, null, run.left + stale.size() - i);
+            }
+            if (deadline != null && clock.instant().plus(ONE_JOB).isAfter(deadline)) {
+                return run.stop(Stop.TIME_UP, null, null, run.left + stale.size() - i);
             }
             calls++;
             JobLookup lookup;
@@ -217,7 +232,7 @@ public final class Reconciler {
             // messages are runnerscale's own, GitLab's part of them already abbreviated
             ReconcileReport report = new ReconcileReport(stale, counts, leftOver, stop, retryAfter, message, repairs,
                     notListed);
-            if (stop == Stop.COMPLETE || stop == Stop.BUDGET) {
+            if (stop == Stop.COMPLETE || stop == Stop.BUDGET || stop == Stop.TIME_UP) {
                 LOG.info(report.summary());
             } else {
                 LOG.warn(report.summary());

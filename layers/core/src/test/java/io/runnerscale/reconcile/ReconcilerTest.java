@@ -429,4 +429,31 @@ class ReconcilerTest {
         assertEquals(JobStatus.RUNNING, status(job(2)));
         assertFalse(report.stop() == Stop.COMPLETE);
     }
+
+    /** A Lambda's remaining time: no call is started that may not end before it, so the report comes back. */
+    @Test
+    void aRunStopsBeforeItsDeadline() {
+        for (long id = 1; id <= 4; id++) {
+            stored(job(id), JobStatus.RUNNING, "docker", Duration.ofHours(5).minusMinutes(id));
+            gitlab.has(job(id), JobStatus.SUCCESS, INSTANCE, List.of("docker"));
+        }
+        GitLabJobs slow = key -> {
+            clock.advance(Duration.ofSeconds(5));
+            return gitlab.job(key);
+        };
+        JobUpdateService updates = new JobUpdateService(POOLS, store, new PoolResolver(key -> List.of(), store, 10),
+                new ScaleRequests() {
+                    @Override
+                    public void request(String pool, String reason, String dedupeId) {
+                    }
+                }, null);
+        Reconciler reconciler = new Reconciler(POOLS, store, slow, updates, clock, ReconcileSettings.DEFAULTS);
+
+        ReconcileReport report = reconciler.run(NOW.plusSeconds(20));
+
+        assertEquals(3, gitlab.calls.size(), "started at 0, 5 and 10 s; at 15 s one more could end past 20 s");
+        assertEquals(Stop.TIME_UP, report.stop());
+        assertEquals(3, report.count(Kind.TO_FINISHED));
+        assertEquals(1, report.left());
+    }
 }
