@@ -137,7 +137,7 @@ public final class Reconciler {
             } catch (GitLabUnavailableException e) {
                 int left = run.left + stale.size() - i;
                 if (e.retryAfter().isPresent()) {
-                    pausedUntil = now.plus(e.retryAfter().get());
+                    pausedUntil = clock.instant().plus(e.retryAfter().get());
                     return run.stop(Stop.RATE_LIMITED, e.retryAfter().get(), e.getMessage(), left);
                 }
                 return run.stop(Stop.UNAVAILABLE, null, e.getMessage(), left);
@@ -175,7 +175,8 @@ public final class Reconciler {
             }
             ApplyOutcome outcome;
             try {
-                outcome = updates.apply(List.of(event), now).getFirst().outcome();
+                // received now, as the lost hook would have been: the instance is idle from the repair
+                outcome = updates.apply(List.of(event), clock.instant()).getFirst().outcome();
             } catch (RuntimeException e) {
                 LOG.error("reconciler: job {} could not be written", job.key(), e);
                 return run.stop(Stop.STORE_FAILED, null, "job " + job.key() + ": " + Quoted.abbreviate(e.toString()),
