@@ -35,8 +35,11 @@ import io.runnerscale.local.LocalJobUpdateQueue;
 import io.runnerscale.webhook.DeferredJobUpdatesCodec;
 import io.runnerscale.webhook.JobUpdateService;
 import io.runnerscale.local.LocalScaleRequests;
+import io.runnerscale.local.LocalReconciler;
 import io.runnerscale.local.LocalServer;
 import io.runnerscale.pool.PoolsConfigParser;
+import io.runnerscale.reconcile.ReconcileSettings;
+import io.runnerscale.reconcile.Reconciler;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.DemandForecast;
 import io.runnerscale.scaling.InstanceDrains;
@@ -92,6 +95,7 @@ final class ServeCommand {
                                      [--webhook-auth token|signature|both] [--data-dir DIR | --in-memory] [--compute sim|aws] [--aws-endpoint URL]
                                      [--boot 30s] [--tick 60s] [--gitlab-url URL]
                                      [--drain-job-timeout 60m] [--drain-wait-factor 1]
+                                     [--reconcile-every 5m] [--reconcile-pending-after 5m]
               --port           port to listen on, 0 to 65535 (0: any free port, printed)
               --data-dir       where jobs, deliveries and demand history are kept across restarts
                                (default: env RUNNERSCALE_DATA_DIR, else ${XDG_DATA_HOME:-~/.local/share}/runnerscale);
@@ -108,6 +112,10 @@ final class ServeCommand {
               --tick           how often every pool is re-decided (the EventBridge schedule in AWS)
               --drain-job-timeout  how long a drain waits for a running job before it cancels and
                                retries it (DrainJobTimeoutMinutes in AWS; spot drains wait 100 s)
+              --reconcile-every  with --gitlab-url: how often live jobs whose last event is old are read
+                               back from GitLab and repaired (lost webhooks); 0s turns it off
+              --reconcile-pending-after  how old a pending job's last event must be to be read back
+                               (running jobs: 1h)
               --drain-wait-factor  multiplies every wait of the drain state machine (heartbeats,
                                retry backoff), 0 to 1; 1 (default) waits as Step Functions does
             Instances leave only through drains: the packaged drain state machine runs here, every
@@ -157,7 +165,8 @@ final class ServeCommand {
 
     static Running start(List<String> raw, PrintStream out, Map<String, String> env) throws Exception {
         Args args = Args.parse(raw, Set.of("port", "bind", "config", "webhook-token", "webhook-auth", "compute", "aws-endpoint", "boot",
-                "tick", "gitlab-url", "data-dir", "drain-job-timeout", "drain-wait-factor"), Set.of("in-memory"));
+                "tick", "gitlab-url", "data-dir", "drain-job-timeout", "drain-wait-factor", "reconcile-every",
+                "reconcile-pending-after"), Set.of("in-memory"));
         int port = args.integer("port", 8080);
         if (port < 0 || port > 65535) {
             throw new Args.UsageException("--port: " + port + " is not a port (0 to 65535; 0 = any free port)");
@@ -203,6 +212,10 @@ final class ServeCommand {
         Duration jobTimeout = args.durationIn("drain-job-timeout", Duration.ofMinutes(60), Duration.ofSeconds(1),
                 Duration.ofDays(2));
         double waitFactor = args.numberIn("drain-wait-factor", 1, 0, 1, "1 = the definition's own waits");
+        Duration reconcileEvery = args.durationIn("reconcile-every", Duration.ofMinutes(5), Duration.ZERO,
+                Duration.ofDays(1));
+        Duration reconcilePendingAfter = args.durationIn("reconcile-pending-after",
+                ReconcileSettings.DEFAULTS.pendingAfter(), Duration.ZERO, Duration.ofDays(1));
         ObjectMapper json = new ObjectMapper();
         Clock clock = Clock.systemUTC();
         GitLabCredentials credentials = credentials(args.get("gitlab-url", null), env);
@@ -223,6 +236,7 @@ final class ServeCommand {
         LocalDrains localDrains = null;
         SimulatedLifecycle simulated = null;
         SimulatedTasks simulatedTasks = null;
+        LocalReconciler reconciler = null;
         try {
             http = listen(bindAddress, bind, port);
             dynamo = dataDir == null ? EmbeddedDynamo.start() : EmbeddedDynamo.start(dataDir.resolve("dynamodb"));
@@ -296,6 +310,13 @@ final class ServeCommand {
             server = new LocalServer(http, webhook, store, compute, pools, json,
                     new LocalLifecycle(events, localDrains, compute, store, store, pools, json));
             server.start();
+            if (credentials != null && !reconcileEvery.isZero()) {
+                ReconcileSettings defaults = ReconcileSettings.DEFAULTS;
+                reconciler = new LocalReconciler(new Reconciler(pools, store, (GitLabApiClient) gitlab, updates, clock,
+                        new ReconcileSettings(reconcilePendingAfter, defaults.runningAfter(), defaults.cancelingAfter(),
+                                defaults.budget(), defaults.projectGoneAfter(), defaults.maxListedRepairs())),
+                        reconcileEvery);
+            }
             int resumed = resumeDrains(pools, store, compute, drains, clock, out);
             if (simulatedTasks != null) {
                 server.showStoppedTasks(simulatedTasks::recentlyStopped);
@@ -327,7 +348,7 @@ final class ServeCommand {
                     : "  webhook token: as given");
             out.flush();
             return new Running(server, scaleRequests, deferred, dynamo, lock, fleet, localDrains, simulated, drains,
-                    simulatedTasks);
+                    simulatedTasks, reconciler);
         } catch (Exception | Error e) {
             if (server != null) {
                 server.close();
@@ -348,6 +369,9 @@ final class ServeCommand {
             }
             if (simulatedTasks != null) {
                 simulatedTasks.close();
+            }
+            if (reconciler != null) {
+                reconciler.close();
             }
             if (dynamo != null) {
                 dynamo.close();
@@ -569,12 +593,15 @@ final class ServeCommand {
         private final SimulatedLifecycle simulated;
         private final InstanceDrains drainRequests;
         private final SimulatedTasks tasks;
+        private final LocalReconciler reconciler;
         private final int port;
         private boolean closed;
 
         private Running(LocalServer server, LocalScaleRequests scaleRequests, LocalJobUpdateQueue deferred,
                         EmbeddedDynamo dynamo, DataDirLock lock, SimulatedFleet fleet, LocalDrains drains,
-                        SimulatedLifecycle simulated, InstanceDrains drainRequests, SimulatedTasks tasks) {
+                        SimulatedLifecycle simulated, InstanceDrains drainRequests, SimulatedTasks tasks,
+                        LocalReconciler reconciler) {
+            this.reconciler = reconciler;
             this.tasks = tasks;
             this.drains = drains;
             this.drainRequests = drainRequests;
@@ -612,6 +639,9 @@ final class ServeCommand {
             }
             closed = true;
             server.close();
+            if (reconciler != null) {
+                reconciler.close(); // before the store: its repairs write to it
+            }
             deferred.close();   // before the store: what it cannot finish stays in the spool
             scaleRequests.close();
             drains.close();     // before the store: their tasks write to it
