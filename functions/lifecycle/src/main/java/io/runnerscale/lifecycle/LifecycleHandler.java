@@ -20,10 +20,16 @@ import io.runnerscale.lifecycle.aws.Ec2DescribeInstances;
 import io.runnerscale.lifecycle.aws.SfnDrainStarter;
 import io.runnerscale.lifecycle.aws.SsmRunnerTokens;
 import io.runnerscale.pool.PoolsConfigSource;
+import io.runnerscale.reconcile.ReconcileSettings;
+import io.runnerscale.reconcile.Reconciler;
 import io.runnerscale.scaling.SqsScaleRequests;
 import io.runnerscale.store.DynamoJobStore;
+import io.runnerscale.webhook.JobUpdateService;
+import io.runnerscale.webhook.PoolResolver;
 import org.crac.Core;
 import org.crac.Resource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.autoscaling.AutoScalingClient;
 import software.amazon.awssdk.services.dynamodb.DynamoDbClient;
@@ -57,8 +63,9 @@ import java.util.function.Supplier;
  *       Interruption Warning} and {@code EC2 Instance Rebalance Recommendation} (start a drain);
  *       answers {@code {"result": "..."}};</li>
  *   <li>the orphan sweep's schedule, {@code {"sweep": true}} (or an EventBridge {@code Scheduled Event}):
- *       one {@link OrphanSweep} run, then one {@link TaskSweep} run over the Fargate pools; answers
- *       {@code {"result": "SWEPT", "report": {...}, "tasks": {...}}}.</li>
+ *       one {@link OrphanSweep} run, then one {@link TaskSweep} run over the Fargate pools, then one
+ *       {@link Reconciler} run (live jobs whose webhooks were lost, read back from GitLab); answers
+ *       {@code {"result": "SWEPT", "report": {...}, "tasks": {...}, "reconcile": "..."}}.</li>
  * </ul>
  * Thin on purpose: {@link LifecycleEvents} dispatches (as {@code serve} does too) and
  * {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
@@ -78,6 +85,11 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private final LambdaMetrics metrics = LambdaMetrics.create();
     private final LifecycleEvents events;
     private final OrphanSweep sweep;
+    private static final Logger LOG = LoggerFactory.getLogger(LifecycleHandler.class);
+    private final Reconciler reconciler;
+    private final Clock clock;
+    /** What the function keeps of its timeout to write its answer after a scheduled run. */
+    private static final Duration ANSWER_MARGIN = Duration.ofSeconds(3);
     /** Null when built without ECS: Fargate tasks are then not swept. */
     private final TaskSweep taskSweep;
 
@@ -128,6 +140,14 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 OrphanSweep.Settings.DEFAULT, clock);
         this.taskSweep = ecs == null ? null : new TaskSweep(pools::current, new EcsFargateTasks(ecs), gitlab, store,
                 TaskSweep.Settings.DEFAULT, clock);
+        // lost webhooks: stale live jobs read back from GitLab and applied through the webhook's own write
+        GitLabApiClient jobs = new GitLabApiClient(GitLabApiClient.defaultHttpClient(),
+                () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
+        // no demand history: a repaired job is not a new request the forecast should count
+        JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(jobs, store, 10_000),
+                scaleRequests, null, metrics::jobWait);
+        this.reconciler = new Reconciler(pools, store, jobs, updates, clock, ReconcileSettings.DEFAULTS);
+        this.clock = clock;
     }
 
     @Override
@@ -140,7 +160,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 throw new IllegalArgumentException("lifecycle input is not JSON");
             }
             try {
-                return handle(event);
+                // the reconciler stops before the function's own timeout, leaving time to answer
+                return handle(event, clock.instant().plusMillis(Math.max(0, context.getRemainingTimeInMillis()
+                        - ANSWER_MARGIN.toMillis())));
             } catch (SdkException e) {
                 throw AwsFailures.classify("AWS", e);
             }
@@ -153,13 +175,26 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     }
 
     JsonNode handle(JsonNode event) {
-        // the orphan sweep runs only here (on its schedule), not in serve: the rest is the shared dispatch
+        return handle(event, null);
+    }
+
+    /** @param deadline when a scheduled run must have ended (null: no deadline but the budgets) */
+    JsonNode handle(JsonNode event, Instant deadline) {
+        // the orphan sweep and the reconciler run only here (on their schedule), not in serve: the rest
+        // is the shared dispatch
         if (event != null && event.isObject()
                 && (event.path("sweep").asBoolean(false) || SCHEDULED.equals(event.path("detail-type").asText("")))) {
             ObjectNode answer = json.createObjectNode().put("result", "SWEPT");
             answer.set("report", json.valueToTree(sweep.run()));
             if (taskSweep != null) {
                 answer.set("tasks", json.valueToTree(taskSweep.run()));
+            }
+            try {
+                answer.put("reconcile", reconciler.run(deadline).summary());
+            } catch (RuntimeException e) {
+                // the store or the pools file could not be read: the next run tries again
+                LOG.error("reconciler run failed: {}", e.toString());
+                answer.put("reconcile", "failed: " + e.getClass().getSimpleName());
             }
             return answer;
         }
