@@ -456,4 +456,48 @@ class ReconcilerTest {
         assertEquals(3, report.count(Kind.TO_FINISHED));
         assertEquals(1, report.left());
     }
+
+    @Test
+    void anAnswerWithoutTagsKeepsTheStoredOnesAndTheJobsPoolWithoutAnotherCall() {
+        stored(job(41), JobStatus.PENDING, "gpu", Duration.ofMinutes(10));
+        gitlab.has(job(41), JobStatus.RUNNING, INSTANCE, null);
+
+        ReconcileReport report = reconciler().run();
+
+        assertEquals(JobStatus.RUNNING, status(job(41)));
+        assertEquals("gpu", store.find(job(41)).orElseThrow().pool(), "the stored tags chose the pool again");
+        assertEquals(0, tagLookups.get(), "no tag lookup: the stored tags were enough");
+        assertEquals(List.of(new ReconcileReport.Repair(job(41), "gpu", JobStatus.PENDING, JobStatus.RUNNING,
+                ReconcileReport.Kind.TO_RUNNING)), report.repairs());
+    }
+
+    @Test
+    void aRefusalOrAStoreFailureLeavesTheRestForTheNextRunCountingThem() {
+        for (int id = 51; id <= 53; id++) {
+            stored(job(id), JobStatus.RUNNING, "docker", Duration.ofHours(3 + id - 51));
+        }
+        // oldest first: 53, 52, 51; GitLab refuses the second
+        gitlab.has(job(53), JobStatus.SUCCESS, INSTANCE, List.of("docker"));
+        gitlab.answers.put(job(52), new io.runnerscale.gitlab.GitLabRejectedException("403 Forbidden: read_api", 403));
+        ReconcileReport refused = reconciler().run();
+        assertEquals(ReconcileReport.Stop.REJECTED, refused.stop());
+        assertEquals(2, refused.left(), "the refused job and the one after it");
+        assertEquals(List.of(job(53), job(52)), gitlab.calls);
+    }
+
+    @Test
+    void jobsWithTheSameLastEventGoInProjectThenJobOrder() {
+        Duration ago = Duration.ofHours(2);
+        JobKey laterProject = new JobKey(381, 1);
+        stored(laterProject, JobStatus.RUNNING, "docker", ago);
+        stored(job(9), JobStatus.RUNNING, "docker", ago);
+        stored(job(8), JobStatus.RUNNING, "docker", ago);
+        gitlab.has(laterProject, JobStatus.SUCCESS, INSTANCE, List.of("docker"));
+        gitlab.has(job(9), JobStatus.SUCCESS, INSTANCE, List.of("docker"));
+        gitlab.has(job(8), JobStatus.SUCCESS, INSTANCE, List.of("docker"));
+
+        reconciler().run();
+
+        assertEquals(List.of(job(8), job(9), laterProject), gitlab.calls);
+    }
 }
