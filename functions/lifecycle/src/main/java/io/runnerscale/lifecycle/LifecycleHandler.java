@@ -47,6 +47,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.http.HttpClient;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -125,7 +126,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         }
         Supplier<String> gitlabSecret = CachedParameters.of(SecretsProvider.builder().withClient(secretsManager).build(),
                 settings.gitlabSecretId(), SECRET_MAX_AGE);
-        GitLabRunnersApiClient gitlab = new GitLabRunnersApiClient(GitLabApiClient.defaultHttpClient(),
+        // one HTTP client (connection pool) for both GitLab clients
+        HttpClient gitlabHttp = GitLabApiClient.defaultHttpClient();
+        GitLabRunnersApiClient gitlab = new GitLabRunnersApiClient(gitlabHttp,
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
         DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
         SsmRunnerTokens tokens = new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId());
@@ -141,7 +144,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         this.taskSweep = ecs == null ? null : new TaskSweep(pools::current, new EcsFargateTasks(ecs), gitlab, store,
                 TaskSweep.Settings.DEFAULT, clock);
         // lost webhooks: stale live jobs read back from GitLab and applied through the webhook's own write
-        GitLabApiClient jobs = new GitLabApiClient(GitLabApiClient.defaultHttpClient(),
+        GitLabApiClient jobs = new GitLabApiClient(gitlabHttp,
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
         // no demand history: a repaired job is not a new request the forecast should count
         JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(jobs, store, 10_000),

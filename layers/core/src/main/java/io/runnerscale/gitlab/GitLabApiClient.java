@@ -233,7 +233,7 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
                     gitlab.token(), clock.instant());
         } catch (IOException e) {
             throw new GitLabUnavailableException(request + ": " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : " " + scrub(e.getMessage(), gitlab.token())), e);
+                    + (e.getMessage() == null ? "" : " " + GitLabHttp.scrub(e.getMessage(), gitlab.token())), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GitLabUnavailableException("interrupted", e);
@@ -241,38 +241,13 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
     }
 
     private JsonNode readJson(Answer answer) {
-        byte[] body = GitLabHttp.readBounded(answer.response().body(), TIMEOUT, MAX_ANSWER_BYTES, answer.request());
-        try {
-            return json.readTree(body);
-        } catch (IOException e) {
-            throw new GitLabUnavailableException(answer.request() + " answered with invalid JSON", e);
-        }
+        return GitLabHttp.readJson(json, answer.response().body(), TIMEOUT, MAX_ANSWER_BYTES, answer.request());
     }
 
-    /** GitLab's {@code message} (or {@code error}) of an error answer, abbreviated; empty when there is none. */
+    /** GitLab's {@code message} (or {@code error}) of an error answer, bounded; empty when there is none. */
     private String gitLabMessage(Answer answer) {
-        byte[] body;
-        try {
-            // an error's body is a line of JSON: a small bound, and a slow one is not waited for
-            body = GitLabHttp.readWithin(answer.response().body(), TIMEOUT, 16 * 1024, answer.request());
-        } catch (GitLabUnavailableException unreadable) {
-            return "";
-        }
-        String text;
-        try {
-            JsonNode node = json.readTree(body);
-            JsonNode message = node == null ? null : node.has("message") ? node.get("message") : node.get("error");
-            text = message == null ? "" : message.isTextual() ? message.asText() : message.toString();
-        } catch (IOException notJson) {
-            text = "";
-        }
-        text = scrub(text, answer.token()).strip();
+        String text = GitLabHttp.errorMessage(json, answer.response().body(), TIMEOUT, answer.request(), answer.token());
         return text.isEmpty() ? "" : Quoted.abbreviate(text);
-    }
-
-    /** A message from the server could quote the token back: it never reaches ours. */
-    private static String scrub(String text, String token) {
-        return token == null || token.isEmpty() ? text : text.replace(token, "[token]");
     }
 
     /**

@@ -1,5 +1,8 @@
 package io.runnerscale.gitlab;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -103,5 +106,43 @@ final class GitLabHttp {
         } catch (IOException ignored) {
             // nothing more to read from it either way
         }
+    }
+
+    /** An answer's body as JSON, read within {@code limit} and {@code maxBytes}; unreadable JSON is unavailable. */
+    static JsonNode readJson(ObjectMapper json, InputStream body, Duration limit, int maxBytes, String request) {
+        byte[] bytes = readBounded(body, limit, maxBytes, request);
+        try {
+            return json.readTree(bytes);
+        } catch (IOException e) {
+            throw new GitLabUnavailableException(request + " answered with invalid JSON", e);
+        }
+    }
+
+    /**
+     * GitLab's {@code message} (or {@code error}) of an error answer, the token scrubbed and control
+     * characters blanked, not yet bounded; empty when there is none. An error's body is a line of
+     * JSON: a small bound, and a slow one is not waited for.
+     */
+    static String errorMessage(ObjectMapper json, InputStream body, Duration limit, String request, String token) {
+        byte[] bytes;
+        try {
+            bytes = readWithin(body, limit, 16 * 1024, request);
+        } catch (GitLabUnavailableException unreadable) {
+            return "";
+        }
+        String text;
+        try {
+            JsonNode node = json.readTree(bytes);
+            JsonNode message = node == null ? null : node.has("message") ? node.get("message") : node.get("error");
+            text = message == null || message.isNull() ? "" : message.isTextual() ? message.asText() : message.toString();
+        } catch (IOException notJson) {
+            text = "";
+        }
+        return scrub(text, token).replaceAll("\\p{Cntrl}", " ").strip();
+    }
+
+    /** A message from the server could quote the token back: it never reaches ours. */
+    static String scrub(String text, String token) {
+        return token == null || token.isEmpty() ? text : text.replace(token, "[token]");
     }
 }

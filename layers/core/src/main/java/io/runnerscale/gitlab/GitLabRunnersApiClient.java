@@ -294,7 +294,7 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
             response = http.send(builder.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (IOException e) {
             throw new GitLabUnavailableException(request + ": " + e.getClass().getSimpleName()
-                    + (e.getMessage() == null ? "" : " " + scrub(e.getMessage(), gitlab.token())), e);
+                    + (e.getMessage() == null ? "" : " " + GitLabHttp.scrub(e.getMessage(), gitlab.token())), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new GitLabUnavailableException("interrupted", e);
@@ -323,32 +323,12 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
     }
 
     private JsonNode readJson(Answer answer) {
-        byte[] body = GitLabHttp.readBounded(answer.response().body(), TIMEOUT, MAX_ANSWER_BYTES, answer.request());
-        try {
-            return json.readTree(body);
-        } catch (IOException e) {
-            throw new GitLabUnavailableException(answer.request() + " answered with invalid JSON", e);
-        }
+        return GitLabHttp.readJson(json, answer.response().body(), TIMEOUT, MAX_ANSWER_BYTES, answer.request());
     }
 
-    /** GitLab's {@code message} (or {@code error}) of an error answer, abbreviated; empty when there is none. */
+    /** GitLab's {@code message} (or {@code error}) of an error answer, bounded; empty when there is none. */
     private String gitLabMessage(Answer answer) {
-        byte[] body;
-        try {
-            // an error's body is a line of JSON: a small bound, and a slow one is not waited for
-            body = GitLabHttp.readWithin(answer.response().body(), TIMEOUT, 16 * 1024, answer.request());
-        } catch (GitLabUnavailableException unreadable) {
-            return "";
-        }
-        String text;
-        try {
-            JsonNode node = json.readTree(body);
-            JsonNode message = node.has("message") ? node.get("message") : node.path("error");
-            text = message.isTextual() ? message.asText() : message.isMissingNode() ? "" : message.toString();
-        } catch (IOException notJson) {
-            text = "";
-        }
-        text = scrub(text, answer.token()).replaceAll("\\p{Cntrl}", " ").strip();
+        String text = GitLabHttp.errorMessage(json, answer.response().body(), TIMEOUT, answer.request(), answer.token());
         return text.length() > MAX_MESSAGE_CHARS ? text.substring(0, MAX_MESSAGE_CHARS) + "..." : text;
     }
 
@@ -377,11 +357,6 @@ public final class GitLabRunnersApiClient implements GitLabRunners {
     private static GitLabUnavailableException unreadable(Answer answer, String problem) {
         return new GitLabUnavailableException(answer.request() + " answered " + answer.status()
                 + " with an answer that cannot be read: " + problem, null);
-    }
-
-    /** A message from the server could quote the token back: it never reaches ours. */
-    private static String scrub(String text, String token) {
-        return token == null || token.isEmpty() ? text : text.replace(token, "[token]");
     }
 
     private static boolean isPlausibleToken(String token) {

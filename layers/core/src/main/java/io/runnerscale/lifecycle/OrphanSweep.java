@@ -117,28 +117,18 @@ public final class OrphanSweep {
         this.clock = clock;
     }
 
-    /** Thrown inside a run when its budget is spent; ends the run, not an error. */
-    private static final class BudgetSpent extends RuntimeException {
-        BudgetSpent() {
-            super(null, null, false, false);
-        }
-    }
-
     /** One run's state. */
     private final class Run {
         final SweepReport.Builder report = new SweepReport.Builder();
-        final Instant started = clock.instant();
-        final Instant deadline = started.plus(settings.timeBudget());
-        int actions;
+        final SweepBudget budget = new SweepBudget("orphan sweep", clock, settings.maxActions(), settings.timeBudget());
 
         void spend(String what) {
-            if (actions >= settings.maxActions() || !clock.instant().isBefore(deadline)) {
-                LOG.warn("orphan sweep: cut short before {} ({} actions, {} ms); the next run continues", what,
-                        actions, Duration.between(started, clock.instant()).toMillis());
+            try {
+                budget.spend(what);
+            } catch (SweepBudget.Spent spent) {
                 report.cutShort = true;
-                throw new BudgetSpent();
+                throw spent;
             }
-            actions++;
         }
     }
 
@@ -146,7 +136,7 @@ public final class OrphanSweep {
         Run run = new Run();
         try {
             sweep(run);
-        } catch (BudgetSpent spent) {
+        } catch (SweepBudget.Spent spent) {
             // logged where it happened
         } catch (GitLabUnavailableException e) {
             LOG.warn("orphan sweep: GitLab unavailable ({}); the next run continues", e.getMessage());

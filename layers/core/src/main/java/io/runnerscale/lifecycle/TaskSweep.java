@@ -102,17 +102,9 @@ public final class TaskSweep {
         this.clock = clock;
     }
 
-    /** Thrown inside a run when its budget is spent; ends the run, not an error. */
-    private static final class BudgetSpent extends RuntimeException {
-        BudgetSpent() {
-            super(null, null, false, false);
-        }
-    }
-
     /** One run's state. */
     private final class Run {
-        final Instant started = clock.instant();
-        final Instant deadline = started.plus(settings.timeBudget());
+        final SweepBudget budget = new SweepBudget("task sweep", clock, settings.maxActions(), settings.timeBudget());
         /** The cluster's listing, for pools sharing a cluster. */
         final Map<String, List<FargateTasks.StartedTask>> listed = new HashMap<>();
         final SweepReport.Tally stopped = new SweepReport.Tally();
@@ -120,17 +112,15 @@ public final class TaskSweep {
         final SweepReport.Tally unchecked = new SweepReport.Tally();
         final SweepReport.Tally gone = new SweepReport.Tally();
         int seen;
-        int actions;
         boolean cutShort;
 
         void spend(String what) {
-            if (actions >= settings.maxActions() || !clock.instant().isBefore(deadline)) {
-                LOG.warn("task sweep: cut short before {} ({} actions, {} ms); the next run continues", what, actions,
-                        Duration.between(started, clock.instant()).toMillis());
+            try {
+                budget.spend(what);
+            } catch (SweepBudget.Spent spent) {
                 cutShort = true;
-                throw new BudgetSpent();
+                throw spent;
             }
-            actions++;
         }
 
         Report report() {
@@ -146,7 +136,7 @@ public final class TaskSweep {
                     sweepPool(run, pool, backend);
                 }
             }
-        } catch (BudgetSpent spent) {
+        } catch (SweepBudget.Spent spent) {
             // logged where it happened
         } catch (GitLabUnavailableException e) {
             LOG.warn("task sweep: GitLab unavailable ({}); no task stopped blind, the next run continues", e.getMessage());
