@@ -13,9 +13,11 @@ import io.runnerscale.webhook.Timestamps;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,11 +29,17 @@ import java.util.function.Supplier;
 
 /**
  * GitLab's REST API v4 over the JDK's HTTP client, with short timeouts: the webhook has 10 s in all.
- * One endpoint, {@code GET /projects/:id/jobs/:job_id}, read two ways: for the webhook only the
- * job's tags ({@link #jobTags}, where anything but a 200 is "unavailable"), for the reconciler the
- * whole job ({@link #job}, where a 404 is an answer of its own).
+ * {@code GET /projects/:id/jobs/:job_id} is read two ways: for the webhook only the job's tags
+ * ({@link #jobTags}, where anything but a 200 is "unavailable"), for the reconciler the whole job
+ * ({@link #job}, where a 404 is an answer of its own). The reconciler also lists projects' pending
+ * jobs, groups' projects and projects' hooks ({@link GitLabProjects}).
+ *
+ * <p>A client made {@link #reservingRateLimit reserving} part of GitLab's rate limit makes no call
+ * while GitLab's {@code RateLimit-Remaining} is within that reserve, until {@code RateLimit-Reset}:
+ * the reconciler's background reads must not use up the quota the webhook's lookups and the runners
+ * share with it.
  */
-public final class GitLabApiClient implements GitLab, GitLabJobs {
+public final class GitLabApiClient implements GitLab, GitLabJobs, GitLabProjects {
     private static final Duration TIMEOUT = Duration.ofSeconds(2);
     /**
      * Largest answer read. A job's JSON is a few KB (its commit message and artifact list are the
@@ -44,6 +52,9 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
     private final Supplier<GitLabCredentials> credentials;
     private final ObjectMapper json;
     private final Clock clock;
+    private final double rateLimitReserve;
+    /** No call before this, GitLab's rate limit being nearly spent (a reserving client only). */
+    private volatile Instant holdUntil;
 
     public GitLabApiClient(HttpClient http, Supplier<GitLabCredentials> credentials, ObjectMapper json) {
         this(http, credentials, json, Clock.systemUTC());
@@ -51,10 +62,29 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
 
     /** @param clock reads a {@code Retry-After} given as an HTTP date */
     public GitLabApiClient(HttpClient http, Supplier<GitLabCredentials> credentials, ObjectMapper json, Clock clock) {
+        this(http, credentials, json, clock, 0);
+    }
+
+    private GitLabApiClient(HttpClient http, Supplier<GitLabCredentials> credentials, ObjectMapper json, Clock clock,
+                            double rateLimitReserve) {
         this.http = http;
         this.credentials = credentials;
         this.json = json;
         this.clock = clock;
+        this.rateLimitReserve = rateLimitReserve;
+    }
+
+    /**
+     * A client like this one that holds back once GitLab says no more than {@code fraction} of its
+     * rate limit is left ({@code RateLimit-Remaining} against {@code RateLimit-Limit}), until
+     * {@code RateLimit-Reset}: its calls then throw {@link GitLabUnavailableException} with that wait,
+     * as a 429 would, without asking.
+     */
+    public GitLabApiClient reservingRateLimit(double fraction) {
+        if (!(fraction >= 0 && fraction < 1)) {
+            throw new IllegalArgumentException("rate limit reserve must be in [0, 1), got " + fraction);
+        }
+        return new GitLabApiClient(http, credentials, json, clock, fraction);
     }
 
     public static HttpClient defaultHttpClient() {
@@ -63,7 +93,7 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
 
     @Override
     public List<String> jobTags(JobKey job) {
-        Answer answer = get(job);
+        Answer answer = get(jobPath(job));
         if (answer.status() != 200) {
             answer.discard();
             // the webhook falls back to the pool for untagged jobs whatever the reason, a 404 included
@@ -93,37 +123,16 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
      */
     @Override
     public JobLookup job(JobKey key) {
-        Answer answer = get(key);
+        Answer answer = get(jobPath(key));
         int status = answer.status();
-        if (status == 429) {
-            answer.discard();
-            Optional<Duration> wait = answer.retryAfter();
-            throw new GitLabUnavailableException(answer.request() + " answered 429 (rate limited)"
-                    + wait.map(d -> "; retry after " + d.toSeconds() + " s").orElse(""), null, wait.orElse(null));
-        }
-        if (status >= 500 || status == 408 || status == 409) {
-            answer.discard();
-            throw new GitLabUnavailableException(answer.request() + " answered " + status, null);
-        }
+        throwIfUnavailable(answer);
         if (status == 404) {
             String message = gitLabMessage(answer);
             return new JobLookup.Gone(key, message.toLowerCase(Locale.ROOT).contains("project"), message);
         }
         if (status != 200) {
-            String message = gitLabMessage(answer);
-            StringBuilder text = new StringBuilder(answer.request()).append(" answered ").append(status);
-            if (!message.isEmpty()) {
-                text.append(" (").append(message).append(")");
-            }
-            if (status == 401) {
-                text.append(": the GitLab token is invalid, expired or revoked; reading jobs needs scope read_api");
-            } else if (status == 403) {
-                text.append(": the GitLab token needs scope read_api and its user at least the Reporter role "
-                        + "in the job's project");
-            } else if (status >= 300 && status < 400) {
-                text.append(": redirects are not followed; check the GitLab URL (https, no trailing path)");
-            }
-            throw new GitLabRejectedException(text.toString(), status);
+            throw rejected(answer, "the GitLab token needs scope read_api and its user at least the Reporter role "
+                    + "in the job's project");
         }
         JsonNode job;
         try {
@@ -136,6 +145,112 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
             throw e;
         }
         return toLookup(key, job);
+    }
+
+    @Override
+    public Page<JobEvent> pendingJobs(long projectId, int page) {
+        Answer answer = get("/projects/" + projectId + "/jobs?scope%5B%5D=pending&per_page=" + PER_PAGE
+                + "&page=" + page);
+        JsonNode list = readList(answer, "the GitLab token needs scope read_api and its user at least the Reporter "
+                + "role in the project");
+        List<JobEvent> jobs = new ArrayList<>(list.size());
+        for (JsonNode node : list) {
+            JsonNode id = node.path("id");
+            if (!(id.isIntegralNumber() && id.canConvertToLong() && JobKey.isValidId(id.asLong()))) {
+                continue;
+            }
+            if (toLookup(new JobKey(projectId, id.asLong()), node) instanceof JobLookup.Found found
+                    && found.event().status() == JobStatus.PENDING) {
+                jobs.add(found.event());
+            }
+        }
+        return new Page<>(jobs, nextPage(answer));
+    }
+
+    @Override
+    public Page<Long> groupProjects(String group, int page) {
+        Answer answer = get("/groups/" + URLEncoder.encode(group, StandardCharsets.UTF_8)
+                + "/projects?include_subgroups=true&archived=false&simple=true&per_page=" + PER_PAGE + "&page=" + page);
+        JsonNode list = readList(answer, "the GitLab token needs scope read_api and its user access to the group");
+        List<Long> ids = new ArrayList<>(list.size());
+        for (JsonNode node : list) {
+            Long id = optionalId(node.path("id"));
+            if (id != null) {
+                ids.add(id);
+            }
+        }
+        return new Page<>(ids, nextPage(answer));
+    }
+
+    @Override
+    public List<ProjectHook> hooks(long projectId) {
+        Answer answer = get("/projects/" + projectId + "/hooks?per_page=" + PER_PAGE);
+        JsonNode list = readList(answer, "listing a project's hooks needs scope read_api and the Maintainer role "
+                + "in the project");
+        List<ProjectHook> hooks = new ArrayList<>(list.size());
+        for (JsonNode node : list) {
+            Long id = optionalId(node.path("id"));
+            JsonNode url = node.path("url");
+            if (id == null || !url.isTextual()) {
+                continue;
+            }
+            JsonNode alert = node.path("alert_status");
+            hooks.add(new ProjectHook(id, Quoted.cut(url.asText(), 2048), node.path("job_events").asBoolean(false),
+                    alert.isTextual() ? Quoted.cut(alert.asText(), 64) : null, timestamp(node.path("disabled_until"))));
+        }
+        return hooks;
+    }
+
+    /** A list answer's JSON array; anything else from a 200 is GitLab unavailable (a proxy's page, say). */
+    private JsonNode readList(Answer answer, String forbiddenHint) {
+        throwIfUnavailable(answer);
+        if (answer.status() != 200) {
+            throw rejected(answer, forbiddenHint);
+        }
+        JsonNode list = readJson(answer);
+        if (!list.isArray()) {
+            throw new GitLabUnavailableException(answer.request() + " answered something other than a list", null);
+        }
+        return list;
+    }
+
+    /** {@code X-Next-Page}: the next page's number, or null on the last page. */
+    private static Integer nextPage(Answer answer) {
+        String next = answer.response().headers().firstValue("X-Next-Page").orElse("").strip();
+        return GitLabHttp.DIGITS.matcher(next).matches() && Integer.parseInt(next) > 0 ? Integer.parseInt(next) : null;
+    }
+
+    /** 429 (with its {@code Retry-After}), 5xx, 408 and 409: GitLab cannot answer now. */
+    private static void throwIfUnavailable(Answer answer) {
+        int status = answer.status();
+        if (status == 429) {
+            answer.discard();
+            Optional<Duration> wait = answer.retryAfter();
+            throw new GitLabUnavailableException(answer.request() + " answered 429 (rate limited)"
+                    + wait.map(d -> "; retry after " + d.toSeconds() + " s").orElse(""), null, wait.orElse(null));
+        }
+        if (status >= 500 || status == 408 || status == 409) {
+            answer.discard();
+            throw new GitLabUnavailableException(answer.request() + " answered " + status, null);
+        }
+    }
+
+    /** A refusal, with GitLab's message and what to do about it. */
+    private GitLabRejectedException rejected(Answer answer, String forbiddenHint) {
+        int status = answer.status();
+        String message = gitLabMessage(answer);
+        StringBuilder text = new StringBuilder(answer.request()).append(" answered ").append(status);
+        if (!message.isEmpty()) {
+            text.append(" (").append(message).append(")");
+        }
+        if (status == 401) {
+            text.append(": the GitLab token is invalid, expired or revoked; reading jobs needs scope read_api");
+        } else if (status == 403) {
+            text.append(": ").append(forbiddenHint);
+        } else if (status >= 300 && status < 400) {
+            text.append(": redirects are not followed; check the GitLab URL (https, no trailing path)");
+        }
+        return new GitLabRejectedException(text.toString(), status);
     }
 
     /** The job's answer as the same {@link JobEvent} a hook gives. */
@@ -216,21 +331,35 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
         }
     }
 
-    private Answer get(JobKey job) {
+    private static String jobPath(JobKey job) {
+        return "/projects/" + job.projectId() + "/jobs/" + job.jobId();
+    }
+
+    /** @param path below {@code /api/v4}, with its query */
+    private Answer get(String path) {
+        Instant held = holdUntil;
+        Instant now = clock.instant();
+        if (held != null && now.isBefore(held)) {
+            Duration wait = Duration.between(now, held);
+            throw new GitLabUnavailableException("holding back: GitLab's rate limit is within the reserve kept for "
+                    + "others until " + held, null, wait);
+        }
         GitLabCredentials gitlab;
         try {
             gitlab = credentials.get();
         } catch (RuntimeException e) {
             throw new GitLabUnavailableException("GitLab credentials unavailable: " + e.getMessage(), e);
         }
-        URI uri = URI.create(gitlab.baseUrl() + "/api/v4/projects/" + job.projectId() + "/jobs/" + job.jobId());
+        URI uri = URI.create(gitlab.baseUrl() + "/api/v4" + path);
         String request = "GET " + uri.getPath();
         HttpRequest httpRequest = HttpRequest.newBuilder(uri).timeout(TIMEOUT)
                 .header("PRIVATE-TOKEN", gitlab.token())
                 .header("Accept", "application/json").GET().build();
         try {
-            return new Answer(request, http.send(httpRequest, HttpResponse.BodyHandlers.ofInputStream()),
-                    gitlab.token(), clock.instant());
+            HttpResponse<InputStream> response = http.send(httpRequest, HttpResponse.BodyHandlers.ofInputStream());
+            Instant at = clock.instant();
+            noteRateLimit(response, at);
+            return new Answer(request, response, gitlab.token(), at);
         } catch (IOException e) {
             throw new GitLabUnavailableException(request + ": " + e.getClass().getSimpleName()
                     + (e.getMessage() == null ? "" : " " + GitLabHttp.scrub(e.getMessage(), gitlab.token())), e);
@@ -238,6 +367,31 @@ public final class GitLabApiClient implements GitLab, GitLabJobs {
             Thread.currentThread().interrupt();
             throw new GitLabUnavailableException("interrupted", e);
         }
+    }
+
+    /**
+     * Holds back a reserving client when {@code RateLimit-Remaining} is within its reserve of
+     * {@code RateLimit-Limit}, until {@code RateLimit-Reset} (Unix seconds; a minute when GitLab gives
+     * none, GitLab's limits being per minute), at most {@link GitLabHttp#MAX_RETRY_AFTER}.
+     */
+    private void noteRateLimit(HttpResponse<?> response, Instant at) {
+        if (rateLimitReserve <= 0) {
+            return;
+        }
+        Long remaining = header(response, "RateLimit-Remaining");
+        Long limit = header(response, "RateLimit-Limit");
+        if (remaining == null || limit == null || limit <= 0 || remaining > limit * rateLimitReserve) {
+            return;
+        }
+        Long reset = header(response, "RateLimit-Reset");
+        Instant until = reset == null ? at.plusSeconds(60) : Instant.ofEpochSecond(reset);
+        Instant latest = at.plus(GitLabHttp.MAX_RETRY_AFTER);
+        holdUntil = until.isAfter(latest) ? latest : until;
+    }
+
+    private static Long header(HttpResponse<?> response, String name) {
+        String value = response.headers().firstValue(name).orElse("").strip();
+        return value.matches("[0-9]{1,12}") ? Long.parseLong(value) : null;
     }
 
     private JsonNode readJson(Answer answer) {

@@ -3,11 +3,20 @@ package io.runnerscale.pool;
 import java.util.List;
 import java.util.Optional;
 
-/** The validated pools file: pool names are unique and every job finds its pool in list order. */
-public record PoolsConfig(List<PoolConfig> pools) {
+/**
+ * The validated pools file: pool names are unique and every job finds its pool in list order.
+ *
+ * @param reconcile the projects and groups the reconciler lists besides those it heard from
+ */
+public record PoolsConfig(List<PoolConfig> pools, ReconcileScope reconcile) {
 
     public PoolsConfig {
         pools = List.copyOf(pools);
+        reconcile = reconcile == null ? ReconcileScope.NONE : reconcile;
+    }
+
+    public PoolsConfig(List<PoolConfig> pools) {
+        this(pools, ReconcileScope.NONE);
     }
 
     public Optional<PoolConfig> pool(String name) {

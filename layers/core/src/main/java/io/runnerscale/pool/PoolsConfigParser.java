@@ -132,10 +132,12 @@ public final class PoolsConfigParser {
         }
         List<String> problems = new ArrayList<>();
         root.fieldNames().forEachRemaining(field -> {
-            if (!field.equals("pools")) {
-                problems.add(ConfigException.abbreviate(field) + ": unknown top-level field (the file holds only 'pools')");
+            if (!field.equals("pools") && !field.equals("reconcile")) {
+                problems.add(ConfigException.abbreviate(field)
+                        + ": unknown top-level field (the file holds 'pools' and 'reconcile')");
             }
         });
+        ReconcileScope reconcile = reconcile(root.get("reconcile"), problems);
         List<PoolConfig> pools = new ArrayList<>();
         Set<String> names = new HashSet<>();
         int index = 0;
@@ -157,7 +159,82 @@ public final class PoolsConfigParser {
         if (!problems.isEmpty()) {
             throw new ConfigException(source, bounded(problems));
         }
-        return new PoolsConfig(pools);
+        return new PoolsConfig(pools, reconcile);
+    }
+
+    /** The optional {@code reconcile} section: see {@link ReconcileScope}. */
+    private static ReconcileScope reconcile(JsonNode node, List<String> problems) {
+        if (node == null || node.isNull()) {
+            return ReconcileScope.NONE;
+        }
+        if (!node.isObject()) {
+            problems.add("reconcile: must be a map with projects, groups and hook_url");
+            return ReconcileScope.NONE;
+        }
+        node.fieldNames().forEachRemaining(field -> {
+            if (!Set.of("projects", "groups", "hook_url").contains(field)) {
+                problems.add("reconcile." + ConfigException.abbreviate(field)
+                        + ": unknown field (known: groups, hook_url, projects)");
+            }
+        });
+        List<Long> projects = new ArrayList<>();
+        JsonNode projectList = node.get("projects");
+        if (projectList != null && !projectList.isNull()) {
+            if (!projectList.isArray()) {
+                problems.add("reconcile.projects: must be a list of project ids");
+            } else if (projectList.size() > ReconcileScope.MAX_PROJECTS) {
+                problems.add("reconcile.projects: at most " + ReconcileScope.MAX_PROJECTS + " projects, got "
+                        + projectList.size());
+            } else {
+                for (int i = 0; i < projectList.size(); i++) {
+                    JsonNode id = projectList.get(i);
+                    if (id.isIntegralNumber() && id.canConvertToLong() && io.runnerscale.job.JobKey.isValidId(id.asLong())) {
+                        if (!projects.contains(id.asLong())) {
+                            projects.add(id.asLong());
+                        }
+                    } else {
+                        problems.add("reconcile.projects[" + i + "]: must be a project id (a whole number from 1), got "
+                                + ConfigException.abbreviate(id.toString()));
+                    }
+                }
+            }
+        }
+        List<String> groups = new ArrayList<>();
+        JsonNode groupList = node.get("groups");
+        if (groupList != null && !groupList.isNull()) {
+            if (!groupList.isArray()) {
+                problems.add("reconcile.groups: must be a list of group ids or full paths");
+            } else if (groupList.size() > ReconcileScope.MAX_GROUPS) {
+                problems.add("reconcile.groups: at most " + ReconcileScope.MAX_GROUPS + " groups, got "
+                        + groupList.size());
+            } else {
+                for (int i = 0; i < groupList.size(); i++) {
+                    JsonNode group = groupList.get(i);
+                    String text = group.isIntegralNumber() || group.isTextual() ? group.asText() : null;
+                    if (text != null && ReconcileScope.GROUP.matcher(text).matches()) {
+                        if (!groups.contains(text)) {
+                            groups.add(text);
+                        }
+                    } else {
+                        problems.add("reconcile.groups[" + i + "]: must be a group id or full path like my-org/ci, got "
+                                + ConfigException.abbreviate(group.toString()));
+                    }
+                }
+            }
+        }
+        String hookUrl = null;
+        JsonNode url = node.get("hook_url");
+        if (url != null && !url.isNull()) {
+            String text = url.isTextual() ? url.asText().strip() : "";
+            if (text.length() > 2048 || !(text.startsWith("https://") || text.startsWith("http://"))
+                    || text.chars().anyMatch(c -> c <= ' ')) {
+                problems.add("reconcile.hook_url: must be the http(s) URL GitLab's hooks deliver to, got "
+                        + ConfigException.abbreviate(url.toString()));
+            } else {
+                hookUrl = text;
+            }
+        }
+        return new ReconcileScope(projects, groups, hookUrl);
     }
 
     /**

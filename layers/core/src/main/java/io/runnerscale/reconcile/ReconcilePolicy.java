@@ -5,12 +5,20 @@ import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
 import io.runnerscale.job.JobStatus;
 
+import io.runnerscale.gitlab.ProjectHook;
+import io.runnerscale.store.ProjectRecord;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Locale;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The reconciler's decisions, pure: which live jobs to read back, in which order, and what a job
@@ -33,6 +41,16 @@ import java.util.Map;
  *       (and money) for it forever. When GitLab says the <em>project</em> is not found (deleted, or
  *       the token cannot see it: the same 404), only once the last event is
  *       {@link ReconcileSettings#projectGoneAfter()} old.</li>
+ *   <li>The projects whose pending jobs are listed (jobs whose webhooks never arrived) are those the
+ *       pools file names, its groups' projects, and those a job was seen from in the last
+ *       {@link #RECENT_PROJECTS}; never listed first, then the least recently listed, so a run cut
+ *       short resumes where it stopped. Their hooks are checked the same way, each project at most
+ *       every {@link #HOOK_CHECK_EVERY}.</li>
+ *   <li>A run's GitLab calls are shared: stale jobs first, up to half the budget (lost finishes keep
+ *       capacity running), then listing projects, keeping a tenth (at least one call) for hooks, then
+ *       hooks, then the stale jobs left.</li>
+ *   <li>runnerscale's hooks are those whose URL is the configured hook URL or below it (trailing
+ *       slashes and the scheme's and host's case ignored).</li>
  * </ul>
  */
 public final class ReconcilePolicy {
@@ -41,6 +59,11 @@ public final class ReconcilePolicy {
 
     private ReconcilePolicy() {
     }
+
+    /** A project whose last job was seen longer ago than this is no longer listed (unless named). */
+    public static final Duration RECENT_PROJECTS = Duration.ofHours(24);
+    /** A project's hooks are read at most this often: GitLab disables a hook within minutes, for hours. */
+    public static final Duration HOOK_CHECK_EVERY = Duration.ofHours(1);
 
     /** A live job of a pool. */
     public record PoolJob(String pool, JobRecord job) {
@@ -82,6 +105,99 @@ public final class ReconcilePolicy {
                 .thenComparingLong(c -> c.job().key().projectId())
                 .thenComparingLong(c -> c.job().key().jobId()));
         return stale;
+    }
+
+    /** How a run's GitLab calls are shared out (see the class comment). */
+    public record Shares(int staleFirst, int listing, int hooks) {
+    }
+
+    /** @param discovery whether projects are listed and hooks checked at all */
+    public static Shares shares(int budget, boolean discovery) {
+        if (!discovery) {
+            return new Shares(budget, 0, 0);
+        }
+        int staleFirst = (budget + 1) / 2;
+        int hooks = budget == 0 ? 0 : Math.max(1, budget / 10);
+        return new Shares(staleFirst, Math.max(0, budget - staleFirst - hooks), hooks);
+    }
+
+    /**
+     * The projects in scope: named ones, the groups' projects, and the remembered ones seen within
+     * {@link #RECENT_PROJECTS}; each once.
+     */
+    public static Set<Long> inScope(List<ProjectRecord> remembered, Collection<Long> named, Instant now) {
+        Set<Long> scope = new LinkedHashSet<>(named);
+        for (ProjectRecord project : remembered) {
+            if (project.seenAt() != null && project.seenAt().plus(RECENT_PROJECTS).isAfter(now)) {
+                scope.add(project.projectId());
+            }
+        }
+        return scope;
+    }
+
+    /** Projects in scope to list, never listed first, then least recently listed; ties by id. */
+    public static List<Long> toList(Set<Long> scope, List<ProjectRecord> remembered) {
+        Map<Long, Instant> listedAt = new HashMap<>();
+        remembered.forEach(p -> {
+            if (p.listedAt() != null) {
+                listedAt.put(p.projectId(), p.listedAt());
+            }
+        });
+        return byOldest(scope, listedAt);
+    }
+
+    /** Projects in scope whose hooks are due: never checked, or checked {@link #HOOK_CHECK_EVERY} ago; oldest first. */
+    public static List<Long> hooksDue(Set<Long> scope, List<ProjectRecord> remembered, Instant now) {
+        Map<Long, Instant> checkedAt = new HashMap<>();
+        remembered.forEach(p -> {
+            if (p.hooksCheckedAt() != null) {
+                checkedAt.put(p.projectId(), p.hooksCheckedAt());
+            }
+        });
+        List<Long> due = new ArrayList<>();
+        for (long id : byOldest(scope, checkedAt)) {
+            Instant at = checkedAt.get(id);
+            if (at == null || !at.plus(HOOK_CHECK_EVERY).isAfter(now)) {
+                due.add(id);
+            }
+        }
+        return due;
+    }
+
+    private static List<Long> byOldest(Set<Long> ids, Map<Long, Instant> at) {
+        List<Long> out = new ArrayList<>(ids);
+        out.sort(Comparator.comparing((Long id) -> at.getOrDefault(id, Instant.MIN)).thenComparing(id -> id));
+        return out;
+    }
+
+    /** runnerscale's hooks among a project's: those delivering to {@code hookUrl} or below it. */
+    public static List<ProjectHook> ownHooks(List<ProjectHook> hooks, String hookUrl) {
+        if (hookUrl == null || hookUrl.isBlank()) {
+            return List.of();
+        }
+        String base = normalized(hookUrl);
+        List<ProjectHook> own = new ArrayList<>();
+        for (ProjectHook hook : hooks) {
+            String url = normalized(hook.url());
+            if (url.equals(base) || url.startsWith(base + "/") || url.startsWith(base + "?")) {
+                own.add(hook);
+            }
+        }
+        return own;
+    }
+
+    /** Scheme and host in lower case (they are case-insensitive), trailing slashes dropped. */
+    static String normalized(String url) {
+        String text = url.strip();
+        int hostEnd = text.indexOf('/', text.indexOf("://") + 3);
+        if (text.contains("://")) {
+            text = hostEnd < 0 ? text.toLowerCase(Locale.ROOT)
+                    : text.substring(0, hostEnd).toLowerCase(Locale.ROOT) + text.substring(hostEnd);
+        }
+        while (text.endsWith("/")) {
+            text = text.substring(0, text.length() - 1);
+        }
+        return text;
     }
 
     /** Whether a job whose project GitLab does not find is taken for gone now. */

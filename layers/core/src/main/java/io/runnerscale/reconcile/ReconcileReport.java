@@ -21,6 +21,7 @@ import java.util.Optional;
  * @param stopMessage      what stopped the run, for the log; null when it completed
  * @param repairs          the repairs, at most {@link ReconcileSettings#maxListedRepairs()}
  * @param repairsNotListed repairs beyond that
+ * @param projects         what the run learnt of whole projects: pending jobs listed, hooks checked
  */
 public record ReconcileReport(
         int stale,
@@ -30,9 +31,31 @@ public record ReconcileReport(
         Duration retryAfter,
         String stopMessage,
         List<Repair> repairs,
-        int repairsNotListed) {
+        int repairsNotListed,
+        Projects projects) {
+
+    public ReconcileReport(int stale, Map<Kind, Integer> counts, int left, Stop stop, Duration retryAfter,
+                           String stopMessage, List<Repair> repairs, int repairsNotListed) {
+        this(stale, counts, left, stop, retryAfter, stopMessage, repairs, repairsNotListed, Projects.NONE);
+    }
+
+    /**
+     * What one run did with whole projects.
+     *
+     * @param listed          projects whose pending jobs were listed to the last page
+     * @param notListed       projects due for listing that were not (budget, a stop): first next run
+     * @param hooksChecked    projects whose hooks were read
+     * @param disabledHooks   runnerscale's hooks GitLab has disabled, over every project as last checked
+     * @param hooksUnreadable projects whose hooks could not be read (the token lacks the Maintainer role)
+     * @param hookUrl         whether runnerscale's hook URL is known: without it no hook is checked
+     */
+    public record Projects(int listed, int notListed, int hooksChecked, int disabledHooks, int hooksUnreadable,
+                           boolean hookUrl) {
+        public static final Projects NONE = new Projects(0, 0, 0, 0, 0, false);
+    }
 
     public ReconcileReport {
+        projects = projects == null ? Projects.NONE : projects;
         EnumMap<Kind, Integer> all = new EnumMap<>(Kind.class);
         for (Kind kind : Kind.values()) {
             all.put(kind, counts.getOrDefault(kind, 0));
@@ -56,16 +79,19 @@ public record ReconcileReport(
         /** GitLab answered 200 with something that is not this job */
         UNREADABLE,
         /** GitLab does not find the job's project, and the job is not yet old enough to be taken for gone */
-        PROJECT_MISSING;
+        PROJECT_MISSING,
+        /** pending in GitLab, never heard of (its webhook lost): stored as if it had arrived, scale-out asked */
+        DISCOVERED;
 
         public boolean isRepair() {
-            return this == TO_RUNNING || this == TO_CANCELING || this == TO_FINISHED || this == GONE;
+            return this == TO_RUNNING || this == TO_CANCELING || this == TO_FINISHED || this == GONE
+                    || this == DISCOVERED;
         }
     }
 
     /** Why a run ended. */
     public enum Stop {
-        /** every stale job was read back */
+        /** every stale job was read back, every project due listed and its hooks checked */
         COMPLETE,
         /** the budget of GitLab calls was spent */
         BUDGET,
@@ -93,9 +119,10 @@ public record ReconcileReport(
         return counts.get(kind);
     }
 
-    /** Jobs read back from GitLab this run. */
+    /** Jobs read back from GitLab this run (discovered ones are not read back: they were listed). */
     public int checked() {
-        return counts.values().stream().mapToInt(Integer::intValue).sum();
+        return counts.entrySet().stream().filter(e -> e.getKey() != Kind.DISCOVERED)
+                .mapToInt(Map.Entry::getValue).sum();
     }
 
     /** Jobs corrected this run. */
@@ -110,7 +137,11 @@ public record ReconcileReport(
     /** One line for the log. */
     public String summary() {
         return "reconciler: " + stale + " stale, " + checked() + " checked, " + repaired() + " repaired " + counts
-                + ", " + left + " left for the next run, " + stop
+                + ", " + left + " left for the next run; projects: " + projects.listed() + " listed, "
+                + projects.notListed() + " left, hooks " + (projects.hookUrl()
+                ? projects.hooksChecked() + " checked, " + projects.disabledHooks() + " disabled"
+                + (projects.hooksUnreadable() > 0 ? ", " + projects.hooksUnreadable() + " projects unreadable" : "")
+                : "not checked (no hook URL)") + "; " + stop
                 + (retryAfter == null ? "" : " (retry after " + retryAfter.toSeconds() + " s)")
                 + (stopMessage == null ? "" : ": " + stopMessage);
     }

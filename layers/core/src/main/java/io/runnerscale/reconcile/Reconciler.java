@@ -1,12 +1,15 @@
 package io.runnerscale.reconcile;
 
 import io.runnerscale.gitlab.GitLabJobs;
+import io.runnerscale.gitlab.GitLabProjects;
+import io.runnerscale.gitlab.ProjectHook;
 import io.runnerscale.gitlab.GitLabRejectedException;
 import io.runnerscale.gitlab.GitLabUnavailableException;
 import io.runnerscale.gitlab.JobLookup;
 import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
+import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
@@ -16,6 +19,8 @@ import io.runnerscale.reconcile.ReconcileReport.Repair;
 import io.runnerscale.reconcile.ReconcileReport.Stop;
 import io.runnerscale.store.JobStore;
 import io.runnerscale.store.JobStore.ApplyOutcome;
+import io.runnerscale.store.ProjectRecord;
+import io.runnerscale.store.ProjectStore;
 import io.runnerscale.text.Quoted;
 import io.runnerscale.webhook.JobUpdateService;
 import org.slf4j.Logger;
@@ -26,6 +31,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,9 +49,17 @@ import java.util.Set;
  * exactly what the lost hook would have done (received now). An answer that is not ahead of the
  * store changes nothing.
  *
- * <p>GitLab's API is bounded: at most {@link ReconcileSettings#budget()} calls a run. A 429, a 5xx
- * or a refused token ends the run at once: nothing read is lost (each job is written as soon as it
- * is read), and the jobs not read are the oldest of the next run. After a 429 with
+ * <p>With a {@link Discovery}, a run also lists the pending jobs of the projects runnerscale heard
+ * from (and those the pools file names): a job whose webhooks never arrived is stored as if its
+ * pending hook had, which asks for capacity ({@link ReconcileReport.Kind#DISCOVERED}). It also
+ * reads those projects' hooks and logs, with the command to re-enable it, every hook to runnerscale
+ * that GitLab has disabled.
+ *
+ * <p>GitLab's API is bounded: at most {@link ReconcileSettings#budget()} calls a run, shared out as
+ * {@link ReconcilePolicy#shares} says. A 429, a 5xx or a 401 ends the run at once: nothing read is
+ * lost (each job is written as soon as it is read), and what was not done is first the next run
+ * (the oldest stale jobs, the least recently listed projects and checked hooks). A 403 or 404 on
+ * one project or group skips it. After a 429 with
  * {@code Retry-After} no call is made until that time has passed (remembered by this instance; a
  * new one asks once and is told again). Never sleeps: a scheduled function has no time to wait.
  *
@@ -60,6 +74,10 @@ public final class Reconciler {
      * read, and the store's write. A run does not start a call it may not finish before its deadline.
      */
     static final Duration ONE_JOB = Duration.ofSeconds(7);
+    /** A group's projects are listed again after this (a new project of the group waits that long at worst). */
+    static final Duration GROUPS_KEPT = Duration.ofHours(1);
+    /** Most projects taken from one group. */
+    static final int MAX_GROUP_PROJECTS = 5_000;
     private static final Logger LOG = LoggerFactory.getLogger(Reconciler.class);
 
     private final PoolsConfigSource pools;
@@ -75,29 +93,52 @@ public final class Reconciler {
         }
     };
     private Instant pausedUntil;
+    private final Map<String, GroupProjects> groupProjects = new HashMap<>();
 
+    /**
+     * Listing projects' pending jobs and checking their hooks, beside reading stale jobs back.
+     *
+     * @param gitlab  GitLab's project lists
+     * @param store   where the projects seen are remembered, with when they were listed and checked
+     * @param hookUrl runnerscale's webhook URL (the deployment's); the pools file's {@code reconcile.hook_url}
+     *                wins; null with neither: hooks are not checked
+     */
+    public record Discovery(GitLabProjects gitlab, ProjectStore store, String hookUrl) {
+    }
+
+    private final Discovery discovery;
+
+    /** Reads stale live jobs back only: no project is listed, no hook checked. */
     public Reconciler(PoolsConfigSource pools, JobStore store, GitLabJobs gitlab, JobUpdateService updates,
                       Clock clock, ReconcileSettings settings) {
+        this(pools, store, gitlab, null, updates, clock, settings);
+    }
+
+    /** @param discovery null: no project is listed, no hook checked */
+    public Reconciler(PoolsConfigSource pools, JobStore store, GitLabJobs gitlab, Discovery discovery,
+                      JobUpdateService updates, Clock clock, ReconcileSettings settings) {
         this.pools = pools;
         this.store = store;
         this.gitlab = gitlab;
+        this.discovery = discovery;
         this.updates = updates;
         this.clock = clock;
         this.settings = settings;
     }
 
-    /** One run over every pool's live jobs, with no deadline but the budget ({@code serve}, tests). */
+    /** One run, with no deadline but the budget ({@code serve}, tests). */
     public ReconcileReport run() {
         return run(null);
     }
 
     /**
-     * One run over every pool's live jobs.
+     * One run: stale live jobs read back, projects' pending jobs listed, hooks checked (see
+     * {@link ReconcilePolicy} for the order and the shares of the budget).
      *
-     * @param deadline when the run must have ended (a Lambda's remaining time), or null: no job is
-     *                 started within {@link #ONE_JOB} of it, so the report is always returned
-     * @throws RuntimeException when the pools configuration or the store's live jobs cannot be read
-     *                          (nothing was done)
+     * @param deadline when the run must have ended (a Lambda's remaining time), or null: no GitLab call
+     *                 is started within {@link #ONE_JOB} of it, so the report is always returned
+     * @throws RuntimeException when the pools configuration, the store's live jobs or its projects
+     *                          cannot be read (nothing was done)
      */
     public synchronized ReconcileReport run(Instant deadline) {
         Instant now = clock.instant();
@@ -109,40 +150,63 @@ public final class Reconciler {
             }
         }
         List<PoolJob> stale = ReconcilePolicy.stale(live, now, settings, quietUntil);
-        Run run = new Run(stale.size());
+        List<ProjectRecord> remembered = discovery == null ? List.of() : discovery.store().projects();
+        Run run = new Run(stale, deadline);
         if (pausedUntil != null && now.isBefore(pausedUntil)) {
-            return run.stop(Stop.RATE_LIMITED, Duration.between(now, pausedUntil),
-                    "GitLab asked to wait until " + pausedUntil, stale.size());
+            run.stopped = new Stopped(Stop.RATE_LIMITED, Duration.between(now, pausedUntil),
+                    "GitLab asked to wait until " + pausedUntil);
+            return run.report(remembered, List.of(), config);
         }
         pausedUntil = null;
-        Set<Long> projectsMissing = new HashSet<>();
-        int calls = 0;
-        for (int i = 0; i < stale.size(); i++) {
-            PoolJob candidate = stale.get(i);
+        ReconcilePolicy.Shares shares = ReconcilePolicy.shares(settings.budget(), discovery != null);
+        List<Long> due = List.of();
+        try {
+            readBack(run, shares.staleFirst());
+            if (discovery != null) {
+                Set<JobKey> liveKeys = new HashSet<>();
+                live.forEach(j -> liveKeys.add(j.job().key()));
+                List<Long> named = new ArrayList<>(config.reconcile().projects());
+                named.addAll(groupProjects(run, config.reconcile().groups(), now));
+                Set<Long> scope = ReconcilePolicy.inScope(remembered, named, now);
+                due = ReconcilePolicy.toList(scope, remembered);
+                List<Long> hooksDue = hookUrl(config) == null ? List.of()
+                        : ReconcilePolicy.hooksDue(scope, remembered, now);
+                listProjects(run, due, liveKeys, config, run.calls + shares.listing());
+                checkHooks(run, hooksDue, hookUrl(config), run.calls + shares.hooks());
+                // what a share left unused goes to the others, in the same order
+                readBack(run, settings.budget());
+                listProjects(run, due, liveKeys, config, settings.budget());
+                checkHooks(run, hooksDue, hookUrl(config), settings.budget());
+                if (run.listNext < due.size() || run.hookNext < hooksDue.size()) {
+                    throw new Stopped(Stop.BUDGET, null, null);
+                }
+            }
+            readBack(run, settings.budget());
+            if (run.next < stale.size()) {
+                throw new Stopped(Stop.BUDGET, null, null);
+            }
+        } catch (Stopped stopped) {
+            run.stopped = stopped;
+        }
+        return run.report(remembered, due, config);
+    }
+
+    /** Reads stale jobs back, in order, while fewer than {@code callsUpTo} calls were made this run. */
+    private void readBack(Run run, int callsUpTo) {
+        Instant now = run.started;
+        while (run.next < run.stale.size() && run.calls < callsUpTo) {
+            PoolJob candidate = run.stale.get(run.next);
             JobRecord job = candidate.job();
-            if (projectsMissing.contains(job.key().projectId())) {
-                run.left++;
+            if (run.projectsMissing.contains(job.key().projectId())) {
+                run.next++;
+                run.skipped++;
                 continue;
             }
-            if (calls >= settings.budget()) {
-                return run.stop(Stop.BUDGET, null, null, run.left + stale.size() - i);
-            }
-            if (deadline != null && clock.instant().plus(ONE_JOB).isAfter(deadline)) {
-                return run.stop(Stop.TIME_UP, null, null, run.left + stale.size() - i);
-            }
-            calls++;
             JobLookup lookup;
             try {
-                lookup = gitlab.job(job.key());
-            } catch (GitLabUnavailableException e) {
-                int left = run.left + stale.size() - i;
-                if (e.retryAfter().isPresent()) {
-                    pausedUntil = clock.instant().plus(e.retryAfter().get());
-                    return run.stop(Stop.RATE_LIMITED, e.retryAfter().get(), e.getMessage(), left);
-                }
-                return run.stop(Stop.UNAVAILABLE, null, e.getMessage(), left);
+                lookup = call(run, () -> gitlab.job(job.key()));
             } catch (GitLabRejectedException e) {
-                return run.stop(Stop.REJECTED, null, e.getMessage(), run.left + stale.size() - i);
+                throw new Stopped(Stop.REJECTED, null, e.getMessage());
             }
             JobEvent event;
             boolean gone = false;
@@ -153,12 +217,13 @@ public final class Reconciler {
                             ? found.event().withTags(job.tags()) : found.event();
                 }
                 case JobLookup.Gone g when g.projectMissing() && !ReconcilePolicy.projectGone(job, now, settings) -> {
-                    projectsMissing.add(job.key().projectId());
+                    run.projectsMissing.add(job.key().projectId());
                     LOG.warn("reconciler: GitLab does not find project {} of job {} in pool {} ({}); deleted, or the "
                                     + "token cannot see it: its jobs are taken for gone {} after their last event",
                             job.key().projectId(), job.key(), candidate.pool(), g.message(),
                             settings.projectGoneAfter());
                     run.count(Kind.PROJECT_MISSING);
+                    run.next++;
                     continue;
                 }
                 case JobLookup.Gone g -> {
@@ -170,19 +235,14 @@ public final class Reconciler {
                             candidate.pool(), u.problem());
                     quiet(job, now);
                     run.count(Kind.UNREADABLE);
+                    run.next++;
                     continue;
                 }
             }
-            ApplyOutcome outcome;
-            try {
-                // received now, as the lost hook would have been: the instance is idle from the repair
-                outcome = updates.apply(List.of(event), clock.instant()).getFirst().outcome();
-            } catch (RuntimeException e) {
-                LOG.error("reconciler: job {} could not be written", job.key(), e);
-                return run.stop(Stop.STORE_FAILED, null, "job " + job.key() + ": " + Quoted.abbreviate(e.toString()),
-                        run.left + stale.size() - i);
-            }
-            if (outcome instanceof ApplyOutcome.Applied applied) {
+            // received now, as the lost hook would have been: the instance is idle from the repair
+            JobUpdateService.Outcome outcome = write(List.of(event)).getFirst();
+            run.next++;
+            if (outcome.outcome() instanceof ApplyOutcome.Applied applied) {
                 Kind kind = gone ? Kind.GONE : ReconcilePolicy.repairKind(event.status());
                 run.repair(new Repair(job.key(), candidate.pool(),
                         applied.previous() == null ? job.status() : applied.previous(), event.status(), kind));
@@ -192,7 +252,187 @@ public final class Reconciler {
                 run.count(Kind.UNCHANGED);
             }
         }
-        return run.stop(Stop.COMPLETE, null, null, run.left);
+    }
+
+    /** The groups' projects, each group listed at most every {@link #GROUPS_KEPT}. */
+    private List<Long> groupProjects(Run run, List<String> groups, Instant now) {
+        List<Long> ids = new ArrayList<>();
+        for (String group : groups) {
+            GroupProjects known = groupProjects.get(group);
+            if (known == null || !known.listedAt().plus(GROUPS_KEPT).isAfter(now)) {
+                List<Long> listed = new ArrayList<>();
+                Integer page = 1;
+                try {
+                    while (page != null && listed.size() < MAX_GROUP_PROJECTS) {
+                        int asked = page;
+                        GitLabProjects.Page<Long> answer = call(run, () -> discovery.gitlab().groupProjects(group, asked));
+                        listed.addAll(answer.items());
+                        page = answer.nextPage();
+                    }
+                    known = new GroupProjects(now, List.copyOf(listed));
+                    groupProjects.put(group, known);
+                } catch (GitLabRejectedException e) {
+                    rejectedUnlessToken(e);
+                    LOG.warn("reconciler: group {} cannot be listed: {}", Quoted.abbreviate(group), e.getMessage());
+                    continue;
+                }
+            }
+            ids.addAll(known.projects());
+        }
+        return ids;
+    }
+
+    /** Lists each due project's pending jobs to the last page, while fewer than {@code callsUpTo} calls were made. */
+    private void listProjects(Run run, List<Long> due, Set<JobKey> liveKeys, PoolsConfig config, int callsUpTo) {
+        while (run.listNext < due.size()) {
+            long project = due.get(run.listNext);
+            if (run.calls >= callsUpTo) {
+                return;
+            }
+            Integer page = run.listPage;
+            try {
+                while (page != null) {
+                    if (run.calls >= callsUpTo) {
+                        run.listPage = page;
+                        return;
+                    }
+                    int asked = page;
+                    GitLabProjects.Page<JobEvent> answer = call(run, () -> discovery.gitlab().pendingJobs(project, asked));
+                    List<JobEvent> unknown = new ArrayList<>();
+                    for (JobEvent job : answer.items()) {
+                        // a job no pool takes would only be stored to no use; one already live changes nothing
+                        if (!liveKeys.contains(job.key())
+                                && (job.tags() == null || config.poolFor(job.tags()).isPresent())) {
+                            unknown.add(job);
+                        }
+                    }
+                    if (!unknown.isEmpty()) {
+                        for (JobUpdateService.Outcome outcome : write(unknown)) {
+                            if (outcome.outcome() instanceof ApplyOutcome.Applied applied && applied.previous() == null
+                                    && outcome.resolution().pool() != null) {
+                                run.repair(new Repair(outcome.event().key(), outcome.resolution().pool(), null,
+                                        JobStatus.PENDING, Kind.DISCOVERED));
+                            }
+                        }
+                    }
+                    page = answer.nextPage();
+                }
+            } catch (GitLabRejectedException e) {
+                rejectedUnlessToken(e);
+                LOG.warn("reconciler: project {}'s pending jobs cannot be listed: {}", project, e.getMessage());
+            }
+            run.listNext++;
+            run.listPage = 1;
+            run.listed++;
+            remember(project, () -> discovery.store().projectListed(project, clock.instant()));
+        }
+    }
+
+    /** Reads the due projects' hooks and notes runnerscale's disabled ones, while fewer than {@code callsUpTo} calls. */
+    private void checkHooks(Run run, List<Long> due, String hookUrl, int callsUpTo) {
+        while (run.hookNext < due.size()) {
+            long project = due.get(run.hookNext);
+            if (run.calls >= callsUpTo) {
+                return;
+            }
+            int disabled;
+            try {
+                List<ProjectHook> own = ReconcilePolicy.ownHooks(call(run, () -> discovery.gitlab().hooks(project)),
+                        hookUrl);
+                disabled = 0;
+                for (ProjectHook hook : own) {
+                    if (hook.disabled()) {
+                        disabled++;
+                        LOG.warn("reconciler: GitLab has {} runnerscale's hook {} in project {}{}: its job events are "
+                                        + "lost until then (the reconciler finds the jobs later). Re-enable it by "
+                                        + "sending a test event: curl -X POST -H \"PRIVATE-TOKEN: $TOKEN\" "
+                                        + "\"$GITLAB_URL/api/v4/projects/{}/hooks/{}/test/job_events\"",
+                                "disabled".equals(hook.alertStatus()) ? "disabled" : "temporarily disabled",
+                                hook.id(), project,
+                                hook.disabledUntil() == null ? "" : " until " + hook.disabledUntil(), project, hook.id());
+                    }
+                }
+            } catch (GitLabRejectedException e) {
+                rejectedUnlessToken(e);
+                LOG.warn("reconciler: project {}'s hooks cannot be read: {}", project, e.getMessage());
+                disabled = -1;
+            }
+            run.hookNext++;
+            run.hooksChecked++;
+            run.hooks.put(project, disabled);
+            int found = disabled;
+            remember(project, () -> discovery.store().hooksChecked(project, clock.instant(), found));
+        }
+    }
+
+    private static void remember(long project, Runnable write) {
+        try {
+            write.run();
+        } catch (RuntimeException e) {
+            LOG.error("reconciler: project {} could not be written", project, e);
+            throw new Stopped(Stop.STORE_FAILED, null, "project " + project + ": " + Quoted.abbreviate(e.toString()));
+        }
+    }
+
+    /** A 401 is the token itself: every other call would get it too, so the run ends. */
+    private static void rejectedUnlessToken(GitLabRejectedException e) {
+        if (e.status() == 401) {
+            throw new Stopped(Stop.REJECTED, null, e.getMessage());
+        }
+    }
+
+    private String hookUrl(PoolsConfig config) {
+        String configured = config.reconcile().hookUrl();
+        return configured != null ? configured : discovery.hookUrl() == null || discovery.hookUrl().isBlank()
+                ? null : discovery.hookUrl();
+    }
+
+    /**
+     * One GitLab call, when the budget and the deadline allow it. GitLab unavailable ends the run
+     * (after a 429, no call until its {@code Retry-After}); a refusal is the caller's to judge.
+     */
+    private <T> T call(Run run, java.util.function.Supplier<T> request) {
+        if (run.calls >= settings.budget()) {
+            throw new Stopped(Stop.BUDGET, null, null);
+        }
+        if (run.deadline != null && clock.instant().plus(ONE_JOB).isAfter(run.deadline)) {
+            throw new Stopped(Stop.TIME_UP, null, null);
+        }
+        run.calls++;
+        try {
+            return request.get();
+        } catch (GitLabUnavailableException e) {
+            if (e.retryAfter().isPresent()) {
+                pausedUntil = clock.instant().plus(e.retryAfter().get());
+                throw new Stopped(Stop.RATE_LIMITED, e.retryAfter().get(), e.getMessage());
+            }
+            throw new Stopped(Stop.UNAVAILABLE, null, e.getMessage());
+        }
+    }
+
+    private List<JobUpdateService.Outcome> write(List<JobEvent> events) {
+        try {
+            return updates.apply(events, clock.instant());
+        } catch (RuntimeException e) {
+            LOG.error("reconciler: job {} could not be written", events.getFirst().key(), e);
+            throw new Stopped(Stop.STORE_FAILED, null, "job " + events.getFirst().key() + ": "
+                    + Quoted.abbreviate(e.toString()));
+        }
+    }
+
+    /** Why a run ended before its work was done. */
+    private static final class Stopped extends RuntimeException {
+        final Stop stop;
+        final Duration retryAfter;
+
+        Stopped(Stop stop, Duration retryAfter, String message) {
+            super(message, null, false, false);
+            this.stop = stop;
+            this.retryAfter = retryAfter;
+        }
+    }
+
+    private record GroupProjects(Instant listedAt, List<Long> projects) {
     }
 
     private void quiet(JobRecord job, Instant now) {
@@ -204,14 +444,27 @@ public final class Reconciler {
 
     /** One run's tallies. */
     private final class Run {
-        final int stale;
+        final List<PoolJob> stale;
+        final Instant deadline;
+        final Instant started = clock.instant();
         final Map<Kind, Integer> counts = new EnumMap<>(Kind.class);
         final List<Repair> repairs = new ArrayList<>();
+        final Set<Long> projectsMissing = new HashSet<>();
+        final Map<Long, Integer> hooks = new HashMap<>();
+        int next;
+        int listNext;
+        int listPage = 1;
+        int hookNext;
+        int skipped;
+        int calls;
+        int listed;
+        int hooksChecked;
         int notListed;
-        int left;
+        Stopped stopped;
 
-        Run(int stale) {
+        Run(List<PoolJob> stale, Instant deadline) {
             this.stale = stale;
+            this.deadline = deadline;
         }
 
         void count(Kind kind) {
@@ -223,16 +476,33 @@ public final class Reconciler {
             if (repairs.size() < settings.maxListedRepairs()) {
                 repairs.add(repair);
                 LOG.info("reconciler: job {} in pool {}: {} -> {} ({})", repair.job(), repair.pool(),
-                        repair.from().wireName(), repair.to().wireName(), repair.kind());
+                        repair.from() == null ? "unknown" : repair.from().wireName(), repair.to().wireName(),
+                        repair.kind());
             } else {
                 notListed++;
             }
         }
 
-        ReconcileReport stop(Stop stop, Duration retryAfter, String message, int leftOver) {
+        ReconcileReport report(List<ProjectRecord> remembered, List<Long> due, PoolsConfig config) {
+            Stop stop = stopped == null ? Stop.COMPLETE : stopped.stop;
+            Duration retryAfter = stopped == null ? null : stopped.retryAfter;
+            String message = stopped == null ? null : stopped.getMessage();
+            int left = skipped + stale.size() - next;
+            Map<Long, Integer> disabled = new HashMap<>();
+            for (ProjectRecord project : remembered) {
+                if (project.hooksCheckedAt() != null) {
+                    disabled.put(project.projectId(), project.disabledHooks());
+                }
+            }
+            disabled.putAll(hooks);
+            boolean hookUrl = discovery != null && hookUrl(config) != null;
+            ReconcileReport.Projects projects = new ReconcileReport.Projects(listed, Math.max(0, due.size() - listed),
+                    hooksChecked,
+                    hookUrl ? disabled.values().stream().filter(n -> n > 0).mapToInt(Integer::intValue).sum() : 0,
+                    hookUrl ? (int) disabled.values().stream().filter(n -> n < 0).count() : 0, hookUrl);
             // messages are runnerscale's own, GitLab's part of them already abbreviated
-            ReconcileReport report = new ReconcileReport(stale, counts, leftOver, stop, retryAfter, message, repairs,
-                    notListed);
+            ReconcileReport report = new ReconcileReport(stale.size(), counts, left, stop, retryAfter, message,
+                    repairs, notListed, projects);
             if (stop == Stop.COMPLETE || stop == Stop.BUDGET || stop == Stop.TIME_UP) {
                 LOG.info(report.summary());
             } else {

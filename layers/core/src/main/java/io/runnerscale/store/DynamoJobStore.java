@@ -41,11 +41,13 @@ import java.util.Optional;
  *   <li>{@code DELIVERY#<id>}: a webhook delivery already processed, expiring by TTL;</li>
  *   <li>{@code POOLWATCH#<pool>}: when a decision last looked at the pool's instances;</li>
  *   <li>{@code TASK#<project>#<job>#<attempt>}: a Fargate task started for a job, indexed under
- *       {@code POOL#<pool>#tasks} until forgotten, then expiring by TTL.</li>
+ *       {@code POOL#<pool>#tasks} until forgotten, then expiring by TTL;</li>
+ *   <li>{@code PROJECT#<id>}: a GitLab project runnerscale heard from, indexed under {@code PROJECTS},
+ *       expiring {@link ProjectStore#REMEMBERED} after it was last seen.</li>
  * </ul>
  * Every job write is conditional on the status rank, so duplicates and late events change nothing.
  */
-public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, TaskStore {
+public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, TaskStore, ProjectStore {
     public static final String PK = "pk";
     public static final String LIVE_INDEX = "live";
     public static final String LIVE_PK = "livePk";
@@ -691,6 +693,69 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
         }
         AttributeValue attributeValue = value instanceof Number number ? n(number) : s(value.toString());
         set(sets, values, attribute, ":" + attribute, attributeValue);
+    }
+
+    // ---------------------------------------------------------------- projects (ProjectStore)
+
+    private static final String PROJECTS = "PROJECTS";
+
+    @Override
+    public void projectSeen(long projectId, Instant now) {
+        // never moves seenAt back: a slower writer with an older time changes nothing
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(Map.of(PK, s(projectPk(projectId))))
+                    .updateExpression("SET seenAt = :now, " + LIVE_PK + " = :p, " + LIVE_SK + " = :id, "
+                            + EXPIRES_AT + " = :expires")
+                    .conditionExpression("attribute_not_exists(seenAt) OR seenAt < :now")
+                    .expressionAttributeValues(Map.of(":now", s(now.toString()), ":p", s(PROJECTS),
+                            ":id", s(Long.toString(projectId)),
+                            ":expires", n(now.plus(REMEMBERED).getEpochSecond()))));
+        } catch (ConditionalCheckFailedException newer) {
+            // seen later by someone else already
+        }
+    }
+
+    @Override
+    public List<ProjectRecord> projects() {
+        List<ProjectRecord> out = new ArrayList<>();
+        queryLive(PROJECTS, item -> {
+            Long hooks = number(item.get("disabledHooks"));
+            out.add(new ProjectRecord(Long.parseLong(item.get(LIVE_SK).s()), instant(item.get("seenAt")),
+                    instant(item.get("listedAt")), instant(item.get("hooksCheckedAt")),
+                    hooks == null ? 0 : hooks.intValue()));
+        });
+        return out;
+    }
+
+    @Override
+    public void projectListed(long projectId, Instant at) {
+        projectUpdate(projectId, at, "listedAt = :at", Map.of());
+    }
+
+    @Override
+    public void hooksChecked(long projectId, Instant at, int disabledHooks) {
+        projectUpdate(projectId, at, "hooksCheckedAt = :at, disabledHooks = :disabled",
+                Map.of(":disabled", n(disabledHooks)));
+    }
+
+    /**
+     * Sets what the reconciler learnt of a project; a project only named in the config gets its item
+     * here (indexed, expiring like a seen one unless seen again: the config names it every run anyway).
+     */
+    private void projectUpdate(long projectId, Instant at, String assignments, Map<String, AttributeValue> more) {
+        Map<String, AttributeValue> values = new HashMap<>(more);
+        values.put(":at", s(at.toString()));
+        values.put(":p", s(PROJECTS));
+        values.put(":id", s(Long.toString(projectId)));
+        values.put(":expires", n(at.plus(REMEMBERED).getEpochSecond()));
+        dynamo.updateItem(r -> r.tableName(table).key(Map.of(PK, s(projectPk(projectId))))
+                .updateExpression("SET " + assignments + ", " + LIVE_PK + " = :p, " + LIVE_SK + " = :id, "
+                        + EXPIRES_AT + " = if_not_exists(" + EXPIRES_AT + ", :expires)")
+                .expressionAttributeValues(values));
+    }
+
+    private static String projectPk(long projectId) {
+        return "PROJECT#" + projectId;
     }
 
     private static AttributeValue s(String value) {

@@ -22,7 +22,7 @@ import java.util.Set;
  * The job store in memory, with the same rules as {@link DynamoJobStore}: the simulator replays a
  * month of jobs through it in seconds. Not for production: nothing survives a restart.
  */
-public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore, TaskStore {
+public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore, TaskStore, ProjectStore {
     private final Map<JobKey, JobRecord> jobs = new HashMap<>();
     private final Map<String, Map<JobKey, JobRecord>> liveByPool = new HashMap<>();
     private final Map<String, InstanceRecord> instances = new LinkedHashMap<>();
@@ -32,6 +32,7 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
     private final Map<String, Instant> launchClaims = new HashMap<>();
     private final Map<TaskKey, TaskRecord> tasks = new LinkedHashMap<>();
     private final Map<TaskKey, Interruption> interruptions = new HashMap<>();
+    private final Map<Long, ProjectRecord> projects = new LinkedHashMap<>();
     private final Set<TaskKey> indexedTasks = new java.util.LinkedHashSet<>();
 
     @Override
@@ -323,5 +324,32 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
 
     private static <T> T first(T preferred, T fallback) {
         return preferred != null ? preferred : fallback;
+    }
+
+    @Override
+    public synchronized void projectSeen(long projectId, Instant now) {
+        ProjectRecord known = projects.getOrDefault(projectId, ProjectRecord.named(projectId));
+        if (known.seenAt() == null || known.seenAt().isBefore(now)) {
+            projects.put(projectId, new ProjectRecord(projectId, now, known.listedAt(), known.hooksCheckedAt(),
+                    known.disabledHooks()));
+        }
+    }
+
+    @Override
+    public synchronized List<ProjectRecord> projects() {
+        return List.copyOf(projects.values());
+    }
+
+    @Override
+    public synchronized void projectListed(long projectId, Instant at) {
+        ProjectRecord known = projects.getOrDefault(projectId, ProjectRecord.named(projectId));
+        projects.put(projectId, new ProjectRecord(projectId, known.seenAt(), at, known.hooksCheckedAt(),
+                known.disabledHooks()));
+    }
+
+    @Override
+    public synchronized void hooksChecked(long projectId, Instant at, int disabledHooks) {
+        ProjectRecord known = projects.getOrDefault(projectId, ProjectRecord.named(projectId));
+        projects.put(projectId, new ProjectRecord(projectId, known.seenAt(), known.listedAt(), at, disabledHooks));
     }
 }

@@ -48,6 +48,7 @@ public final class JobUpdateService {
     private final ScaleRequests scaleRequests;
     private final DemandHistory demand;
     private final JobWaits waits;
+    private final ProjectsSeen projectsSeen;
 
     /**
      * Told how long each job of a pool waited for a runner, once, when it starts running: GitLab's own
@@ -60,6 +61,17 @@ public final class JobUpdateService {
         void started(String pool, Duration wait);
     }
 
+    /**
+     * Told of the project of each job seen for the first time, so the reconciler knows which projects
+     * to list pending jobs for (GitLab has no instance-wide list): best effort, after the job is stored.
+     */
+    @FunctionalInterface
+    public interface ProjectsSeen {
+        ProjectsSeen NONE = (projectId, at) -> { };
+
+        void seen(long projectId, Instant at);
+    }
+
     /** @param demand where new pending jobs of pools with forecasting on are counted; null for none */
     public JobUpdateService(PoolsConfigSource pools, JobStore store, PoolResolver resolver, ScaleRequests scaleRequests,
                             DemandHistory demand) {
@@ -68,12 +80,24 @@ public final class JobUpdateService {
 
     public JobUpdateService(PoolsConfigSource pools, JobStore store, PoolResolver resolver, ScaleRequests scaleRequests,
                             DemandHistory demand, JobWaits waits) {
+        this(pools, store, resolver, scaleRequests, demand, waits, ProjectsSeen.NONE);
+    }
+
+    private JobUpdateService(PoolsConfigSource pools, JobStore store, PoolResolver resolver,
+                             ScaleRequests scaleRequests, DemandHistory demand, JobWaits waits,
+                             ProjectsSeen projectsSeen) {
+        this.projectsSeen = projectsSeen;
         this.pools = pools;
         this.store = store;
         this.resolver = resolver;
         this.scaleRequests = scaleRequests;
         this.demand = demand;
         this.waits = waits;
+    }
+
+    /** The same service, also telling {@code seen} of the project of every job seen for the first time. */
+    public JobUpdateService noting(ProjectsSeen seen) {
+        return new JobUpdateService(pools, store, resolver, scaleRequests, demand, waits, seen);
     }
 
     /**
@@ -125,6 +149,9 @@ public final class JobUpdateService {
                     // a lost measurement must not fail a stored delivery
                     LOG.warn("job wait of pool {} not recorded: {}", pool, e.toString());
                 }
+            }
+            if (outcome.outcome() instanceof ApplyOutcome.Applied applied && applied.previous() == null) {
+                noteProject(outcome.event().key().projectId(), receivedAt);
             }
             if (outcome.applied() && outcome.event().status() == JobStatus.PENDING && pool != null) {
                 newPendingByPool.computeIfAbsent(pool, p -> new ArrayList<>()).add(outcome.event().key());
@@ -189,6 +216,15 @@ public final class JobUpdateService {
         PoolResolver.Resolution resolution = resolver.resolve(event, config);
         JobEvent withTags = resolution.tags() == null ? event : event.withTags(resolution.tags());
         return new Outcome(event, resolution, store.apply(withTags, resolution.pool(), receivedAt));
+    }
+
+    private void noteProject(long projectId, Instant at) {
+        try {
+            projectsSeen.seen(projectId, at);
+        } catch (RuntimeException e) {
+            // only the reconciler's list of projects misses it, until the project's next new job
+            LOG.warn("project {} not noted for the reconciler: {}", projectId, e.toString());
+        }
     }
 
     private void recordDemand(PoolsConfig config, String pool, Instant now) {

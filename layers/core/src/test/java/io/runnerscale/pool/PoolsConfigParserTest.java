@@ -379,6 +379,6 @@ class PoolsConfigParserTest {
                   - {name: a, backend: {type: ec2-asg, asg: g}}
                 pools:
                   - {name: a, backend: {type: ec2-asg, asg: g}}
-                """, "pool: unknown top-level field (the file holds only 'pools')");
+                """, "pool: unknown top-level field (the file holds 'pools' and 'reconcile')");
     }
 }

@@ -23,7 +23,8 @@ class ReconcileReportTest {
 
     @Test
     void onlyChangesOfTheStoreAreRepairs() {
-        Set<Kind> repairs = EnumSet.of(Kind.TO_RUNNING, Kind.TO_CANCELING, Kind.TO_FINISHED, Kind.GONE);
+        Set<Kind> repairs = EnumSet.of(Kind.TO_RUNNING, Kind.TO_CANCELING, Kind.TO_FINISHED, Kind.GONE,
+                Kind.DISCOVERED);
         for (Kind kind : Kind.values()) {
             assertEquals(repairs.contains(kind), kind.isRepair(), kind.name());
         }
@@ -48,11 +49,12 @@ class ReconcileReportTest {
         assertEquals(Optional.of(Duration.ofSeconds(42)), report.retryAfterIfSaid());
         String summary = report.summary();
         assertTrue(summary.startsWith("reconciler: 9 stale, 7 checked, 3 repaired"), summary);
-        assertTrue(summary.contains("2 left for the next run, RATE_LIMITED (retry after 42 s): 429 from GitLab"),
-                summary);
+        assertTrue(summary.contains("2 left for the next run; projects: 0 listed, 0 left, hooks not checked (no hook "
+                + "URL); RATE_LIMITED (retry after 42 s): 429 from GitLab"), summary);
         ReconcileReport complete = new ReconcileReport(0, Map.of(), 0, Stop.COMPLETE, null, null, List.of(), 0);
         assertEquals(Optional.empty(), complete.retryAfterIfSaid());
-        assertTrue(complete.summary().endsWith("0 left for the next run, COMPLETE"), complete.summary());
+        assertTrue(complete.summary().endsWith("0 left for the next run; projects: 0 listed, 0 left, hooks not checked "
+                + "(no hook URL); COMPLETE"), complete.summary());
         assertThrows(UnsupportedOperationException.class, () -> complete.counts().put(Kind.GONE, 1));
     }
 
