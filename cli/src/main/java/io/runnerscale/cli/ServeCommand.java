@@ -9,6 +9,7 @@ import io.runnerscale.compute.Compute;
 import io.runnerscale.config.AwsClients;
 import io.runnerscale.gitlab.GitLab;
 import io.runnerscale.gitlab.GitLabApiClient;
+import io.runnerscale.reconcile.ProjectSightings;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.gitlab.GitLabUnavailableException;
 import io.runnerscale.gitlab.GitLabRunners;
@@ -298,7 +299,7 @@ final class ServeCommand {
             scaleRequestsRef.set(scaleRequests);
             String webhookToken = token;
             JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
-                    scaleRequests, history);
+                    scaleRequests, history).noting(new ProjectSightings(store));
             updatesRef.set(updates);
             // big deliveries: answered once spooled to the data dir, applied right after (as SQS + scaler in AWS)
             deferred = new LocalJobUpdateQueue(updates, new DeferredJobUpdatesCodec(json),
@@ -312,7 +313,10 @@ final class ServeCommand {
             server.start();
             if (credentials != null && !reconcileEvery.isZero()) {
                 ReconcileSettings defaults = ReconcileSettings.DEFAULTS;
-                reconciler = new LocalReconciler(new Reconciler(pools, store, (GitLabApiClient) gitlab, updates, clock,
+                GitLabApiClient reading = ((GitLabApiClient) gitlab).reservingRateLimit(0.2);
+                // hooks are checked only when the pools file names serve's public URL (reconcile.hook_url)
+                reconciler = new LocalReconciler(new Reconciler(pools, store, reading,
+                        new Reconciler.Discovery(reading, store, null), updates, clock,
                         new ReconcileSettings(reconcilePendingAfter, defaults.runningAfter(), defaults.cancelingAfter(),
                                 defaults.budget(), defaults.projectGoneAfter(), defaults.maxListedRepairs())),
                         reconcileEvery);

@@ -144,12 +144,16 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         this.taskSweep = ecs == null ? null : new TaskSweep(pools::current, new EcsFargateTasks(ecs), gitlab, store,
                 TaskSweep.Settings.DEFAULT, clock);
         // lost webhooks: stale live jobs read back from GitLab and applied through the webhook's own write
+        // it holds back while GitLab's rate limit is within a fifth of its quota: the webhook's lookups come first
         GitLabApiClient jobs = new GitLabApiClient(gitlabHttp,
-                () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
+                () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json).reservingRateLimit(0.2);
         // no demand history: a repaired job is not a new request the forecast should count
         JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(jobs, store, 10_000),
                 scaleRequests, null, metrics::jobWait);
-        this.reconciler = new Reconciler(pools, store, jobs, updates, clock, ReconcileSettings.DEFAULTS);
+        // jobs whose webhooks never arrived: pending jobs of the projects seen, and runnerscale's hooks checked
+        this.reconciler = new Reconciler(pools, store, jobs,
+                new Reconciler.Discovery(jobs, store, System.getenv("WEBHOOK_URL")), updates, clock,
+                ReconcileSettings.DEFAULTS);
         this.clock = clock;
     }
 

@@ -144,7 +144,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
                     () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
         }
         this.jobUpdates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000), queue, demand,
-                metrics::jobWait);
+                metrics::jobWait).noting(new io.runnerscale.reconcile.ProjectSightings(store));
         this.clock = clock;
     }
 

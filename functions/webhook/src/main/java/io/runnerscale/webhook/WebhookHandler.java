@@ -77,7 +77,9 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, Clock.systemUTC());
         JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
                 new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
-                new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION), metrics::jobWait);
+                new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION), metrics::jobWait)
+                // the projects jobs come from: the reconciler lists their pending jobs
+                .noting(new io.runnerscale.reconcile.ProjectSightings(store));
         // big deliveries go to the scale queue, whose consumer (the scaler) applies them with the same service
         // the signing secret is read (and cached) only when signatures are checked
         Supplier<String> signingSecrets = auth.mode().signature()

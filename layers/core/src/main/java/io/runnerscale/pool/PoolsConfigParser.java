@@ -164,7 +164,8 @@ public final class PoolsConfigParser {
 
     /** The optional {@code reconcile} section: see {@link ReconcileScope}. */
     private static ReconcileScope reconcile(JsonNode node, List<String> problems) {
-        if (node == null || node.isNull()) {
+        if (node == null || node.isNull() || node.isTextual() && node.asText().isEmpty()) {
+            // "reconcile:" with nothing after it
             return ReconcileScope.NONE;
         }
         if (!node.isObject()) {
