@@ -31,7 +31,7 @@ import java.util.function.Supplier;
  * GitLab's REST API v4 over the JDK's HTTP client, with short timeouts: the webhook has 10 s in all.
  * {@code GET /projects/:id/jobs/:job_id} is read two ways: for the webhook only the job's tags
  * ({@link #jobTags}, where anything but a 200 is "unavailable"), for the reconciler the whole job
- * ({@link #job}, where a 404 is an answer of its own). The reconciler also lists projects' pending
+ * ({@link #job}, where a 404 is an answer of its own). The reconciler also lists projects' live
  * jobs, groups' projects and projects' hooks ({@link GitLabProjects}).
  *
  * <p>A client made {@link #reservingRateLimit reserving} part of GitLab's rate limit makes no call
@@ -148,8 +148,8 @@ public final class GitLabApiClient implements GitLab, GitLabJobs, GitLabProjects
     }
 
     @Override
-    public Page<JobEvent> pendingJobs(long projectId, int page) {
-        Answer answer = get("/projects/" + projectId + "/jobs?scope%5B%5D=pending&per_page=" + PER_PAGE
+    public Page<JobEvent> liveJobs(long projectId, int page) {
+        Answer answer = get("/projects/" + projectId + "/jobs?scope%5B%5D=pending&scope%5B%5D=running&per_page=" + PER_PAGE
                 + "&page=" + page);
         JsonNode list = readList(answer, "the GitLab token needs scope read_api and its user at least the Reporter "
                 + "role in the project");
@@ -160,7 +160,7 @@ public final class GitLabApiClient implements GitLab, GitLabJobs, GitLabProjects
                 continue;
             }
             if (toLookup(new JobKey(projectId, id.asLong()), node) instanceof JobLookup.Found found
-                    && found.event().status() == JobStatus.PENDING) {
+                    && (found.event().status() == JobStatus.PENDING || found.event().status() == JobStatus.RUNNING)) {
                 jobs.add(found.event());
             }
         }

@@ -5,8 +5,8 @@ import io.runnerscale.job.JobEvent;
 import java.util.List;
 
 /**
- * What the reconciler asks GitLab about whole projects: their pending jobs (jobs whose webhooks
- * never arrived: GitLab has no instance-wide list of them), a group's projects, and the project
+ * What the reconciler asks GitLab about whole projects: their pending and running jobs (jobs whose
+ * webhooks never arrived: GitLab has no instance-wide list of them), a group's projects, and the project
  * hooks that deliver to runnerscale. Each call is one request; lists come a page at a time.
  *
  * <p>Every method throws {@link GitLabUnavailableException} when GitLab cannot answer now (down,
@@ -20,12 +20,14 @@ public interface GitLabProjects {
     int PER_PAGE = 100;
 
     /**
-     * One page of a project's pending jobs ({@code GET /projects/:id/jobs?scope[]=pending}), each as
-     * the {@link JobEvent} a hook gives (status pending, tags when readable).
+     * One page of a project's pending and running jobs
+     * ({@code GET /projects/:id/jobs?scope[]=pending&scope[]=running}), each as the {@link JobEvent} a
+     * hook gives (tags when readable). Running ones too: a job whose pending and running hooks were
+     * both lost holds a runner runnerscale would otherwise count idle.
      *
      * @param page 1 for the first page
      */
-    Page<JobEvent> pendingJobs(long projectId, int page);
+    Page<JobEvent> liveJobs(long projectId, int page);
 
     /**
      * One page of the ids of a group's projects, its subgroups' included, archived ones left out

@@ -80,7 +80,7 @@ public record ReconcileReport(
         UNREADABLE,
         /** GitLab does not find the job's project, and the job is not yet old enough to be taken for gone */
         PROJECT_MISSING,
-        /** pending in GitLab, never heard of (its webhook lost): stored as if it had arrived, scale-out asked */
+        /** pending or running in GitLab, never heard of (its hooks lost): stored as if they had arrived */
         DISCOVERED;
 
         public boolean isRepair() {

@@ -49,9 +49,10 @@ import java.util.Set;
  * exactly what the lost hook would have done (received now). An answer that is not ahead of the
  * store changes nothing.
  *
- * <p>With a {@link Discovery}, a run also lists the pending jobs of the projects runnerscale heard
- * from (and those the pools file names): a job whose webhooks never arrived is stored as if its
- * pending hook had, which asks for capacity ({@link ReconcileReport.Kind#DISCOVERED}). It also
+ * <p>With a {@link Discovery}, a run also lists the pending and running jobs of the projects
+ * runnerscale heard from (and those the pools file names): a job whose webhooks never arrived is
+ * stored as if its last hook had, which asks for capacity when it is pending
+ * ({@link ReconcileReport.Kind#DISCOVERED}); a live job listed ahead of the store is moved forward. It also
  * reads those projects' hooks and logs, with the command to re-enable it, every hook to runnerscale
  * that GitLab has disabled.
  *
@@ -163,8 +164,8 @@ public final class Reconciler {
         try {
             readBack(run, shares.staleFirst());
             if (discovery != null) {
-                Set<JobKey> liveKeys = new HashSet<>();
-                live.forEach(j -> liveKeys.add(j.job().key()));
+                Map<JobKey, JobStatus> liveKeys = new HashMap<>();
+                live.forEach(j -> liveKeys.put(j.job().key(), j.job().status()));
                 List<Long> named = new ArrayList<>(config.reconcile().projects());
                 named.addAll(groupProjects(run, config.reconcile().groups(), now));
                 Set<Long> scope = ReconcilePolicy.inScope(remembered, named, now);
@@ -282,8 +283,9 @@ public final class Reconciler {
         return ids;
     }
 
-    /** Lists each due project's pending jobs to the last page, while fewer than {@code callsUpTo} calls were made. */
-    private void listProjects(Run run, List<Long> due, Set<JobKey> liveKeys, PoolsConfig config, int callsUpTo) {
+    /** Lists each due project's pending and running jobs to the last page, while fewer than {@code callsUpTo} calls were made. */
+    private void listProjects(Run run, List<Long> due, Map<JobKey, JobStatus> liveKeys, PoolsConfig config,
+                              int callsUpTo) {
         while (run.listNext < due.size()) {
             long project = due.get(run.listNext);
             if (run.calls >= callsUpTo) {
@@ -297,21 +299,24 @@ public final class Reconciler {
                         return;
                     }
                     int asked = page;
-                    GitLabProjects.Page<JobEvent> answer = call(run, () -> discovery.gitlab().pendingJobs(project, asked));
+                    GitLabProjects.Page<JobEvent> answer = call(run, () -> discovery.gitlab().liveJobs(project, asked));
                     List<JobEvent> unknown = new ArrayList<>();
                     for (JobEvent job : answer.items()) {
-                        // a job no pool takes would only be stored to no use; one already live changes nothing
-                        if (!liveKeys.contains(job.key())
+                        // a job no pool takes would only be stored to no use; one live as listed changes nothing
+                        if (liveKeys.get(job.key()) != job.status()
                                 && (job.tags() == null || config.poolFor(job.tags()).isPresent())) {
                             unknown.add(job);
                         }
                     }
                     if (!unknown.isEmpty()) {
                         for (JobUpdateService.Outcome outcome : write(unknown)) {
-                            if (outcome.outcome() instanceof ApplyOutcome.Applied applied && applied.previous() == null
+                            if (outcome.outcome() instanceof ApplyOutcome.Applied applied
                                     && outcome.resolution().pool() != null) {
-                                run.repair(new Repair(outcome.event().key(), outcome.resolution().pool(), null,
-                                        JobStatus.PENDING, Kind.DISCOVERED));
+                                JobStatus status = outcome.event().status();
+                                run.repair(new Repair(outcome.event().key(), outcome.resolution().pool(),
+                                        applied.previous(), status, applied.previous() == null ? Kind.DISCOVERED
+                                        : ReconcilePolicy.repairKind(status)));
+                                quietUntil.remove(outcome.event().key());
                             }
                         }
                     }

@@ -72,23 +72,27 @@ class GitLabProjectsApiTest {
     }
 
     static String pendingPath(long project, int page) {
-        return "/api/v4/projects/" + project + "/jobs?scope%5B%5D=pending&per_page=100&page=" + page;
+        return "/api/v4/projects/" + project + "/jobs?scope%5B%5D=pending&scope%5B%5D=running&per_page=100&page=" + page;
     }
 
     @Test
-    void pendingJobsAreReadAsHookEventsPageByPage() {
+    void liveJobsAreReadAsHookEventsPageByPage() {
         answers.put(pendingPath(7, 1), new Answer(200, """
                 [{"id": 11, "status": "pending", "name": "rspec", "stage": "test", "tag_list": ["docker"],
                   "pipeline": {"id": 5, "project_id": 7}, "created_at": "2026-06-01T10:58:00.000Z"},
                  {"id": 12, "status": "pending", "tag_list": [""]},
-                 {"id": 13, "status": "running", "tag_list": []},
+                 {"id": 13, "status": "success", "tag_list": []},
+                 {"id": 14, "status": "running", "tag_list": [], "runner": {"id": 5, "description": "i-0abc"}},
                  {"id": "x"}, {"status": "pending"}, 42]
                 """, Map.of("X-Next-Page", "2")));
         answers.put(pendingPath(7, 2), new Answer(200, "[]", Map.of("X-Next-Page", "")));
 
-        GitLabProjects.Page<JobEvent> first = client.pendingJobs(7, 1);
+        GitLabProjects.Page<JobEvent> first = client.liveJobs(7, 1);
 
-        assertEquals(2, first.items().size(), "a job no longer pending and entries without an id are left out");
+        assertEquals(List.of(11L, 12L, 14L), first.items().stream().map(e -> e.key().jobId()).toList(),
+                "a finished job and entries without an id are left out");
+        assertEquals(JobStatus.RUNNING, first.items().get(2).status());
+        assertEquals("i-0abc", first.items().get(2).runnerDescription());
         JobEvent job = first.items().getFirst();
         assertEquals(new JobKey(7, 11), job.key());
         assertEquals(JobStatus.PENDING, job.status());
@@ -97,7 +101,7 @@ class GitLabProjectsApiTest {
         assertEquals(Instant.parse("2026-06-01T10:58:00Z"), job.createdAt());
         assertNull(first.items().get(1).tags(), "a tag_list breaking the rule leaves the tags unknown");
         assertEquals(2, first.nextPage());
-        assertNull(client.pendingJobs(7, 2).nextPage(), "an empty X-Next-Page is the last page");
+        assertNull(client.liveJobs(7, 2).nextPage(), "an empty X-Next-Page is the last page");
         assertEquals(List.of(pendingPath(7, 1), pendingPath(7, 2)), requests);
     }
 
@@ -145,11 +149,11 @@ class GitLabProjectsApiTest {
         assertTrue(forbidden.getMessage().contains("Maintainer role"), forbidden.getMessage());
         assertFalse(forbidden.getMessage().contains("glpat-secret-token"), forbidden.getMessage());
 
-        GitLabRejectedException missing = assertThrows(GitLabRejectedException.class, () -> client.pendingJobs(8, 1));
+        GitLabRejectedException missing = assertThrows(GitLabRejectedException.class, () -> client.liveJobs(8, 1));
         assertEquals(404, missing.status());
 
         answers.put(pendingPath(9, 1), new Answer(401, "{\"message\":\"401 Unauthorized\"}", Map.of()));
-        GitLabRejectedException token = assertThrows(GitLabRejectedException.class, () -> client.pendingJobs(9, 1));
+        GitLabRejectedException token = assertThrows(GitLabRejectedException.class, () -> client.liveJobs(9, 1));
         assertTrue(token.getMessage().contains("invalid, expired or revoked"), token.getMessage());
     }
 
@@ -157,15 +161,15 @@ class GitLabProjectsApiTest {
     void a429And5xxAreUnavailableAndAnAnswerThatIsNoListToo() {
         answers.put(pendingPath(7, 1), new Answer(429, "{}", Map.of("Retry-After", "30")));
         GitLabUnavailableException limited = assertThrows(GitLabUnavailableException.class,
-                () -> client.pendingJobs(7, 1));
+                () -> client.liveJobs(7, 1));
         assertEquals(Duration.ofSeconds(30), limited.retryAfter().orElseThrow());
 
         answers.put(pendingPath(7, 1), new Answer(502, "<html>", Map.of()));
-        GitLabUnavailableException down = assertThrows(GitLabUnavailableException.class, () -> client.pendingJobs(7, 1));
+        GitLabUnavailableException down = assertThrows(GitLabUnavailableException.class, () -> client.liveJobs(7, 1));
         assertTrue(down.retryAfter().isEmpty());
 
         answers.put(pendingPath(7, 1), new Answer(200, "{\"message\":\"maintenance\"}", Map.of()));
-        assertThrows(GitLabUnavailableException.class, () -> client.pendingJobs(7, 1));
+        assertThrows(GitLabUnavailableException.class, () -> client.liveJobs(7, 1));
     }
 
     @Test
@@ -177,20 +181,20 @@ class GitLabProjectsApiTest {
         answers.put(pendingPath(7, 2), new Answer(200, "[]", Map.of("RateLimit-Limit", "100",
                 "RateLimit-Remaining", "20", "RateLimit-Reset", Long.toString(reset))));
 
-        reserving.pendingJobs(7, 1);
-        reserving.pendingJobs(7, 2);
+        reserving.liveJobs(7, 1);
+        reserving.liveJobs(7, 2);
         GitLabUnavailableException held = assertThrows(GitLabUnavailableException.class,
-                () -> reserving.pendingJobs(7, 1));
+                () -> reserving.liveJobs(7, 1));
         assertEquals(Duration.ofSeconds(40), held.retryAfter().orElseThrow());
         assertTrue(held.getMessage().contains("holding back"), held.getMessage());
         assertEquals(2, requests.size(), "no request while holding back");
 
         clock.advance(Duration.ofSeconds(40));
-        reserving.pendingJobs(7, 1);
+        reserving.liveJobs(7, 1);
         assertEquals(3, requests.size(), "asks again once the reset has passed");
 
-        client.pendingJobs(7, 2);
-        client.pendingJobs(7, 2);
+        client.liveJobs(7, 2);
+        client.liveJobs(7, 2);
         assertEquals(5, requests.size(), "a client without a reserve (the webhook's) never holds back");
         assertThrows(IllegalArgumentException.class, () -> client.reservingRateLimit(1));
         assertThrows(IllegalArgumentException.class, () -> client.reservingRateLimit(-0.1));
@@ -201,15 +205,15 @@ class GitLabProjectsApiTest {
         GitLabApiClient reserving = client.reservingRateLimit(0.5);
         answers.put(pendingPath(7, 1), new Answer(200, "[]", Map.of("RateLimit-Limit", "10",
                 "RateLimit-Remaining", "1")));
-        reserving.pendingJobs(7, 1);
+        reserving.liveJobs(7, 1);
         assertEquals(Duration.ofSeconds(60), assertThrows(GitLabUnavailableException.class,
-                () -> reserving.pendingJobs(7, 1)).retryAfter().orElseThrow());
+                () -> reserving.liveJobs(7, 1)).retryAfter().orElseThrow());
 
         clock.advance(Duration.ofSeconds(60));
         answers.put(pendingPath(7, 1), new Answer(200, "[]", Map.of("RateLimit-Limit", "10",
                 "RateLimit-Remaining", "0", "RateLimit-Reset", Long.toString(NOW.plusSeconds(86_400).getEpochSecond()))));
-        reserving.pendingJobs(7, 1);
+        reserving.liveJobs(7, 1);
         assertEquals(Duration.ofHours(1), assertThrows(GitLabUnavailableException.class,
-                () -> reserving.pendingJobs(7, 1)).retryAfter().orElseThrow());
+                () -> reserving.liveJobs(7, 1)).retryAfter().orElseThrow());
     }
 }

@@ -63,7 +63,7 @@ class ReconcilerDiscoveryTest {
         int perPage = 2;
 
         @Override
-        public Page<JobEvent> pendingJobs(long projectId, int page) {
+        public Page<JobEvent> liveJobs(long projectId, int page) {
             calls.add("jobs " + projectId + " p" + page);
             fail(projectId);
             List<JobEvent> all = pending.getOrDefault(projectId, List.of());
