@@ -38,6 +38,9 @@ import io.runnerscale.webhook.JobUpdateService;
 import io.runnerscale.local.LocalScaleRequests;
 import io.runnerscale.local.LocalReconciler;
 import io.runnerscale.local.LocalServer;
+import io.runnerscale.local.PrometheusMetrics;
+import io.runnerscale.metrics.MeteredGitLab;
+import io.runnerscale.metrics.MetricName;
 import io.runnerscale.pool.PoolsConfigParser;
 import io.runnerscale.reconcile.ReconcileSettings;
 import io.runnerscale.reconcile.Reconciler;
@@ -129,6 +132,9 @@ final class ServeCommand {
             backend.start_time; a ready task runs a job the Job Hooks say runs in its pool, stops
             when the job ends or after wait_timeout without one; its state changes reach the
             lifecycle function's code as ECS task events. GET /status lists each pool's tasks.
+            GET /metrics: the metrics the Lambda functions send to CloudWatch (job wait, scale decisions
+            and latency, instances by state, webhook deliveries, GitLab API errors, reconciler repairs),
+            in the Prometheus text format.
             """;
 
     static final String TABLE = "runnerscale-local";
@@ -220,7 +226,11 @@ final class ServeCommand {
         ObjectMapper json = new ObjectMapper();
         Clock clock = Clock.systemUTC();
         GitLabCredentials credentials = credentials(args.get("gitlab-url", null), env);
-        GitLab gitlab = gitlab(credentials, json);
+        // the same metrics as the Lambda functions, on GET /metrics
+        PrometheusMetrics metrics = new PrometheusMetrics();
+        GitLabApiClient gitlabClient = credentials == null ? null
+                : new GitLabApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials, json);
+        GitLab gitlab = gitlabClient == null ? noGitLab() : MeteredGitLab.tags(gitlabClient, metrics);
         String bind = args.get("bind", "127.0.0.1");
         InetAddress bindAddress = bindAddress(bind);
         if (args.flag("in-memory") && args.get("data-dir", null) != null) {
@@ -273,7 +283,8 @@ final class ServeCommand {
                 compute = new AsgCompute(autoScaling);
                 actions = new AsgLifecycleActions(autoScaling);
                 runners = credentials == null ? new SimulatedGitLabRunners(pools, store, updatesRef::get, clock)
-                        : new GitLabRunnersApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials, json, clock);
+                        : MeteredGitLab.runners(new GitLabRunnersApiClient(GitLabApiClient.defaultHttpClient(),
+                                () -> credentials, json, clock), metrics);
             }
             // a spot or rebalance drain asks the scaler for the replacement at once (the scaler is built below)
             AtomicReference<LocalScaleRequests> scaleRequestsRef = new AtomicReference<>();
@@ -294,12 +305,14 @@ final class ServeCommand {
             // a tick every --tick: a pool unwatched for three ticks (at least 5 min) may have missed job events
             Duration watchGap = tick.multipliedBy(3).compareTo(ScalerService.DEFAULT_WATCH_GAP) > 0
                     ? tick.multipliedBy(3) : ScalerService.DEFAULT_WATCH_GAP;
-            ScalerService scaler = new ScalerService(pools, store, compute, drains, forecast, clock, watchGap, taskScaler);
+            ScalerService scaler = new ScalerService(pools, store, compute, drains, forecast, clock, watchGap, taskScaler,
+                    metrics);
             scaleRequests = new LocalScaleRequests(scaler);
             scaleRequestsRef.set(scaleRequests);
             String webhookToken = token;
             JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
-                    scaleRequests, history).noting(new ProjectSightings(store));
+                    scaleRequests, history, (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool))
+                    .noting(new ProjectSightings(store));
             updatesRef.set(updates);
             // big deliveries: answered once spooled to the data dir, applied right after (as SQS + scaler in AWS)
             deferred = new LocalJobUpdateQueue(updates, new DeferredJobUpdatesCodec(json),
@@ -309,17 +322,17 @@ final class ServeCommand {
                     () -> signingSecrets, clock), store, updates,
                     deferred, json, clock);
             server = new LocalServer(http, webhook, store, compute, pools, json,
-                    new LocalLifecycle(events, localDrains, compute, store, store, pools, json));
+                    new LocalLifecycle(events, localDrains, compute, store, store, pools, json), metrics);
             server.start();
-            if (credentials != null && !reconcileEvery.isZero()) {
+            if (gitlabClient != null && !reconcileEvery.isZero()) {
                 ReconcileSettings defaults = ReconcileSettings.DEFAULTS;
-                GitLabApiClient reading = ((GitLabApiClient) gitlab).reservingRateLimit(0.2);
+                GitLabApiClient reading = gitlabClient.reservingRateLimit(0.2);
                 // hooks are checked only when the pools file names serve's public URL (reconcile.hook_url)
-                reconciler = new LocalReconciler(new Reconciler(pools, store, reading,
-                        new Reconciler.Discovery(reading, store, null), updates, clock,
+                reconciler = new LocalReconciler(new Reconciler(pools, store, MeteredGitLab.jobs(reading, metrics),
+                        new Reconciler.Discovery(MeteredGitLab.projects(reading, metrics), store, null), updates, clock,
                         new ReconcileSettings(reconcilePendingAfter, defaults.runningAfter(), defaults.cancelingAfter(),
                                 defaults.budget(), defaults.projectGoneAfter(), defaults.maxListedRepairs())),
-                        reconcileEvery);
+                        reconcileEvery, metrics);
             }
             int resumed = resumeDrains(pools, store, compute, drains, clock, out);
             if (simulatedTasks != null) {
@@ -329,7 +342,7 @@ final class ServeCommand {
             scaleRequests.startTicking(tick);
 
             out.println("runnerscale serving on http://" + bind + ":" + server.port()
-                    + "  (POST /webhook, POST /events, GET /status, GET /jobs/{projectId}/{jobId})");
+                    + "  (POST /webhook, POST /events, GET /status, GET /jobs/{projectId}/{jobId}, GET /metrics)");
             out.println("  pools: " + configName + ", compute: " + mode + (mode.equals("sim") ? " (boot " + boot.toSeconds() + "s)" : "")
                     + ", DynamoDB Local at " + dynamo.endpoint());
             out.println("  runners: " + (runners instanceof SimulatedGitLabRunners ? "simulated" : "GitLab " + credentials.baseUrl())
@@ -674,13 +687,11 @@ final class ServeCommand {
         return new GitLabCredentials(url, token);
     }
 
-    private static GitLab gitlab(GitLabCredentials credentials, ObjectMapper json) {
-        if (credentials == null) {
-            return job -> {
-                throw new GitLabUnavailableException("no GitLab API configured (serve --gitlab-url)", null);
-            };
-        }
-        return new GitLabApiClient(GitLabApiClient.defaultHttpClient(), () -> credentials, json);
+    /** Without --gitlab-url: every tag lookup refused (not counted as a GitLab API error: there is no GitLab). */
+    private static GitLab noGitLab() {
+        return job -> {
+            throw new GitLabUnavailableException("no GitLab API configured (serve --gitlab-url)", null);
+        };
     }
 
     /** The lifecycle function's code on one input; AWS SDK failures classified as the Lambda handler does. */

@@ -1,5 +1,7 @@
 package io.runnerscale.local;
 
+import io.runnerscale.metrics.ReconcileMetrics;
+import io.runnerscale.metrics.RunnerscaleMetrics;
 import io.runnerscale.reconcile.Reconciler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,9 +22,14 @@ public final class LocalReconciler implements AutoCloseable {
     });
 
     public LocalReconciler(Reconciler reconciler, Duration every) {
+        this(reconciler, every, RunnerscaleMetrics.NONE);
+    }
+
+    /** @param metrics told each run's repairs ({@code ReconcilerRepairs}) */
+    public LocalReconciler(Reconciler reconciler, Duration every, RunnerscaleMetrics metrics) {
         schedule.scheduleWithFixedDelay(() -> {
             try {
-                reconciler.run();
+                ReconcileMetrics.record(reconciler.run(), metrics);
             } catch (RuntimeException e) {
                 // the store or the pools file could not be read: the next run tries again
                 LOG.error("reconciler run failed: {}", e.toString());

@@ -39,7 +39,8 @@ import java.util.regex.Pattern;
 /**
  * The webhook and a read-only status API over the JDK's HTTP server, running the same
  * {@link WebhookService} as the Lambda function:
- * {@code POST /webhook}, {@code GET /status}, {@code GET /jobs/{projectId}/{jobId}}, and, with the
+ * {@code POST /webhook}, {@code GET /status}, {@code GET /jobs/{projectId}/{jobId}}, {@code GET /metrics}
+ * (Prometheus text format 0.0.4, unauthenticated like {@code /status}: counts only), and, with the
  * instance lifecycle, {@code POST /events} (an EventBridge event for the lifecycle function's code,
  * {@link LocalLifecycle}): authenticated with the webhook's {@code X-Gitlab-Token}, checked before
  * the body is read (one secret for everything that changes serve's state), at most
@@ -87,7 +88,8 @@ public final class LocalServer implements AutoCloseable {
     }
     private static final Logger LOG = LoggerFactory.getLogger(LocalServer.class);
     private static final Pattern JOB_PATH = Pattern.compile("/jobs/([^/]*)/([^/]*)/?");
-    private static final String ENDPOINTS = "POST /webhook, POST /events, GET /status, GET /jobs/{projectId}/{jobId}";
+    private static final String ENDPOINTS = "POST /webhook, POST /events, GET /status, GET /jobs/{projectId}/{jobId},"
+            + " GET /metrics";
 
     private final HttpServer server;
     private final WebhookService webhook;
@@ -96,6 +98,7 @@ public final class LocalServer implements AutoCloseable {
     private final PoolsConfigSource pools;
     private final ObjectMapper json;
     private final LocalLifecycle lifecycle;
+    private final PrometheusMetrics metrics;
     private volatile java.util.function.Function<String, List<io.runnerscale.compute.TaskKey>> stoppedTasks = pool -> List.of();
 
     /**
@@ -115,6 +118,16 @@ public final class LocalServer implements AutoCloseable {
     /** @param lifecycle serves {@code POST /events} and the instances in {@code GET /status}; null for neither */
     public LocalServer(HttpServer bound, WebhookService webhook, JobStore store, Compute compute,
                        PoolsConfigSource pools, ObjectMapper json, LocalLifecycle lifecycle) {
+        this(bound, webhook, store, compute, pools, json, lifecycle, new PrometheusMetrics());
+    }
+
+    /**
+     * @param metrics what {@code GET /metrics} answers; told of every answer to {@code POST /webhook}
+     *                ({@code WebhookDeliveries} by status)
+     */
+    public LocalServer(HttpServer bound, WebhookService webhook, JobStore store, Compute compute,
+                       PoolsConfigSource pools, ObjectMapper json, LocalLifecycle lifecycle, PrometheusMetrics metrics) {
+        this.metrics = metrics;
         this.lifecycle = lifecycle;
         this.webhook = webhook;
         this.store = store;
@@ -151,6 +164,19 @@ public final class LocalServer implements AutoCloseable {
                 LOG.error("request failed", e);
                 send(exchange, 500, error("internal error: " + e.getClass().getSimpleName()));
             }
+            countDelivery(exchange);
+        }
+    }
+
+    /**
+     * {@code WebhookDeliveries}: every answer to a {@code POST /webhook}, whatever gave it (the
+     * service, a refused token or size, a 500), as API Gateway's function counts what it answers.
+     */
+    private void countDelivery(HttpExchange exchange) {
+        int status = exchange.getResponseCode(); // -1 when nothing was sent (the connection failed)
+        if (status > 0 && exchange.getRequestURI().getPath().equals("/webhook")
+                && exchange.getRequestMethod().equals("POST")) {
+            metrics.count(io.runnerscale.metrics.MetricName.WEBHOOK_DELIVERIES, Integer.toString(status));
         }
     }
 
@@ -182,6 +208,12 @@ public final class LocalServer implements AutoCloseable {
                 return;
             }
             send(exchange, 200, status());
+        } else if (path.equals("/metrics")) {
+            if (!method.equals("GET") && !method.equals("HEAD")) {
+                methodNotAllowed(exchange, "GET, HEAD", "GET " + path);
+                return;
+            }
+            sendMetrics(exchange);
         } else if (jobPath.matches()) {
             if (!method.equals("GET") && !method.equals("HEAD")) {
                 methodNotAllowed(exchange, "GET, HEAD", "GET /jobs/{projectId}/{jobId}");
@@ -407,6 +439,20 @@ public final class LocalServer implements AutoCloseable {
 
     private String error(String message) {
         return json.createObjectNode().put("error", message).toString();
+    }
+
+    /** {@code GET /metrics}: the Prometheus text format. */
+    private void sendMetrics(HttpExchange exchange) throws IOException {
+        byte[] bytes = metrics.scrape();
+        exchange.getResponseHeaders().set("Content-Type", PrometheusMetrics.CONTENT_TYPE);
+        if (exchange.getRequestMethod().equals("HEAD")) {
+            exchange.sendResponseHeaders(200, -1);
+            return;
+        }
+        exchange.sendResponseHeaders(200, bytes.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(bytes);
+        }
     }
 
     private static void send(HttpExchange exchange, int status, String body) throws IOException {

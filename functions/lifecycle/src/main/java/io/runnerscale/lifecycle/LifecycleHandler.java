@@ -12,6 +12,7 @@ import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
+import io.runnerscale.gitlab.GitLabRunners;
 import io.runnerscale.gitlab.GitLabRunnersApiClient;
 import io.runnerscale.lifecycle.aws.AsgGroupMembers;
 import io.runnerscale.lifecycle.aws.AsgLifecycleActions;
@@ -19,6 +20,10 @@ import io.runnerscale.lifecycle.aws.AwsFailures;
 import io.runnerscale.lifecycle.aws.Ec2DescribeInstances;
 import io.runnerscale.lifecycle.aws.SfnDrainStarter;
 import io.runnerscale.lifecycle.aws.SsmRunnerTokens;
+import io.runnerscale.metrics.MeteredGitLab;
+import io.runnerscale.metrics.MetricName;
+import io.runnerscale.metrics.ReconcileMetrics;
+import io.runnerscale.metrics.RunnerscaleMetrics;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.reconcile.ReconcileSettings;
 import io.runnerscale.reconcile.Reconciler;
@@ -83,7 +88,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
 
     private final ObjectMapper json = new ObjectMapper();
     private final DrainCodec codec = new DrainCodec(json);
-    private final LambdaMetrics metrics = LambdaMetrics.create();
+    private final RunnerscaleMetrics metrics = LambdaMetrics.create();
     private final LifecycleEvents events;
     private final OrphanSweep sweep;
     private static final Logger LOG = LoggerFactory.getLogger(LifecycleHandler.class);
@@ -128,8 +133,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 settings.gitlabSecretId(), SECRET_MAX_AGE);
         // one HTTP client (connection pool) for both GitLab clients
         HttpClient gitlabHttp = GitLabApiClient.defaultHttpClient();
-        GitLabRunnersApiClient gitlab = new GitLabRunnersApiClient(gitlabHttp,
-                () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock);
+        // every GitLab call counted by failure kind (GitLabApiErrors) in one place: the ports' decorators
+        GitLabRunners gitlab = MeteredGitLab.runners(new GitLabRunnersApiClient(gitlabHttp,
+                () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json, clock), metrics);
         DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
         SsmRunnerTokens tokens = new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId());
         SqsScaleRequests scaleRequests = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
@@ -148,11 +154,13 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         GitLabApiClient jobs = new GitLabApiClient(gitlabHttp,
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json).reservingRateLimit(0.2);
         // no demand history: a repaired job is not a new request the forecast should count
-        JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(jobs, store, 10_000),
-                scaleRequests, null, metrics::jobWait);
-        // jobs whose webhooks never arrived: pending jobs of the projects seen, and runnerscale's hooks checked
-        this.reconciler = new Reconciler(pools, store, jobs,
-                new Reconciler.Discovery(jobs, store, System.getenv("WEBHOOK_URL")), updates, clock,
+        JobUpdateService updates = new JobUpdateService(pools, store,
+                new PoolResolver(MeteredGitLab.tags(jobs, metrics), store, 10_000), scaleRequests, null,
+                (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool));
+        // jobs whose webhooks never arrived: pending and running jobs of the projects seen; hooks checked
+        this.reconciler = new Reconciler(pools, store, MeteredGitLab.jobs(jobs, metrics),
+                new Reconciler.Discovery(MeteredGitLab.projects(jobs, metrics), store, System.getenv("WEBHOOK_URL")),
+                updates, clock,
                 ReconcileSettings.DEFAULTS);
         this.clock = clock;
     }
@@ -197,7 +205,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 answer.set("tasks", json.valueToTree(taskSweep.run()));
             }
             try {
-                answer.put("reconcile", reconciler.run(deadline).summary());
+                io.runnerscale.reconcile.ReconcileReport report = reconciler.run(deadline);
+                ReconcileMetrics.record(report, metrics);
+                answer.put("reconcile", report.summary());
             } catch (RuntimeException e) {
                 // the store or the pools file could not be read: the next run tries again
                 LOG.error("reconciler run failed: {}", e.toString());
@@ -209,11 +219,11 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         String detailType = event.path("detail-type").asText("");
         if (detailType.equals(SPOT) || detailType.equals(REBALANCE)) {
             // counted by result: STARTED is a new interruption drain, ALREADY_RUNNING a repeated warning
-            metrics.count(detailType.equals(SPOT) ? "SpotInterruptions" : "RebalanceRecommendations", "Result",
+            metrics.count(detailType.equals(SPOT) ? MetricName.SPOT_INTERRUPTIONS : MetricName.REBALANCE_RECOMMENDATIONS,
                     answer.path("result").asText("unknown"));
         } else if (detailType.equals(LifecycleEvents.TASK_STATE_CHANGE)) {
             // FAILED (a task that could not start or run) and INTERRUPTED (Fargate Spot) are the ones to watch
-            metrics.count("FargateTaskEvents", "Result", answer.path("result").asText("unknown"));
+            metrics.count(MetricName.FARGATE_TASK_EVENTS, answer.path("result").asText("unknown"));
         }
         return answer;
     }

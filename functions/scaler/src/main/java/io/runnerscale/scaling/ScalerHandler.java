@@ -23,6 +23,9 @@ import io.runnerscale.gitlab.GitLab;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.gitlab.GitLabUnavailableException;
+import io.runnerscale.metrics.MeteredGitLab;
+import io.runnerscale.metrics.MetricName;
+import io.runnerscale.metrics.RunnerscaleMetrics;
 import io.runnerscale.webhook.DeferredJobUpdates;
 import io.runnerscale.webhook.DeferredJobUpdatesCodec;
 import io.runnerscale.webhook.JobUpdateService;
@@ -41,7 +44,6 @@ import software.amazon.awssdk.services.sfn.SfnClient;
 import software.amazon.awssdk.services.sqs.SqsClient;
 import software.amazon.awssdk.services.ssm.SsmClient;
 import software.amazon.lambda.powertools.logging.PowertoolsLogging;
-import software.amazon.lambda.powertools.metrics.model.MetricUnit;
 import software.amazon.lambda.powertools.parameters.ssm.SSMProvider;
 
 import java.io.IOException;
@@ -78,7 +80,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
     private final JobUpdateService jobUpdates;
     private final ObjectMapper json = new ObjectMapper();
     private final DeferredJobUpdatesCodec codec = new DeferredJobUpdatesCodec(json);
-    private final LambdaMetrics metrics = LambdaMetrics.create();
+    private final RunnerscaleMetrics metrics = LambdaMetrics.create();
     private final Clock clock;
 
     public ScalerHandler() {
@@ -130,7 +132,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
                 new SfnDrainStarter(sfn, drain.drainStateMachineArn(), new DrainCodec(json)), drain.jobTimeout(), clock);
         this.scaler = new ScalerService(pools, store, new AsgCompute(autoScaling, ec2), drains,
                 new DemandHistoryForecast(demand), clock, ScalerService.DEFAULT_WATCH_GAP,
-                ecs == null ? null : new TaskScaler(store, new EcsFargateTasks(ecs)));
+                ecs == null ? null : new TaskScaler(store, new EcsFargateTasks(ecs)), metrics);
         this.queue = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
         GitLab gitlab;
         if (settings.gitlabSecretId().isBlank()) {
@@ -140,11 +142,12 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         } else {
             var gitlabSecret = CachedParameters.of(SecretsProvider.builder().withClient(secretsManager).build(),
                     settings.gitlabSecretId(), SECRET_MAX_AGE);
-            gitlab = new GitLabApiClient(GitLabApiClient.defaultHttpClient(),
-                    () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
+            gitlab = MeteredGitLab.tags(new GitLabApiClient(GitLabApiClient.defaultHttpClient(),
+                    () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json), metrics);
         }
         this.jobUpdates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000), queue, demand,
-                metrics::jobWait).noting(new io.runnerscale.reconcile.ProjectSightings(store));
+                (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool))
+                .noting(new io.runnerscale.reconcile.ProjectSightings(store));
         this.clock = clock;
     }
 
@@ -189,14 +192,12 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         }
         batch.messageIdsByPool().forEach((pool, messageIds) -> {
             try {
-                scaler.scale(pool, batch.jobsByPool().getOrDefault(pool, Set.of())).ifPresent(d -> {
-                    decided.addObject().put("pool", pool).put("desired", d.desiredAfter()).put("actions", d.actions().size());
-                    metrics.put("DesiredInstances", d.desiredAfter(), MetricUnit.COUNT, "Pool", pool);
-                    metrics.put("NeededSlots", d.neededSlots(), MetricUnit.COUNT, "Pool", pool);
-                });
+                // the decision's metrics (DesiredInstances, ScaleLatency, DecisionFailures...) come from ScalerService
+                scaler.scale(pool, batch.jobsByPool().getOrDefault(pool, Set.of())).ifPresent(d ->
+                        decided.addObject().put("pool", pool).put("desired", d.desiredAfter())
+                                .put("actions", d.actions().size()));
             } catch (RuntimeException e) {
                 LoggerFactory.getLogger(ScalerHandler.class).error("pool {}: decision failed", pool, e);
-                metrics.count("DecisionFailures", "Pool", pool);
             }
         });
         return response;
@@ -214,7 +215,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         } catch (IllegalArgumentException e) {
             LoggerFactory.getLogger(ScalerHandler.class).error("deferred job updates message {} dropped: {}",
                     message.messageId(), e.getMessage());
-            metrics.count("DeferredUpdates", "Result", "unreadable");
+            metrics.count(MetricName.DEFERRED_UPDATES, "unreadable");
             return;
         }
         try {
@@ -225,7 +226,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         } catch (RuntimeException e) {
             LoggerFactory.getLogger(ScalerHandler.class).error("deferred job updates of delivery {} part {}: store failed;"
                     + " the message is retried", updates.deliveryId(), updates.part(), e);
-            metrics.count("DeferredUpdates", "Result", "failed");
+            metrics.count(MetricName.DEFERRED_UPDATES, "failed");
             failures.addObject().put("itemIdentifier", message.messageId());
         }
     }

@@ -11,6 +11,9 @@ import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
+import io.runnerscale.metrics.MeteredGitLab;
+import io.runnerscale.metrics.MetricName;
+import io.runnerscale.metrics.RunnerscaleMetrics;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.SqsScaleRequests;
 import io.runnerscale.store.DynamoDemandHistory;
@@ -41,7 +44,7 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
     static final Duration DEMAND_RETENTION = Duration.ofDays(57);
 
     private final WebhookService service;
-    private final LambdaMetrics metrics = LambdaMetrics.create();
+    private final RunnerscaleMetrics metrics = LambdaMetrics.create();
     private final DynamoDbClient dynamo;
     private final String table;
 
@@ -75,10 +78,12 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                 () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json);
         PoolsConfigSource pools = new PoolsConfigSource(CachedParameters.of(parameters, settings.poolsParameter(),
                 POOLS_MAX_AGE), "ssm:" + settings.poolsParameter(), POOLS_MAX_AGE, Clock.systemUTC());
-        JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
+        JobUpdateService updates = new JobUpdateService(pools, store,
+                new PoolResolver(MeteredGitLab.tags(gitlab, metrics), store, 10_000),
                 new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
-                new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION), metrics::jobWait)
-                // the projects jobs come from: the reconciler lists their pending jobs
+                new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION),
+                (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool))
+                // the projects jobs come from: the reconciler lists their pending and running jobs
                 .noting(new io.runnerscale.reconcile.ProjectSightings(store));
         // big deliveries go to the scale queue, whose consumer (the scaler) applies them with the same service
         // the signing secret is read (and cached) only when signatures are checked
@@ -101,7 +106,7 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
         WebhookResponse response = service.rejectUnauthenticated(new WebhookRequest(event.getHeaders(), "", 0))
                 .orElseGet(() -> decode(event).map(service::handle).orElseGet(() -> new WebhookResponse(400,
                         "{\"error\":\"the body is marked base64-encoded but is not valid base64\"}")));
-        metrics.count("WebhookDeliveries", "Status", Integer.toString(response.status()));
+        metrics.count(MetricName.WEBHOOK_DELIVERIES, Integer.toString(response.status()));
         return APIGatewayV2HTTPResponse.builder().withStatusCode(response.status()).withHeaders(JSON_HEADERS)
                 .withBody(response.body()).build();
     }

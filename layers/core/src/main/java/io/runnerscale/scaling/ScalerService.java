@@ -5,6 +5,8 @@ import io.runnerscale.compute.GroupState;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
 import io.runnerscale.job.JobStatus;
+import io.runnerscale.metrics.MetricName;
+import io.runnerscale.metrics.RunnerscaleMetrics;
 import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.ScalingAction.SetDesiredCapacity;
@@ -50,6 +52,7 @@ public final class ScalerService {
     private final Clock clock;
     private final Duration watchGap;
     private final TaskScaler taskScaler;
+    private final RunnerscaleMetrics metrics;
 
     public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
                          DemandForecast forecast, Clock clock) {
@@ -65,6 +68,18 @@ public final class ScalerService {
     /** @param taskScaler decides Fargate pools (null when there are none: such a pool is then refused) */
     public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
                          DemandForecast forecast, Clock clock, Duration watchGap, TaskScaler taskScaler) {
+        this(pools, store, compute, drains, forecast, clock, watchGap, taskScaler, RunnerscaleMetrics.NONE);
+    }
+
+    /**
+     * @param metrics told of every decision: {@code ScaleDecisions}, {@code DesiredInstances},
+     *                {@code NeededSlots}, {@code PendingJobs}, {@code Instances} by state,
+     *                {@code ScaleLatency} of the hinted jobs, and {@code DecisionFailures}
+     */
+    public ScalerService(PoolsConfigSource pools, JobStore store, Compute compute, InstanceDrains drains,
+                         DemandForecast forecast, Clock clock, Duration watchGap, TaskScaler taskScaler,
+                         RunnerscaleMetrics metrics) {
+        this.metrics = metrics;
         this.taskScaler = taskScaler;
         this.pools = pools;
         this.store = store;
@@ -96,22 +111,60 @@ public final class ScalerService {
         }
         PoolConfig pool = configured.get();
         Instant now = clock.instant();
-        if (pool.backend() instanceof PoolConfig.Fargate) {
-            if (taskScaler == null) {
-                LOG.error("pool {} is a Fargate pool, but this scaler was built without a Fargate backend", pool.name());
-                return Optional.empty();
+        if (pool.backend() instanceof PoolConfig.Fargate && taskScaler == null) {
+            LOG.error("pool {} is a Fargate pool, but this scaler was built without a Fargate backend", pool.name());
+            return Optional.empty();
+        }
+        ScalingDecision decision;
+        List<JobRecord> live;
+        try {
+            if (pool.backend() instanceof PoolConfig.Fargate) {
+                live = liveJobs(pool, hints);
+                decision = taskScaler.scale(pool, now, live);
+            } else {
+                GroupState group = compute.describe(pool);
+                live = liveJobs(pool, hints);
+                PoolSnapshot snapshot = snapshot(pool, now, group, live);
+                decision = ScalingPolicy.decide(snapshot);
+                apply(pool, decision);
+                if (!decision.changesNothing()) {
+                    LOG.info("pool {}: pending={} running={} instances={} desired {} -> {} actions={}", pool.name(),
+                            snapshot.pendingJobs(), snapshot.runningJobs(), snapshot.instances().size(),
+                            snapshot.desiredCapacity(), decision.desiredAfter(), decision.actions());
+                }
+                decision = decision.withInstances(InstanceStates.of(snapshot, decision));
             }
-            return Optional.of(taskScaler.scale(pool, now, liveJobs(pool, hints)));
+        } catch (RuntimeException e) {
+            metrics.count(MetricName.DECISION_FAILURES, pool.name());
+            throw e;
         }
-        PoolSnapshot snapshot = snapshot(pool, now, hints);
-        ScalingDecision decision = ScalingPolicy.decide(snapshot);
-        apply(pool, decision);
-        if (!decision.changesNothing()) {
-            LOG.info("pool {}: pending={} running={} instances={} desired {} -> {} actions={}", pool.name(),
-                    snapshot.pendingJobs(), snapshot.runningJobs(), snapshot.instances().size(),
-                    snapshot.desiredCapacity(), decision.desiredAfter(), decision.actions());
-        }
+        observe(pool.name(), decision, live, hints);
         return Optional.of(decision);
+    }
+
+    /**
+     * The decision's metrics. {@code ScaleLatency}: for each hinted job (a job whose pending webhook
+     * asked for this decision) that the decision read live, from when its pending webhook was
+     * received (the store's {@code pendingAt}, the delivery's receive time) to now, the decision's
+     * end. A hint comes with one queued request per newly pending job, so each job gives one point.
+     */
+    private void observe(String pool, ScalingDecision decision, List<JobRecord> live, Collection<JobKey> hints) {
+        long pending = live.stream().filter(job -> job.status() == JobStatus.PENDING).count();
+        metrics.count(MetricName.SCALE_DECISIONS, pool);
+        metrics.gauge(MetricName.DESIRED_INSTANCES, decision.desiredAfter(), pool);
+        metrics.gauge(MetricName.NEEDED_SLOTS, decision.neededSlots(), pool);
+        metrics.gauge(MetricName.PENDING_JOBS, pending, pool);
+        decision.instancesByState().forEach((state, count) -> metrics.gauge(MetricName.INSTANCES, count, pool, state));
+        if (hints.isEmpty()) {
+            return;
+        }
+        Set<JobKey> hinted = new HashSet<>(hints);
+        Instant end = clock.instant();
+        for (JobRecord job : live) {
+            if (hinted.remove(job.key()) && job.pendingAt() != null && !job.pendingAt().isAfter(end)) {
+                metrics.seconds(MetricName.SCALE_LATENCY, Duration.between(job.pendingAt(), end), pool);
+            }
+        }
     }
 
     PoolSnapshot snapshot(PoolConfig pool, Instant now) {
@@ -120,7 +173,11 @@ public final class ScalerService {
 
     PoolSnapshot snapshot(PoolConfig pool, Instant now, Collection<JobKey> hints) {
         GroupState group = compute.describe(pool);
-        List<JobRecord> live = liveJobs(pool, hints);
+        return snapshot(pool, now, group, liveJobs(pool, hints));
+    }
+
+    /** @param group read before {@code live}, as a decision reads them */
+    private PoolSnapshot snapshot(PoolConfig pool, Instant now, GroupState group, List<JobRecord> live) {
         int pending = 0;
         int running = 0;
         Map<String, Integer> runningByInstance = new HashMap<>();

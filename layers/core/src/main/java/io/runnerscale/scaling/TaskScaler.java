@@ -48,8 +48,8 @@ public final class TaskScaler {
                 running++;
             }
         }
-        TaskPolicy.Decision decision = TaskPolicy.decide(
-                new TaskPolicy.Snapshot(pool, now, pending, running, tasks.tasks(pool.name())));
+        List<io.runnerscale.store.TaskRecord> known = tasks.tasks(pool.name());
+        TaskPolicy.Decision decision = TaskPolicy.decide(new TaskPolicy.Snapshot(pool, now, pending, running, known));
         if (!decision.givenUp().isEmpty()) {
             LOG.warn("pool {}: {} pending job(s) get no more tasks: each had {} that failed to start or run (see the "
                             + "earlier task stop reasons), or {} in all (a lost webhook may hide that the job ended); "
@@ -78,7 +78,8 @@ public final class TaskScaler {
                     decision.resumes());
         }
         int tasksAfter = decision.serving() + actions.size();
-        return new ScalingDecision(pool.name(), pending.size() + running, tasksAfter, tasksAfter, actions);
+        return new ScalingDecision(pool.name(), pending.size() + running, tasksAfter, tasksAfter, actions,
+                InstanceStates.ofTasks(known, actions.size()));
     }
 
     /**
