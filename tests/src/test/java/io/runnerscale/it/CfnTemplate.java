@@ -100,6 +100,11 @@ final class CfnTemplate {
         return shown;
     }
 
+    /** The Globals section (SAM), resolved: what every function inherits. */
+    Map<String, Object> globals() {
+        return asMap(resolve(map(template, "Globals")));
+    }
+
     /** The assertion descriptions of template Rules that would fail for these parameters. */
     List<String> failedRules() {
         List<String> failed = new ArrayList<>();
@@ -291,7 +296,8 @@ final class CfnTemplate {
         }
     }
 
-    private static Path path() {
+    /** template.yaml of this checkout (found upwards from the working directory). */
+    static Path path() {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             Path candidate = dir.resolve("template.yaml");
             if (Files.isRegularFile(candidate) && Files.isDirectory(dir.resolve("fargate"))) return candidate;
