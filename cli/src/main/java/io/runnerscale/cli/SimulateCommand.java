@@ -16,6 +16,8 @@ import io.runnerscale.simulate.SimulationOptions;
 import io.runnerscale.simulate.SimulationResult;
 import io.runnerscale.simulate.TraceJob;
 import io.runnerscale.simulate.TraceReader;
+import io.runnerscale.simulate.WebhookFigures;
+import io.runnerscale.simulate.WebhookLoss;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -44,6 +46,7 @@ final class SimulateCommand {
                                         [--fargate-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
                                         [--fargate-arm-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
                                         [--fargate-spot-discount 0.7] [--boot-jitter 0.1] [--seed N] [--no-progress]
+                                        [--drop-webhooks SHARE [--reconcile-every 10m|off]]
               --trace       job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines;
                             bad records are skipped with a warning naming their line
               --config      pools file (default: the built-in pool, one job per instance, idle_time 2m)
@@ -73,7 +76,16 @@ final class SimulateCommand {
               --fargate-spot-discount
                             Fargate Spot's discount off those prices, 0 to 0.95 (default 0.7: AWS's "up to 70%";
                             the live Spot price varies)
-              --seed        seed of the random draws (boot times, decision delays, interruptions); any whole number
+              --seed        seed of the random draws (boot times, decision delays, interruptions, lost webhooks);
+                            any whole number
+              --drop-webhooks
+                            share of job webhook deliveries (pending, running, finished) lost on the way, 0 to 1
+                            (default 0), each by its own draw: shows what lost hooks cost and what the reconciler
+                            recovers. Applies to the runnerscale rows (gitlab_taskscaler polls GitLab instead)
+              --reconcile-every
+                            how often the real reconciler runs against the simulated GitLab, 1m to 1d, or off
+                            (default: 10m, the lifecycle function's schedule, whenever webhooks are dropped; off
+                            otherwise)
             """;
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
 
@@ -83,7 +95,8 @@ final class SimulateCommand {
     static int run(List<String> raw, PrintStream out, PrintStream err) throws IOException {
         Args args = Args.parse(raw, Set.of("trace", "config", "compare", "boot", "report", "price",
                         "spot-interruptions", "spot-rate", "spot-pools", "drain-time", "boot-jitter", "seed",
-                        "fargate-price", "fargate-arm-price", "fargate-spot-discount"),
+                        "fargate-price", "fargate-arm-price", "fargate-spot-discount", "drop-webhooks",
+                        "reconcile-every"),
                 Set.of("json", "no-progress"));
         String tracePath = args.get("trace", null);
         if (tracePath == null) {
@@ -104,6 +117,7 @@ final class SimulateCommand {
                         SimulationOptions.MAX_DRAIN_TIME))
                 .withSeed(args.longNumber("seed", 1))
                 .withFargatePrices(fargatePrices(args));
+        WebhookLoss loss = webhookLoss(args);
 
         TraceReader.Trace trace;
         try {
@@ -140,9 +154,9 @@ final class SimulateCommand {
 
         boolean forecastConfigured = config.pools().stream().anyMatch(p -> p.forecast().enabled());
         List<Simulation> simulations = List.of(
-                new Simulation("runnerscale", jobs, config, options, bar.stage("runnerscale")),
+                new Simulation("runnerscale", jobs, config, options, bar.stage("runnerscale")).withWebhookLoss(loss),
                 new Simulation(forecastConfigured ? "runnerscale-no-forecast" : "runnerscale+forecast", jobs,
-                        withForecast(config, !forecastConfigured), options, bar.stage("forecast")),
+                        withForecast(config, !forecastConfigured), options, bar.stage("forecast")).withWebhookLoss(loss),
                 new Simulation("gitlab_taskscaler", jobs, withForecast(config, false),
                         SimulationOptions.gitlabTaskscaler(options), bar.stage("gitlab_taskscaler")));
         List<SimulationResult> results = new ArrayList<>();
@@ -163,7 +177,8 @@ final class SimulateCommand {
                 err.println("error: no job of " + tracePath + " matches a pool of " + other.path());
                 return 1;
             }
-            Simulation simulation = new Simulation(other.label(), taken, other.config(), options, bar.stage(other.label()));
+            Simulation simulation = new Simulation(other.label(), taken, other.config(), options, bar.stage(other.label()))
+                    .withWebhookLoss(loss);
             others.add(simulation);
             results.add(others.size(), simulation.run()); // after the headline and the files before it
         }
@@ -175,7 +190,7 @@ final class SimulateCommand {
             if (simulated.get(i).unfinished() > 0) {
                 err.println("warning: " + results.get(i).policy() + ": " + simulated.get(i).unfinished()
                         + " job(s) never ran: still waiting " + Simulation.DRAIN_LIMIT.toDays()
-                        + " days after the trace's last job (a pool with max_instances 0, or far too few?); the figures leave them out");
+                        + " days after the trace's last job (a pool with max_instances 0, far too few, or their pending webhook lost?); the figures leave them out");
             }
         }
         if (results.getFirst().jobs() == 0) {
@@ -203,6 +218,7 @@ final class SimulateCommand {
                 out.print(poolTable(perPool, options));
             }
             out.print(drainTable(results, options, fargateSpot));
+            out.print(webhookTable(results));
         }
         if (reportFile != null) {
             try {
@@ -216,6 +232,42 @@ final class SimulateCommand {
             err.println("report written to " + reportFile.toAbsolutePath());
         }
         return 0;
+    }
+
+    /** {@code --drop-webhooks} and {@code --reconcile-every}: the reconciler runs by default whenever hooks are lost. */
+    static WebhookLoss webhookLoss(Args args) {
+        double rate = args.numberIn("drop-webhooks", 0, 0, 1, "the share of webhook deliveries lost");
+        String every = args.get("reconcile-every", null);
+        if (every == null) {
+            return new WebhookLoss(rate, rate > 0 ? WebhookLoss.DEFAULT_RECONCILE_EVERY : null);
+        }
+        if (every.trim().equalsIgnoreCase("off")) {
+            return new WebhookLoss(rate, null);
+        }
+        return new WebhookLoss(rate, args.durationIn("reconcile-every", WebhookLoss.DEFAULT_RECONCILE_EVERY,
+                Duration.ofMinutes(1), Duration.ofDays(1)));
+    }
+
+    /** The lost webhooks of each run that had any (or a reconciler, or a job that never started); empty otherwise. */
+    static String webhookTable(List<SimulationResult> results) {
+        List<SimulationResult> shown = WebhookFigures.shown(results);
+        if (shown.isEmpty()) {
+            return "";
+        }
+        int width = Math.max(24, shown.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(WebhookFigures.note(shown), 110)));
+        // short headings: the note and the report spell them out
+        List<String> headings = List.of("drop pend", "drop run", "drop fin", "rec runs", "to-run", "to-fin", "other",
+                "unchanged", "lost p50", "lost p95", "lost max", "never", "stale");
+        out.append(String.format(Locale.ROOT, "%-" + width + "s", "policy"));
+        headings.forEach(h -> out.append(String.format(Locale.ROOT, " %9s", h)));
+        out.append(String.format(Locale.ROOT, "%n"));
+        for (SimulationResult r : shown) {
+            out.append(String.format(Locale.ROOT, "%-" + width + "s", r.policy()));
+            WebhookFigures.cells(r).forEach(c -> out.append(String.format(Locale.ROOT, " %9s", c)));
+            out.append(String.format(Locale.ROOT, "%n"));
+        }
+        return out.toString();
     }
 
     /** Most {@code --compare} files: each is a whole replay of the trace. */
@@ -618,6 +670,25 @@ final class SimulateCommand {
         }
         if (r.interruptions() > 0) {
             node.put("interruptions", r.interruptions());
+        }
+        SimulationResult.Webhooks w = r.webhooks();
+        if (w.any()) {
+            ObjectNode hooks = node.putObject("webhooks").put("drop_rate", w.dropRate())
+                    .put("dropped_pending", w.droppedPending()).put("dropped_running", w.droppedRunning())
+                    .put("dropped_finished", w.droppedFinished());
+            if (w.reconcileEvery() == null) {
+                hooks.putNull("reconcile_every_seconds");
+            } else {
+                hooks.put("reconcile_every_seconds", w.reconcileEvery().toSeconds());
+            }
+            hooks.put("reconciler_runs", w.reconcileRuns());
+            ObjectNode kinds = hooks.putObject("reconciled");
+            w.reconciled().forEach((kind, count) -> kinds.put(kind.toLowerCase(Locale.ROOT), count));
+            hooks.put("repaired", w.repaired());
+            hooks.putObject("lost_pending_wait_seconds").put("jobs", w.lostPendingWaits().length)
+                    .put("p50", round(w.lostPendingWaitPercentile(50))).put("p95", round(w.lostPendingWaitPercentile(95)))
+                    .put("max", round(w.lostPendingWaitPercentile(100)));
+            hooks.put("never_started", w.neverStarted()).put("stale_at_end", w.staleAtEnd());
         }
         if (options != null) {
             SimulationResult.Drains d = r.drains();
