@@ -116,11 +116,11 @@ class SimulateSameJobsTest {
 
         JsonNode unmatched = root.get("unmatched");
         assertEquals(3, unmatched.size(), unmatched.toString());
-        assertEquals("[\"docker\",\"gpu\"]", unmatched.get(0).get("tags").toString(), "most jobs first");
-        assertEquals(4, unmatched.get(0).get("jobs").asInt());
+        assertEquals("[\"gpu\"]", unmatched.get(0).get("tags").toString(), "most jobs first");
+        assertEquals(5, unmatched.get(0).get("jobs").asInt());
         assertEquals(List.of(config.toString()), names(unmatched.get(0).get("not_taken_by")));
-        assertEquals("[\"gpu\"]", unmatched.get(1).get("tags").toString());
-        assertEquals(5, unmatched.get(1).get("jobs").asInt());
+        assertEquals("[\"docker\",\"gpu\"]", unmatched.get(1).get("tags").toString(), "a tag set, sorted");
+        assertEquals(4, unmatched.get(1).get("jobs").asInt());
         assertEquals("[]", unmatched.get(2).get("tags").toString());
         assertEquals(3, unmatched.get(2).get("jobs").asInt());
         assertEquals(List.of(other.toString()), names(unmatched.get(2).get("not_taken_by")));
@@ -167,7 +167,8 @@ class SimulateSameJobsTest {
         assertEquals("gpu", derived.poolFor(List.of("gpu")).orElseThrow().name());
         assertEquals("docker-gpu", derived.poolFor(List.of("gpu", "docker")).orElseThrow().name(),
                 "each tag set to its own pool, not a wider one");
-        assertTrue(r.err.contains("pools derived from the trace") && r.err.contains("- name: docker-gpu"), r.err);
+        assertTrue(r.err.contains("pools derived from the trace (4, one per tag set) written to " + saved), r.err);
+        assertFalse(r.err.contains("- name:"), "written, not printed: " + r.err);
         assertEquals(4, root.get("pools").size(), "a row per pool");
 
         // the saved file, passed back, gives the same run
@@ -188,5 +189,7 @@ class SimulateSameJobsTest {
         assertEquals(0, derived.code, derived.err);
         assertEquals(0, builtIn.code, builtIn.err);
         assertEquals(JSON.readTree(builtIn.out), JSON.readTree(derived.out));
+        assertTrue(derived.err.contains("pools derived from the trace (one per tag set") && derived.err.contains(
+                "  - name: default   # 22 job(s)\n    match: {run_untagged: true}"), "printed to save: " + derived.err);
     }
 }
