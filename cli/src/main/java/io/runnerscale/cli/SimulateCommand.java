@@ -15,7 +15,10 @@ import io.runnerscale.simulate.Simulation;
 import io.runnerscale.simulate.SimulationOptions;
 import io.runnerscale.simulate.SimulationResult;
 import io.runnerscale.simulate.TraceJob;
+import io.runnerscale.simulate.TracePools;
 import io.runnerscale.simulate.TraceReader;
+import io.runnerscale.simulate.WebhookFigures;
+import io.runnerscale.simulate.WebhookLoss;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -38,15 +41,20 @@ import java.util.stream.Collectors;
 /** {@code runnerscale simulate}: wait time and cost of a workload under runnerscale and the baselines. */
 final class SimulateCommand {
     static final String USAGE = """
-            usage: runnerscale simulate --trace FILE [--config pools.yaml] [--compare other.yaml,...] [--boot 50s]
+            usage: runnerscale simulate --trace FILE [--config pools.yaml|auto [--save-config FILE]]
+                                        [--compare other.yaml,...] [--boot 50s]
                                         [--json] [--report report.html] [--price USD_PER_INSTANCE_HOUR] [--drain-time 5s]
                                         [--spot-interruptions PER_INSTANCE_HOUR [--spot-pools NAME,...]]
                                         [--fargate-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
                                         [--fargate-arm-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
                                         [--fargate-spot-discount 0.7] [--boot-jitter 0.1] [--seed N] [--no-progress]
+                                        [--drop-webhooks SHARE [--reconcile-every 10m|off]]
               --trace       job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines;
                             bad records are skipped with a warning naming their line
-              --config      pools file (default: the built-in pool, one job per instance, idle_time 2m)
+              --config      pools file, or auto (the default): one pool per tag set among the trace's jobs, each
+                            like the built-in pool (EC2, one job per instance, idle_time 2m), untagged jobs to a pool
+                            named default; the derived pools file is printed on stderr
+              --save-config write the derived pools file here instead of printing it (only without --config FILE)
               --compare     other pools files, comma-separated (at most 4): each replays the same trace under
                             runnerscale beside --config (e.g. the same jobs on a Fargate pool); every run's
                             pools get a row of their own
@@ -73,7 +81,16 @@ final class SimulateCommand {
               --fargate-spot-discount
                             Fargate Spot's discount off those prices, 0 to 0.95 (default 0.7: AWS's "up to 70%";
                             the live Spot price varies)
-              --seed        seed of the random draws (boot times, decision delays, interruptions); any whole number
+              --seed        seed of the random draws (boot times, decision delays, interruptions, lost webhooks);
+                            any whole number
+              --drop-webhooks
+                            share of job webhook deliveries (pending, running, finished) lost on the way, 0 to 1
+                            (default 0), each by its own draw: shows what lost hooks cost and what the reconciler
+                            recovers. Applies to the runnerscale rows (gitlab_taskscaler polls GitLab instead)
+              --reconcile-every
+                            how often the real reconciler runs against the simulated GitLab, 1m to 1d, or off
+                            (default: 10m, the lifecycle function's schedule, whenever webhooks are dropped; off
+                            otherwise)
             """;
     private static final DateTimeFormatter DAY = DateTimeFormatter.ofPattern("yyyy-MM-dd").withZone(ZoneOffset.UTC);
 
@@ -83,7 +100,8 @@ final class SimulateCommand {
     static int run(List<String> raw, PrintStream out, PrintStream err) throws IOException {
         Args args = Args.parse(raw, Set.of("trace", "config", "compare", "boot", "report", "price",
                         "spot-interruptions", "spot-rate", "spot-pools", "drain-time", "boot-jitter", "seed",
-                        "fargate-price", "fargate-arm-price", "fargate-spot-discount"),
+                        "fargate-price", "fargate-arm-price", "fargate-spot-discount", "drop-webhooks",
+                        "reconcile-every", "save-config"),
                 Set.of("json", "no-progress"));
         String tracePath = args.get("trace", null);
         if (tracePath == null) {
@@ -91,7 +109,15 @@ final class SimulateCommand {
         }
         Path traceFile = readableTrace(tracePath);
         Path reportFile = args.get("report", null) == null ? null : writableReport(args.get("report", null));
-        PoolsConfig config = PoolsFiles.load(args.get("config", null));
+        String configPath = args.get("config", null);
+        boolean derive = configPath == null || configPath.equals(AUTO);
+        Path saveFile = args.get("save-config", null) == null ? null : writable(args.get("save-config", null), "save-config");
+        if (saveFile != null && !derive) {
+            throw new Args.UsageException("--save-config writes the pools derived from the trace: give it without "
+                    + "--config FILE (or with --config auto)");
+        }
+        // derived pools are known once the trace is read; a file's are checked before anything is simulated
+        PoolsConfig config = derive ? null : PoolsFiles.load(configPath);
         List<Compared> compared = compared(args);
         Duration boot = args.durationIn("boot", Duration.ofSeconds(50), Duration.ofMillis(1), SimulationOptions.MAX_BOOT);
         SimulationOptions options = SimulationOptions.runnerscale(boot)
@@ -99,11 +125,12 @@ final class SimulateCommand {
                         "sigma of the log-normal boot time"))
                 .withPrice(args.numberIn("price", 0, 0, SimulationOptions.MAX_PRICE_PER_HOUR, "USD per instance-hour"))
                 .withSpotRate(spotRate(args))
-                .withSpotPools(spotPools(args, config, compared))
+                .withSpotPools(derive ? Set.of() : spotPools(args, config, compared))
                 .withDrainTime(args.durationIn("drain-time", SimulationOptions.DEFAULT_DRAIN_TIME, Duration.ZERO,
                         SimulationOptions.MAX_DRAIN_TIME))
                 .withSeed(args.longNumber("seed", 1))
                 .withFargatePrices(fargatePrices(args));
+        WebhookLoss loss = webhookLoss(args);
 
         TraceReader.Trace trace;
         try {
@@ -123,26 +150,70 @@ final class SimulateCommand {
             err.println("error: " + nothingToReplay(tracePath, trace));
             return 1;
         }
-        // jobs no pool takes would only be dropped by each policy: leave them out once, for all of them alike
-        List<TraceJob> jobs = trace.jobs().stream().filter(j -> config.poolFor(j.tags()).isPresent()).toList();
+        String configLabel = derive ? "the pools derived from the trace" : configPath;
+        if (derive) {
+            String yaml = TracePools.yaml(trace.jobs());
+            config = TracePools.derive(trace.jobs());
+            options = options.withSpotPools(spotPools(args, config, compared));
+            if (saveFile != null) {
+                try {
+                    Files.writeString(saveFile, yaml);
+                } catch (IOException e) {
+                    err.println("error: cannot write the pools to " + saveFile + ": "
+                            + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason()
+                            : e.getClass().getSimpleName()));
+                    return 1;
+                }
+                err.println("pools derived from the trace (" + config.pools().size() + ", one per tag set) written to "
+                        + saveFile + "; edit them and pass the file with --config");
+            } else {
+                err.println("pools derived from the trace (one per tag set; --save-config FILE writes them to a file "
+                        + "to edit and pass with --config):");
+                err.print(yaml);
+            }
+        }
+        // every row replays the same jobs: those every pools file takes (a row on other jobs is no comparison)
+        List<PoolsConfig> files = new ArrayList<>(List.of(config));
+        List<String> fileLabels = new ArrayList<>(List.of(configLabel));
+        compared.forEach(c -> {
+            files.add(c.config());
+            fileLabels.add(c.path());
+        });
+        List<TraceJob> jobs = new ArrayList<>();
+        Map<List<String>, Unmatched> left = new LinkedHashMap<>();
+        for (TraceJob job : trace.jobs()) {
+            List<String> notTakenBy = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) {
+                if (files.get(i).poolFor(job.tags()).isEmpty()) {
+                    notTakenBy.add(fileLabels.get(i));
+                }
+            }
+            if (notTakenBy.isEmpty()) {
+                jobs.add(job);
+            } else {
+                left.merge(TracePools.tagSet(job.tags()), new Unmatched(TracePools.tagSet(job.tags()), 1, notTakenBy),
+                        (a, b) -> new Unmatched(a.tags(), a.jobs() + 1, a.notTakenBy()));
+            }
+        }
+        List<Unmatched> unmatchedSets = left.values().stream().sorted(java.util.Comparator
+                .comparingInt(Unmatched::jobs).reversed().thenComparing(u -> String.join(",", u.tags()))).toList();
         int unmatched = trace.jobs().size() - jobs.size();
         if (jobs.isEmpty()) {
-            err.println("error: no job of " + tracePath + " matches a pool (pools: "
-                    + config.pools().stream().map(PoolConfig::name).collect(Collectors.joining(", "))
-                    + "); check each pool's match tags and run_untagged");
+            err.println("error: no job of " + tracePath + " matches a pool of " + String.join(" and ", fileLabels)
+                    + " (pools: " + files.stream().flatMap(c -> c.pools().stream()).map(PoolConfig::name).distinct()
+                    .collect(Collectors.joining(", ")) + "); check each pool's match tags and run_untagged");
+            printUnmatched(err, unmatched, unmatchedSets);
             return 1;
         }
-        if (unmatched > 0) {
-            err.println("warning: " + unmatched + " job(s) match no pool's tags and were not simulated");
-        }
+        printUnmatched(err, unmatched, unmatchedSets);
         boolean progress = !args.flag("no-progress") && System.console() != null;
         Progress bar = new Progress(err, jobs.size(), progress);
 
         boolean forecastConfigured = config.pools().stream().anyMatch(p -> p.forecast().enabled());
         List<Simulation> simulations = List.of(
-                new Simulation("runnerscale", jobs, config, options, bar.stage("runnerscale")),
+                new Simulation("runnerscale", jobs, config, options, bar.stage("runnerscale")).withWebhookLoss(loss),
                 new Simulation(forecastConfigured ? "runnerscale-no-forecast" : "runnerscale+forecast", jobs,
-                        withForecast(config, !forecastConfigured), options, bar.stage("forecast")),
+                        withForecast(config, !forecastConfigured), options, bar.stage("forecast")).withWebhookLoss(loss),
                 new Simulation("gitlab_taskscaler", jobs, withForecast(config, false),
                         SimulationOptions.gitlabTaskscaler(options), bar.stage("gitlab_taskscaler")));
         List<SimulationResult> results = new ArrayList<>();
@@ -151,19 +222,11 @@ final class SimulateCommand {
         }
         results.add(Baselines.oracle(jobs, config, options));
         results.add(alwaysOn(jobs, config, options));
-        // the other pools files, each on the jobs it takes of the same trace, right under the headline
+        // the other pools files, on the same jobs, right under the headline
         List<Simulation> others = new ArrayList<>();
         for (Compared other : compared) {
-            List<TraceJob> taken = trace.jobs().stream().filter(j -> other.config().poolFor(j.tags()).isPresent()).toList();
-            if (taken.size() != trace.jobs().size()) {
-                err.println("warning: " + other.path() + ": " + (trace.jobs().size() - taken.size())
-                        + " job(s) match none of its pools and were not simulated under it");
-            }
-            if (taken.isEmpty()) {
-                err.println("error: no job of " + tracePath + " matches a pool of " + other.path());
-                return 1;
-            }
-            Simulation simulation = new Simulation(other.label(), taken, other.config(), options, bar.stage(other.label()));
+            Simulation simulation = new Simulation(other.label(), jobs, other.config(), options, bar.stage(other.label()))
+                    .withWebhookLoss(loss);
             others.add(simulation);
             results.add(others.size(), simulation.run()); // after the headline and the files before it
         }
@@ -175,18 +238,19 @@ final class SimulateCommand {
             if (simulated.get(i).unfinished() > 0) {
                 err.println("warning: " + results.get(i).policy() + ": " + simulated.get(i).unfinished()
                         + " job(s) never ran: still waiting " + Simulation.DRAIN_LIMIT.toDays()
-                        + " days after the trace's last job (a pool with max_instances 0, or far too few?); the figures leave them out");
+                        + " days after the trace's last job (a pool with max_instances 0, far too few, or their pending webhook lost?); the figures leave them out");
             }
         }
         if (results.getFirst().jobs() == 0) {
-            err.println("error: no job ran under the pools of " + args.get("config", "the built-in pool") + "; nothing to report");
+            err.println("error: no job ran under " + configLabel + "; nothing to report");
             return 1;
         }
 
         String source = traceFile.getFileName() + ": " + jobs.size() + " jobs, "
                 + DAY.format(jobs.getFirst().requestedAt()) + " to " + DAY.format(jobs.getLast().requestedAt())
                 + ", boot " + Durations.format(boot) + (trace.skipped() > 0 ? ", " + trace.skipped() + " skipped" : "")
-                + (unmatched > 0 ? ", " + unmatched + " match no pool" : "");
+                + (unmatched > 0 ? ", " + unmatched + (compared.isEmpty() ? " match no pool"
+                : " left out (not taken by every pools file)") : "");
         boolean fargateSpot = java.util.stream.Stream.concat(java.util.stream.Stream.of(config),
                         compared.stream().map(Compared::config)).flatMap(c -> c.pools().stream())
                 .anyMatch(p -> p.backend() instanceof PoolConfig.Fargate f && f.spot());
@@ -195,7 +259,7 @@ final class SimulateCommand {
         boolean poolRows = !compared.isEmpty() || config.pools().size() > 1
                 || config.pools().stream().anyMatch(p -> p.backend() instanceof PoolConfig.Fargate);
         if (args.flag("json")) {
-            out.println(json(results, source, options, compared.size(), poolRows));
+            out.println(json(results, source, options, compared.size(), poolRows, unmatchedSets));
         } else {
             out.println("runnerscale simulate  " + source);
             out.print(table(results));
@@ -203,6 +267,7 @@ final class SimulateCommand {
                 out.print(poolTable(perPool, options));
             }
             out.print(drainTable(results, options, fargateSpot));
+            out.print(webhookTable(results));
         }
         if (reportFile != null) {
             try {
@@ -216,6 +281,77 @@ final class SimulateCommand {
             err.println("report written to " + reportFile.toAbsolutePath());
         }
         return 0;
+    }
+
+    /** {@code --drop-webhooks} and {@code --reconcile-every}: the reconciler runs by default whenever hooks are lost. */
+    static WebhookLoss webhookLoss(Args args) {
+        double rate = args.numberIn("drop-webhooks", 0, 0, 1, "the share of webhook deliveries lost");
+        String every = args.get("reconcile-every", null);
+        if (every == null) {
+            return new WebhookLoss(rate, rate > 0 ? WebhookLoss.DEFAULT_RECONCILE_EVERY : null);
+        }
+        if (every.trim().equalsIgnoreCase("off")) {
+            return new WebhookLoss(rate, null);
+        }
+        return new WebhookLoss(rate, args.durationIn("reconcile-every", WebhookLoss.DEFAULT_RECONCILE_EVERY,
+                Duration.ofMinutes(1), Duration.ofDays(1)));
+    }
+
+    /** The lost webhooks of each run that had any (or a reconciler, or a job that never started); empty otherwise. */
+    static String webhookTable(List<SimulationResult> results) {
+        List<SimulationResult> shown = WebhookFigures.shown(results);
+        if (shown.isEmpty()) {
+            return "";
+        }
+        int width = Math.max(24, shown.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(WebhookFigures.note(shown), 110)));
+        // short headings: the note and the report spell them out
+        List<String> headings = List.of("drop pend", "drop run", "drop fin", "rec runs", "to-run", "to-fin", "other",
+                "unchanged", "lost p50", "lost p95", "lost max", "never", "stale");
+        out.append(String.format(Locale.ROOT, "%-" + width + "s", "policy"));
+        headings.forEach(h -> out.append(String.format(Locale.ROOT, " %9s", h)));
+        out.append(String.format(Locale.ROOT, "%n"));
+        for (SimulationResult r : shown) {
+            out.append(String.format(Locale.ROOT, "%-" + width + "s", r.policy()));
+            WebhookFigures.cells(r).forEach(c -> out.append(String.format(Locale.ROOT, " %9s", c)));
+            out.append(String.format(Locale.ROOT, "%n"));
+        }
+        return out.toString();
+    }
+
+    /** {@code --config auto}: the pools derived from the trace (also what no {@code --config} means). */
+    static final String AUTO = "auto";
+    /** Tag sets listed one by one among the jobs left out; the rest are summed up. */
+    static final int MAX_LISTED_TAG_SETS = 20;
+
+    /**
+     * Jobs of one tag set that some pools file does not take: left out of every row.
+     *
+     * @param tags       the set, sorted (empty: untagged)
+     * @param notTakenBy the pools files none of whose pools takes them
+     */
+    record Unmatched(List<String> tags, int jobs, List<String> notTakenBy) {
+        String shownTags() {
+            return tags.isEmpty() ? "untagged" : "[" + tags.stream().map(Args::shownValue)
+                    .collect(Collectors.joining(", ")) + "]";
+        }
+    }
+
+    private static void printUnmatched(PrintStream err, int unmatched, List<Unmatched> sets) {
+        if (unmatched == 0) {
+            return;
+        }
+        err.println("warning: " + unmatched + " job(s) left out of every row (each row replays the jobs every pools "
+                + "file takes), by tag set:");
+        for (Unmatched set : sets.subList(0, Math.min(sets.size(), MAX_LISTED_TAG_SETS))) {
+            err.println("warning:   " + set.shownTags() + ": " + set.jobs() + " job(s), taken by no pool of "
+                    + String.join(", ", set.notTakenBy()));
+        }
+        if (sets.size() > MAX_LISTED_TAG_SETS) {
+            List<Unmatched> rest = sets.subList(MAX_LISTED_TAG_SETS, sets.size());
+            err.println("warning:   ... and " + rest.size() + " more tag set(s), "
+                    + rest.stream().mapToInt(Unmatched::jobs).sum() + " job(s)");
+        }
     }
 
     /** Most {@code --compare} files: each is a whole replay of the trace. */
@@ -347,16 +483,20 @@ final class SimulateCommand {
 
     /** Checked before simulating, so a long run is not lost to a typo in the report's path. */
     private static Path writableReport(String path) {
-        Path file = path(path, "report");
+        return writable(path, "report");
+    }
+
+    private static Path writable(String path, String option) {
+        Path file = path(path, option);
         if (Files.isDirectory(file)) {
-            throw new Args.UsageException("--report: " + path + " is a directory; name the HTML file to write");
+            throw new Args.UsageException("--" + option + ": " + path + " is a directory; name the file to write");
         }
         Path parent = file.toAbsolutePath().getParent();
         if (parent == null || !Files.isDirectory(parent)) {
-            throw new Args.UsageException("--report: directory " + parent + " does not exist");
+            throw new Args.UsageException("--" + option + ": directory " + parent + " does not exist");
         }
         if (Files.exists(file) ? !Files.isWritable(file) : !Files.isWritable(parent)) {
-            throw new Args.UsageException("--report: cannot write " + path + " (permissions?)");
+            throw new Args.UsageException("--" + option + ": cannot write " + path + " (permissions?)");
         }
         return file;
     }
@@ -576,9 +716,22 @@ final class SimulateCommand {
      */
     static String json(List<SimulationResult> results, String source, SimulationOptions options, int compared,
                        boolean pools) {
+        return json(results, source, options, compared, pools, List.of());
+    }
+
+    /** @param unmatched the jobs left out of every row, by tag set ({@code unmatched}) */
+    static String json(List<SimulationResult> results, String source, SimulationOptions options, int compared,
+                       boolean pools, List<Unmatched> unmatched) {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = summary(mapper, results.getFirst(), options);
         root.put("trace", source);
+        var left = root.putArray("unmatched");
+        for (Unmatched set : unmatched) {
+            ObjectNode node = left.addObject();
+            set.tags().forEach(node.putArray("tags")::add);
+            node.put("jobs", set.jobs());
+            set.notTakenBy().forEach(node.putArray("not_taken_by")::add);
+        }
         if (pools) {
             poolsOf(root, results.getFirst());
         }
@@ -618,6 +771,25 @@ final class SimulateCommand {
         }
         if (r.interruptions() > 0) {
             node.put("interruptions", r.interruptions());
+        }
+        SimulationResult.Webhooks w = r.webhooks();
+        if (w.any()) {
+            ObjectNode hooks = node.putObject("webhooks").put("drop_rate", w.dropRate())
+                    .put("dropped_pending", w.droppedPending()).put("dropped_running", w.droppedRunning())
+                    .put("dropped_finished", w.droppedFinished());
+            if (w.reconcileEvery() == null) {
+                hooks.putNull("reconcile_every_seconds");
+            } else {
+                hooks.put("reconcile_every_seconds", w.reconcileEvery().toSeconds());
+            }
+            hooks.put("reconciler_runs", w.reconcileRuns());
+            ObjectNode kinds = hooks.putObject("reconciled");
+            w.reconciled().forEach((kind, count) -> kinds.put(kind.toLowerCase(Locale.ROOT), count));
+            hooks.put("repaired", w.repaired());
+            hooks.putObject("lost_pending_wait_seconds").put("jobs", w.lostPendingWaits().length)
+                    .put("p50", round(w.lostPendingWaitPercentile(50))).put("p95", round(w.lostPendingWaitPercentile(95)))
+                    .put("max", round(w.lostPendingWaitPercentile(100)));
+            hooks.put("never_started", w.neverStarted()).put("stale_at_end", w.staleAtEnd());
         }
         if (options != null) {
             SimulationResult.Drains d = r.drains();

@@ -114,6 +114,7 @@ public final class HtmlReport {
             summaryTable(sb, rs);
             poolTable(sb, perPool == null ? List.of() : perPool, poolNote);
             drainTable(sb, rs, drainNote);
+            webhookTable(sb, rs);
             timelines(sb, rs);
             waitDistribution(sb, rs);
             costChart(sb, rs);
@@ -360,6 +361,29 @@ public final class HtmlReport {
                 cell(sb, String.format(Locale.ROOT, "%,d", d.retried()));
                 cell(sb, fmt1(d.retryWaitSeconds() / 60));
                 cell(sb, fmt1(d.lostWorkSeconds() / 60));
+            }
+            sb.append("</tr>\n");
+        }
+        sb.append("</tbody></table></div></section>\n");
+    }
+
+    private static void webhookTable(StringBuilder sb, List<SimulationResult> rs) {
+        List<SimulationResult> shown = WebhookFigures.shown(rs);
+        if (shown.isEmpty()) {
+            return;
+        }
+        sb.append("<section><h2>Lost webhooks and the reconciler</h2><p class=\"note\">")
+                .append(esc(WebhookFigures.note(shown))).append("</p><div class=\"table-wrap\"><table><thead><tr>")
+                .append("<th scope=\"col\">Policy</th>");
+        for (String column : WebhookFigures.COLUMNS) {
+            sb.append("<th scope=\"col\">").append(esc(column)).append("</th>");
+        }
+        sb.append("</tr></thead><tbody>\n");
+        for (SimulationResult r : shown) {
+            sb.append(r == rs.getFirst() ? "<tr class=\"headline\">" : "<tr>").append("<td>").append(esc(r.policy()))
+                    .append("</td>");
+            for (String value : WebhookFigures.cells(r)) {
+                cell(sb, value);
             }
             sb.append("</tr>\n");
         }

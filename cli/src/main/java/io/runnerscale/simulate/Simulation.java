@@ -18,6 +18,9 @@ import io.runnerscale.pool.PoolConfig;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.pool.PolicyEntry;
+import io.runnerscale.reconcile.ReconcileReport;
+import io.runnerscale.reconcile.ReconcileSettings;
+import io.runnerscale.reconcile.Reconciler;
 import io.runnerscale.scaling.InMemoryDemandHistory;
 import io.runnerscale.scaling.InstanceDrains;
 import io.runnerscale.scaling.ScalingAction;
@@ -25,18 +28,23 @@ import io.runnerscale.scaling.ScalerService;
 import io.runnerscale.scaling.DemandHistoryForecast;
 import io.runnerscale.scaling.TaskScaler;
 import io.runnerscale.store.InMemoryJobStore;
+import io.runnerscale.webhook.JobUpdateService;
+import io.runnerscale.webhook.PoolResolver;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
@@ -68,6 +76,17 @@ import java.util.function.IntConsumer;
  * a job runs on it</b>, and no Fargate task stops under a job that was not cancelled and retried. A
  * run in which one was fails with an {@link IllegalStateException} naming the first.
  *
+ * <p>Webhooks can be lost ({@link WebhookLoss}): each delivery of a job's pending, running or
+ * finished event reaches the store with the chance {@code 1 - dropRate}, and only a delivered
+ * pending event asks the scaler for a decision (the fast path) and counts as demand. "GitLab" does
+ * not care: its runners take any pending job of their pool, known to runnerscale or not. A lost
+ * pending event leaves the job without capacity of its own until a free runner of its pool happens
+ * to take it (or the reconciler finds it); a lost running event leaves runnerscale asking capacity
+ * for a job already running; a lost finished event keeps the job's instance busy to the scaler, so
+ * it is never scaled in. The real {@link Reconciler} runs every {@link WebhookLoss#reconcileEvery()}
+ * against {@link SimulatedGitLab}, which answers from the jobs' real states. Cancellations at a spot
+ * deadline or a Fargate Spot interruption always arrive (runnerscale itself asked for them).
+ *
  * <p>Every run is bounded whatever its input: the trace may span at most {@link #MAX_SPAN}, the
  * replay stops {@link #DRAIN_LIMIT} after the last job's end even if jobs are still waiting (a pool
  * that can launch nothing), and the timeline keeps at most {@link #MAX_TIMELINE_SAMPLES} samples.
@@ -85,6 +104,8 @@ public final class Simulation {
     private static final long SPOT_STREAM = 0x5b07_5b07_5b07L;
     /** Fargate start times too: a Fargate pool beside EC2 pools leaves their boot draws alone. */
     private static final long FARGATE_STREAM = 0xfa6a_7e00_fa6aL;
+    /** Lost webhooks too: dropping some leaves every other draw where it was. */
+    private static final long DROP_STREAM = 0xd70b_d70b_d70bL;
     /**
      * From a Fargate Spot interruption to the task's stop: ECS sends SIGTERM at the warning, which makes
      * gitlab-runner abort its job and exit, and SIGKILL after the task definition's stopTimeout (30 s by
@@ -152,6 +173,20 @@ public final class Simulation {
     private boolean cancelAtSpotDeadline = true;
     private Instant end;
     private final Instant hardStop;
+    /** "GitLab": every job's real state, for the reconciler's reads. */
+    private final SimulatedGitLab gitlab = new SimulatedGitLab();
+    private WebhookLoss loss = WebhookLoss.NONE;
+    private Random dropRandom;
+    private java.util.function.BiPredicate<TraceJob, JobStatus> dropRule;
+    private Reconciler reconciler;
+    private int droppedPending;
+    private int droppedRunning;
+    private int droppedFinished;
+    private int reconcileRuns;
+    private final Map<ReconcileReport.Kind, Integer> reconciled = new EnumMap<>(ReconcileReport.Kind.class);
+    /** Jobs waiting whose pending webhook was lost, until a runner takes them. */
+    private final Set<JobKey> lostPending = new HashSet<>();
+    private final List<Double> lostPendingWaits = new ArrayList<>();
     private Duration sampleInterval;
 
     public Simulation(String name, List<TraceJob> trace, PoolsConfig config, SimulationOptions options,
@@ -194,6 +229,36 @@ public final class Simulation {
 
     private TaskLifecycle taskLifecycle() {
         return taskLifecycle;
+    }
+
+    /**
+     * Drops webhooks and runs the reconciler as {@code loss} says. The reconciler is the real one,
+     * with its default settings, writing through the webhook's own {@link JobUpdateService} (its
+     * scale requests are the fast path's decisions) and reading {@link SimulatedGitLab}.
+     */
+    public Simulation withWebhookLoss(WebhookLoss loss) {
+        this.loss = loss;
+        this.dropRandom = new Random(options.seed() ^ DROP_STREAM);
+        if (loss.reconciles()) {
+            PoolsConfigSource pools = PoolsConfigSource.fixed(config);
+            JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
+                    (pool, reason, dedupeId) -> requestDecision(pool), history);
+            this.reconciler = new Reconciler(pools, store, gitlab, updates, clock, ReconcileSettings.DEFAULTS);
+        } else {
+            this.reconciler = null;
+        }
+        return this;
+    }
+
+    /** Tests: which deliveries are lost, by trace job and event status, instead of the drop rate's draws. */
+    Simulation dropDeliveries(java.util.function.BiPredicate<TraceJob, JobStatus> rule) {
+        this.dropRule = rule;
+        return this;
+    }
+
+    /** "GitLab" of this run: its jobs' real states (tests). */
+    SimulatedGitLab gitlab() {
+        return gitlab;
     }
 
     /** Tests: when each instance gets its spot warning, after its launch (null: never). */
@@ -244,6 +309,9 @@ public final class Simulation {
         requestsLeft = trace.size();
         push(clock.instant(), new Tick());
         push(clock.instant(), new SampleFleet());
+        if (reconciler != null) {
+            push(clock.instant().plus(loss.reconcileEvery()), new Reconcile());
+        }
         int reported = 0;
         while (!events.isEmpty()) {
             Event event = events.poll();
@@ -289,7 +357,67 @@ public final class Simulation {
                 interruptions, jobsAtWarning, finishedBeforeDeadline, retried, retryWaitSeconds, lostWorkSeconds);
         List<SimulationResult.PoolResult> pools = tallies.values().stream().map(t -> t.result(options)).toList();
         return new SimulationResult(name, completed, waitArray, hours, idleSeconds / 3600.0, peak, cost, drains,
-                timeline, pools);
+                timeline, pools, webhooks());
+    }
+
+    private SimulationResult.Webhooks webhooks() {
+        int neverStarted = pending.values().stream().mapToInt(ArrayDeque::size).sum() + requestsLeft;
+        if (droppedPending + droppedRunning + droppedFinished == 0 && loss.dropRate() == 0 && reconciler == null
+                && neverStarted == 0) {
+            return SimulationResult.Webhooks.NONE;
+        }
+        // what runnerscale still takes for live though GitLab has ended it: capacity kept for nothing
+        int stale = 0;
+        for (PoolConfig pool : config.pools()) {
+            for (var job : store.liveJobs(pool.name())) {
+                JobStatus real = gitlab.status(job.key());
+                if (real != null && real.isTerminal()) {
+                    stale++;
+                }
+            }
+        }
+        Map<String, Integer> kinds = new LinkedHashMap<>();
+        reconciled.forEach((kind, count) -> kinds.put(kind.name(), count));
+        return new SimulationResult.Webhooks(loss.dropRate(), reconciler == null ? null : loss.reconcileEvery(), reconcileRuns, droppedPending, droppedRunning,
+                droppedFinished, kinds, lostPendingWaits.stream().mapToDouble(Double::doubleValue).toArray(),
+                neverStarted, stale);
+    }
+
+    /**
+     * GitLab's delivery of one job event to the webhook, which writes it to the store.
+     *
+     * @return false when the delivery was lost on the way
+     */
+    private boolean deliver(JobEvent event, String pool, TraceJob job) {
+        boolean lost = dropRule != null ? dropRule.test(job, event.status())
+                : loss.dropRate() > 0 && dropRandom.nextDouble() < loss.dropRate();
+        if (lost) {
+            switch (event.status()) {
+                case PENDING -> droppedPending++;
+                case RUNNING -> droppedRunning++;
+                default -> droppedFinished++;
+            }
+            return false;
+        }
+        store.apply(event, pool, clock.instant());
+        return true;
+    }
+
+    private void reconcile() {
+        ReconcileReport report = reconciler.run();
+        reconcileRuns++;
+        report.counts().forEach((kind, count) -> {
+            if (count > 0) {
+                reconciled.merge(kind, count, Integer::sum);
+            }
+        });
+    }
+
+    /** A job a runner takes: its wait is counted, and apart when runnerscale never heard it was pending. */
+    private void started(Waiting job, double wait) {
+        if (lostPending.remove(job.key)) {
+            lostPendingWaits.add(wait);
+        }
     }
 
     /** Jobs whose tags no pool takes; they are not simulated. */
@@ -338,6 +466,10 @@ public final class Simulation {
                 requestDecision(st.pool);
             }
             case Interrupt i -> interrupt(i.instanceId);
+            case Reconcile r -> {
+                reconcile();
+                push(clock.instant().plus(loss.reconcileEvery()), new Reconcile());
+            }
             case DrainDeadline d -> drainDeadline(d.instanceId);
             case DrainEnd d -> drainEnd(d.instanceId);
             case Reclaim r -> reclaim(r.instanceId);
@@ -366,13 +498,20 @@ public final class Simulation {
 
     /** @param retry a job cancelled at a spot deadline (or a Fargate Spot interruption), asked for again */
     private JobKey submit(TraceJob job, String pool, boolean retry) {
-        JobKey key = new JobKey(1, nextJobId++);
+        JobKey key = new JobKey(SimulatedGitLab.PROJECT_ID, nextJobId++);
         outstanding++;
         Instant now = clock.instant();
-        store.apply(event(key, JobStatus.PENDING, null, null), pool, now);
-        history.record(pool, now);
+        gitlab.created(key, job.tags(), now);
+        boolean delivered = deliver(event(key, JobStatus.PENDING, null, null), pool, job);
+        if (delivered) {
+            history.record(pool, now);
+        } else {
+            lostPending.add(key);
+        }
         pending.computeIfAbsent(pool, p -> new ArrayDeque<>()).add(new Waiting(key, job, pool, now, retry));
-        requestDecision(pool);
+        if (delivered) {
+            requestDecision(pool); // the webhook's fast path: nothing asks when the hook was lost
+        }
         dispatch(pool);
         return key;
     }
@@ -419,6 +558,7 @@ public final class Simulation {
                 if (job.retry) {
                     retryWaitSeconds += wait;
                 }
+                started(job, wait);
                 if (machine.running.isEmpty() && machine.idleFrom != null) {
                     double idle = seconds(machine.idleFrom, now);
                     idleSeconds += idle;
@@ -426,7 +566,8 @@ public final class Simulation {
                     machine.idleFrom = null;
                 }
                 machine.running.put(job.key, new Running(job, now));
-                store.apply(event(job.key, JobStatus.RUNNING, machine.id, null), poolName, now);
+                gitlab.started(job.key, machine.id, null, now);
+                deliver(event(job.key, JobStatus.RUNNING, machine.id, null), poolName, job.job);
                 push(now.plus(job.job.duration()), new Finish(job.key, machine.id));
             }
         }
@@ -434,7 +575,8 @@ public final class Simulation {
 
     private void finish(Finish finish) {
         Machine machine = machines.get(finish.instanceId);
-        if (machine == null || machine.running.remove(finish.key) == null) {
+        Running ran = machine == null ? null : machine.running.remove(finish.key);
+        if (ran == null) {
             return; // cancelled at a spot deadline and retried
         }
         machine.uses++;
@@ -442,7 +584,8 @@ public final class Simulation {
         completed++; // a job retried after a spot interruption counts once, when it finally completes
         tallies.get(machine.pool).completed++;
         Instant now = clock.instant();
-        store.apply(event(finish.key, JobStatus.SUCCESS, machine.id, now), machine.pool, now);
+        gitlab.ended(finish.key, JobStatus.SUCCESS, now);
+        deliver(event(finish.key, JobStatus.SUCCESS, machine.id, now), machine.pool, ran.job.job);
         if (machine.running.isEmpty()) {
             machine.idleFrom = now;
         }
@@ -476,14 +619,16 @@ public final class Simulation {
             if (job.retry) {
                 retryWaitSeconds += wait;
             }
+            started(job, wait);
             double idle = seconds(run.idleFrom, now);
             idleSeconds += idle;
             tally.idleSeconds += idle;
             run.idleFrom = null;
             taskJobs.put(job.key, new TaskJob(job, now, run.task.arn()));
             // the pool's one runner runs it (which task, GitLab knows by the runner's system id)
-            store.apply(new JobEvent(job.key, JobStatus.RUNNING, null, null, null, null, now, null, null,
-                    tally.runnerId, null, null, List.of()), pool.name(), now);
+            gitlab.started(job.key, null, tally.runnerId, now);
+            deliver(new JobEvent(job.key, JobStatus.RUNNING, null, null, null, null, now, null, null,
+                    tally.runnerId, null, null, List.of()), pool.name(), job.job);
             push(now.plus(job.job.duration()), new TaskFinish(job.key, run.task.arn()));
         }
     }
@@ -519,8 +664,9 @@ public final class Simulation {
         Instant now = clock.instant();
         PoolTally tally = tallies.get(running.job.pool);
         tally.completed++;
-        store.apply(new JobEvent(finish.key, JobStatus.SUCCESS, null, null, null, null, running.startedAt, now, null,
-                tally.runnerId, null, null, List.of()), running.job.pool, now);
+        gitlab.ended(finish.key, JobStatus.SUCCESS, now);
+        deliver(new JobEvent(finish.key, JobStatus.SUCCESS, null, null, null, null, running.startedAt, now, null,
+                tally.runnerId, null, null, List.of()), running.job.pool, running.job.job);
         fargate.end(finish.arn, SimulatedFargate.EXITED, "Essential container in task exited", 0);
     }
 
@@ -605,6 +751,7 @@ public final class Simulation {
                 }
                 taskJobs.remove(task.job());
                 outstanding--;
+                gitlab.ended(task.job(), JobStatus.FAILED, task.stoppedAt());
                 submit(running.job.job, running.job.pool, true); // the figures stay whole; the run fails at its end
             }
             billTask(run, task.stoppedAt());
@@ -642,6 +789,7 @@ public final class Simulation {
             tallies.get(running.job.pool).retried++;
             lostWorkSeconds += seconds(running.startedAt, now);
             outstanding--;
+            gitlab.ended(job, JobStatus.CANCELED, now);
             store.apply(new JobEvent(job, JobStatus.CANCELED, null, null, null, null, running.startedAt, now, null,
                     tallies.get(running.job.pool).runnerId, null, null, List.of()), running.job.pool, now);
             cancelled.put(job, running);
@@ -799,6 +947,7 @@ public final class Simulation {
     private void cancelAndRetry(Machine machine, Waiting job) {
         Instant now = clock.instant();
         outstanding--;
+        gitlab.ended(job.key, JobStatus.CANCELED, now);
         store.apply(event(job.key, JobStatus.CANCELED, machine.id, now), machine.pool, now);
         submit(job.job, machine.pool, true);
     }
@@ -1085,5 +1234,8 @@ public final class Simulation {
     }
 
     private record Stray(String pool, JobKey key, JobStatus status) implements EventBody {
+    }
+
+    private record Reconcile() implements EventBody {
     }
 }

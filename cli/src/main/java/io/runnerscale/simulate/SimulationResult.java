@@ -1,7 +1,9 @@
 package io.runnerscale.simulate;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What one policy did with one workload.
@@ -13,10 +15,19 @@ import java.util.List;
  * @param drains      what the drains did ({@link Drains#NONE} for the analytic bounds)
  * @param pools       the same figures per pool, in the pools file's order (empty for the bounds); a
  *                    Fargate pool's instances are its tasks
+ * @param webhooks    what lost webhooks did and what the reconciler repaired ({@link Webhooks#NONE} when
+ *                    none were dropped and nothing reconciled)
  */
 public record SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
                                double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
-                               List<Sample> timeline, List<PoolResult> pools) {
+                               List<Sample> timeline, List<PoolResult> pools, Webhooks webhooks) {
+
+    public SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
+                            double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
+                            List<Sample> timeline, List<PoolResult> pools) {
+        this(policy, jobs, waitSeconds, instanceHours, idleInstanceHours, peakInstances, costUsd, drains, timeline,
+                pools, Webhooks.NONE);
+    }
 
     public SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
                             double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
@@ -82,7 +93,66 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
         public static final Drains NONE = new Drains(0, 0, 0, 0, 0, 0, 0, 0);
     }
 
+    /**
+     * Lost job webhooks and the reconciler, in one run.
+     *
+     * @param dropRate          the share of deliveries dropped
+     * @param reconcileEvery    the reconciler's schedule, null when it was off
+     * @param reconcileRuns     reconciler runs
+     * @param droppedPending    pending deliveries lost: runnerscale did not know the job was waiting
+     * @param droppedRunning    running deliveries lost: runnerscale kept asking capacity for a job already running
+     * @param droppedFinished   finished deliveries lost: runnerscale took the job's slot for busy
+     * @param reconciled        jobs the reconciler read back, by what came of it (the reconciler's own kinds,
+     *                          e.g. {@code TO_RUNNING}, {@code TO_FINISHED}, {@code UNCHANGED}), in its order
+     * @param lostPendingWaits  the waits of the jobs whose pending delivery was lost, sorted (each also in the
+     *                          run's waits)
+     * @param neverStarted      jobs still waiting for a runner when the replay stopped (none normally)
+     * @param staleAtEnd        jobs runnerscale still held as pending or running when the replay stopped
+     *                          though they had finished (or never existed for it to see end)
+     */
+    public record Webhooks(double dropRate, java.time.Duration reconcileEvery, int reconcileRuns, int droppedPending, int droppedRunning,
+                           int droppedFinished, Map<String, Integer> reconciled, double[] lostPendingWaits,
+                           int neverStarted, int staleAtEnd) {
+        public static final Webhooks NONE = new Webhooks(0, null, 0, 0, 0, 0, Map.of(), new double[0], 0, 0);
+
+        public Webhooks {
+            reconciled = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(reconciled));
+            lostPendingWaits = lostPendingWaits.clone();
+            Arrays.sort(lostPendingWaits);
+        }
+
+        @Override
+        public double[] lostPendingWaits() {
+            return lostPendingWaits.clone();
+        }
+
+        public int dropped() {
+            return droppedPending + droppedRunning + droppedFinished;
+        }
+
+        /** Jobs the reconciler corrected (the kinds that changed the store). */
+        public int repaired() {
+            return reconciled.entrySet().stream().filter(e -> !e.getKey().equals("UNCHANGED")
+                    && !e.getKey().equals("UNREADABLE") && !e.getKey().equals("PROJECT_MISSING"))
+                    .mapToInt(Map.Entry::getValue).sum();
+        }
+
+        public int reconciled(String kind) {
+            return reconciled.getOrDefault(kind, 0);
+        }
+
+        public double lostPendingWaitPercentile(double p) {
+            return percentile(lostPendingWaits, p);
+        }
+
+        /** Whether there is anything to show: something was dropped, or a reconciler ran. */
+        public boolean any() {
+            return dropRate > 0 || reconcileEvery != null || neverStarted > 0;
+        }
+    }
+
     public SimulationResult {
+        webhooks = webhooks == null ? Webhooks.NONE : webhooks;
         drains = drains == null ? Drains.NONE : drains;
         waitSeconds = waitSeconds.clone();
         Arrays.sort(waitSeconds);

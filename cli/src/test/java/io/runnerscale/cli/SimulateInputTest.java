@@ -168,6 +168,50 @@ class SimulateInputTest {
         assertTrue(page.contains("Drains and spot interruptions") && page.contains("Cancelled and retried"), page);
     }
 
+    @Test
+    void lostWebhookOptionsAreCheckedAndTheirFiguresReportedInTheTableTheJsonAndTheReport() throws IOException {
+        String trace = trace().toString();
+        for (List<String> option : List.of(List.of("--drop-webhooks", "1.5"), List.of("--drop-webhooks", "NaN"),
+                List.of("--drop-webhooks", "-0.1"), List.of("--reconcile-every", "10s"),
+                List.of("--reconcile-every", "2d"), List.of("--reconcile-every", "soon"))) {
+            Result r = main("simulate", "--trace", trace, "--no-progress", option.get(0), option.get(1));
+            assertEquals(2, r.code, option + ": " + r.err);
+            assertTrue(r.err.contains(option.get(0)), option + ": " + r.err);
+            assertEquals("", r.out, option.toString());
+        }
+        Result plain = main("simulate", "--trace", trace, "--no-progress");
+        assertFalse(plain.out.contains("Webhooks:"), "nothing dropped, nothing to show: " + plain.out);
+
+        Result on = main("simulate", "--trace", trace, "--no-progress", "--drop-webhooks", "0.3");
+        assertEquals(0, on.code, on.err);
+        String text = oneLine(on.out);
+        assertTrue(text.contains("Webhooks: 30% of job webhook deliveries") && text.contains("ran every 10m"), on.out);
+        assertTrue(on.out.contains("drop pend") && on.out.contains("to-fin"), "the figures' table: " + on.out);
+        Result off = main("simulate", "--trace", trace, "--no-progress", "--drop-webhooks", "0.3",
+                "--reconcile-every", "off");
+        assertEquals(0, off.code, off.err);
+        assertTrue(oneLine(off.out).contains("No reconciler"), off.out);
+
+        Result json = main("simulate", "--trace", trace, "--no-progress", "--drop-webhooks", "0.3", "--json");
+        assertEquals(0, json.code, json.err);
+        JsonNode hooks = new ObjectMapper().readTree(json.out).get("webhooks");
+        assertEquals(0.3, hooks.get("drop_rate").asDouble());
+        assertEquals(600, hooks.get("reconcile_every_seconds").asInt());
+        int dropped = hooks.get("dropped_pending").asInt() + hooks.get("dropped_running").asInt()
+                + hooks.get("dropped_finished").asInt();
+        assertTrue(dropped > 5 && dropped < 35, "about 30% of 60 deliveries: " + hooks);
+        assertTrue(hooks.get("reconciler_runs").asInt() > 0, hooks.toString());
+        assertFalse(new ObjectMapper().readTree(json.out).get("baselines").get("gitlab_taskscaler").has("webhooks"),
+                "gitlab_taskscaler has no webhooks to lose");
+
+        Path report = dir.resolve("hooks.html");
+        Result html = main("simulate", "--trace", trace, "--no-progress", "--drop-webhooks", "0.3",
+                "--report", report.toString());
+        assertEquals(0, html.code, html.err);
+        String page = Files.readString(report);
+        assertTrue(page.contains("Lost webhooks and the reconciler") && page.contains("repaired to finished"), page);
+    }
+
     // -- traces ----------------------------------------------------------------------------------
 
     @Test
