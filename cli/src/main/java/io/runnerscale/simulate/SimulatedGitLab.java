@@ -40,8 +40,8 @@ public final class SimulatedGitLab implements GitLab, GitLabJobs, GitLabProjects
             null);
 
     private final Map<JobKey, Job> jobs = new HashMap<>();
-    /** Pending jobs by id, so a page of them is read in GitLab's order (newest first) without a sort. */
-    private final NavigableMap<Long, Job> pending = new TreeMap<>();
+    /** Pending and running jobs by id, so a page of them is read in GitLab's order (newest first) without a sort. */
+    private final NavigableMap<Long, Job> live = new TreeMap<>();
     private long calls;
 
     /** One job's state in GitLab. */
@@ -77,7 +77,7 @@ public final class SimulatedGitLab implements GitLab, GitLabJobs, GitLabProjects
         if (jobs.putIfAbsent(key, job) != null) {
             throw new IllegalStateException("job " + key + " created twice");
         }
-        pending.put(key.jobId(), job);
+        live.put(key.jobId(), job);
     }
 
     /**
@@ -92,7 +92,6 @@ public final class SimulatedGitLab implements GitLab, GitLabJobs, GitLabProjects
         job.startedAt = at;
         job.instanceId = instanceId;
         job.runnerId = runnerId;
-        pending.remove(key.jobId());
     }
 
     /** The job ended: success, or canceled (an interruption's cancel), or failed. */
@@ -103,7 +102,7 @@ public final class SimulatedGitLab implements GitLab, GitLabJobs, GitLabProjects
         Job job = known(key);
         job.status = status;
         job.finishedAt = at;
-        pending.remove(key.jobId());
+        live.remove(key.jobId());
     }
 
     /** The job's status in GitLab; null for a job it never had. */
@@ -146,14 +145,14 @@ public final class SimulatedGitLab implements GitLab, GitLabJobs, GitLabProjects
     }
 
     @Override
-    public Page<JobEvent> pendingJobs(long projectId, int page) {
+    public Page<JobEvent> liveJobs(long projectId, int page) {
         calls++;
         requireProject(projectId);
         requirePage(page);
         List<JobEvent> items = new ArrayList<>(PER_PAGE);
         int skip = (page - 1) * PER_PAGE;
         boolean more = false;
-        for (Job job : pending.descendingMap().values()) {
+        for (Job job : live.descendingMap().values()) {
             if (skip > 0) {
                 skip--;
             } else if (items.size() < PER_PAGE) {

@@ -20,6 +20,7 @@ import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.pool.PolicyEntry;
 import io.runnerscale.reconcile.ReconcileReport;
 import io.runnerscale.reconcile.ReconcileSettings;
+import io.runnerscale.reconcile.ProjectSightings;
 import io.runnerscale.reconcile.Reconciler;
 import io.runnerscale.scaling.InMemoryDemandHistory;
 import io.runnerscale.scaling.InstanceDrains;
@@ -179,6 +180,7 @@ public final class Simulation {
     private Random dropRandom;
     private java.util.function.BiPredicate<TraceJob, JobStatus> dropRule;
     private Reconciler reconciler;
+    private ProjectSightings sightings;
     private int droppedPending;
     private int droppedRunning;
     private int droppedFinished;
@@ -243,9 +245,13 @@ public final class Simulation {
             PoolsConfigSource pools = PoolsConfigSource.fixed(config);
             JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
                     (pool, reason, dedupeId) -> requestDecision(pool), history);
-            this.reconciler = new Reconciler(pools, store, gitlab, updates, clock, ReconcileSettings.DEFAULTS);
+            this.sightings = new ProjectSightings(store);
+            // lists the trace's project, which the webhook path noted, and checks its hook
+            this.reconciler = new Reconciler(pools, store, gitlab, new Reconciler.Discovery(gitlab, store,
+                    SimulatedGitLab.HOOK.url()), updates.noting(sightings), clock, ReconcileSettings.DEFAULTS);
         } else {
             this.reconciler = null;
+            this.sightings = null;
         }
         return this;
     }
@@ -400,6 +406,10 @@ public final class Simulation {
             return false;
         }
         store.apply(event, pool, clock.instant());
+        if (sightings != null) {
+            // as the webhook notes the projects jobs come from, for the reconciler to list
+            sightings.seen(event.key().projectId(), clock.instant());
+        }
         return true;
     }
 

@@ -63,7 +63,7 @@ class SimulatedGitLabTest {
         assertTrue(project.projectMissing());
         assertNull(gitlab.status(key(7)));
 
-        assertEquals(404, assertThrows(GitLabRejectedException.class, () -> gitlab.pendingJobs(P + 1, 1)).status());
+        assertEquals(404, assertThrows(GitLabRejectedException.class, () -> gitlab.liveJobs(P + 1, 1)).status());
         assertEquals(404, assertThrows(GitLabRejectedException.class, () -> gitlab.hooks(P + 1)).status());
         assertEquals(404, assertThrows(GitLabRejectedException.class, () -> gitlab.groupProjects("other", 1)).status());
         assertThrows(GitLabUnavailableException.class, () -> gitlab.jobTags(key(7)));
@@ -84,7 +84,7 @@ class SimulatedGitLabTest {
         Integer page = 1;
         int pages = 0;
         while (page != null) {
-            Page<JobEvent> answer = gitlab.pendingJobs(P, page);
+            Page<JobEvent> answer = gitlab.liveJobs(P, page);
             assertTrue(answer.items().size() <= GitLabProjects.PER_PAGE);
             answer.items().forEach(e -> {
                 assertEquals(JobStatus.PENDING, e.status());
@@ -101,12 +101,12 @@ class SimulatedGitLabTest {
         for (int i = 1; i < seen.size(); i++) {
             assertTrue(seen.get(i) < seen.get(i - 1), "strictly newest first, no repeats across pages");
         }
-        JobEvent second = gitlab.pendingJobs(P, 1).items().stream().filter(e -> e.key().jobId() == jobs - 1)
+        JobEvent second = gitlab.liveJobs(P, 1).items().stream().filter(e -> e.key().jobId() == jobs - 1)
                 .findFirst().orElseThrow();
         assertEquals(List.of("docker"), second.tags(), "each with its tags, so its pool is found without a call");
-        assertEquals(List.of(), gitlab.pendingJobs(P, 4).items(), "past the last page: nothing");
-        assertNull(gitlab.pendingJobs(P, 4).nextPage());
-        assertThrows(IllegalArgumentException.class, () -> gitlab.pendingJobs(P, 0));
+        assertEquals(List.of(), gitlab.liveJobs(P, 4).items(), "past the last page: nothing");
+        assertNull(gitlab.liveJobs(P, 4).nextPage());
+        assertThrows(IllegalArgumentException.class, () -> gitlab.liveJobs(P, 0));
     }
 
     @Test
