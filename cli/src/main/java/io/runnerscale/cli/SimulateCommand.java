@@ -306,7 +306,7 @@ final class SimulateCommand {
         int width = Math.max(24, shown.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(WebhookFigures.note(shown), 110)));
         // short headings: the note and the report spell them out
-        List<String> headings = List.of("drop pend", "drop run", "drop fin", "rec runs", "to-run", "to-fin", "other",
+        List<String> headings = List.of("drop pend", "drop run", "drop fin", "rec runs", "to-run", "to-fin", "found", "other",
                 "unchanged", "lost p50", "lost p95", "lost max", "never", "stale");
         out.append(String.format(Locale.ROOT, "%-" + width + "s", "policy"));
         headings.forEach(h -> out.append(String.format(Locale.ROOT, " %9s", h)));

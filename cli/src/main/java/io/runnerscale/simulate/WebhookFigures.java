@@ -10,7 +10,8 @@ import java.util.Locale;
 public final class WebhookFigures {
     /** Column headings, in the order {@link #cells} gives them. */
     public static final List<String> COLUMNS = List.of("dropped pending", "dropped running", "dropped finished",
-            "reconciler runs", "repaired to running", "repaired to finished", "repaired other", "read back unchanged",
+            "reconciler runs", "repaired to running", "repaired to finished", "found (never heard of)", "repaired other",
+            "read back unchanged",
             "lost-pending wait p50", "lost-pending wait p95", "lost-pending wait max", "never started", "stale at end");
 
     private WebhookFigures() {
@@ -26,10 +27,11 @@ public final class WebhookFigures {
         SimulationResult.Webhooks w = r.webhooks();
         int toRunning = w.reconciled("TO_RUNNING");
         int toFinished = w.reconciled("TO_FINISHED");
+        int found = w.reconciled("DISCOVERED");
         boolean lost = w.lostPendingWaits().length > 0;
         return List.of(count(w.droppedPending()), count(w.droppedRunning()), count(w.droppedFinished()),
                 w.reconcileEvery() == null ? "off" : count(w.reconcileRuns()), count(toRunning), count(toFinished),
-                count(w.repaired() - toRunning - toFinished), count(w.reconciled("UNCHANGED")),
+                count(found), count(w.repaired() - toRunning - toFinished - found), count(w.reconciled("UNCHANGED")),
                 lost ? seconds(w.lostPendingWaitPercentile(50)) : "-",
                 lost ? seconds(w.lostPendingWaitPercentile(95)) : "-",
                 lost ? seconds(w.lostPendingWaitPercentile(100)) : "-", count(w.neverStarted()), count(w.staleAtEnd()));
@@ -47,7 +49,8 @@ public final class WebhookFigures {
                 : "The real reconciler ran every " + Durations.format(w.reconcileEvery()) + " on the simulated clock "
                 + "with its default settings (a pending job read back once its last event is " + Durations.format(
                 s.pendingAfter()) + " old, a running one after " + Durations.format(s.runningAfter()) + ", at most "
-                + s.budget() + " GitLab calls a run), reading the jobs' real states from the simulated GitLab.";
+                + s.budget() + " GitLab calls a run), reading the jobs' real states from the simulated GitLab and listing "
+                + "the project's pending and running jobs (found: jobs it had never heard of).";
         return String.format(Locale.ROOT, "Webhooks: %s%% of job webhook deliveries (pending, running, finished) were "
                 + "dropped, each by its own draw from --seed; GitLab's runners take any pending job of their pool all "
                 + "the same. A lost pending hook leaves its job without capacity of its own until a free runner takes "
