@@ -71,14 +71,16 @@ class SimulatedGitLabTest {
     }
 
     @Test
-    void pendingJobsComeNewestFirstAPageAtATimeAndOnlyWhilePending() {
+    void liveJobsComeNewestFirstAPageAtATimeAndOnlyWhilePendingOrRunning() {
         SimulatedGitLab gitlab = new SimulatedGitLab();
         int jobs = GitLabProjects.PER_PAGE * 2 + 5;
         for (long id = 1; id <= jobs; id++) {
             gitlab.created(key(id), id % 2 == 0 ? List.of("docker") : List.of(), T0.plusSeconds(id));
         }
-        gitlab.started(key(jobs), "i-1", null, T0.plusSeconds(1000)); // the newest runs: no longer listed
+        gitlab.started(key(jobs), "i-1", null, T0.plusSeconds(1000)); // the newest runs: still listed, running
         gitlab.ended(key(3), JobStatus.CANCELED, T0.plusSeconds(1000)); // ended while pending
+        gitlab.started(key(5), "i-2", null, T0.plusSeconds(1000));
+        gitlab.ended(key(5), JobStatus.SUCCESS, T0.plusSeconds(1100)); // ran and ended: gone from the list
 
         List<Long> seen = new ArrayList<>();
         Integer page = 1;
@@ -87,7 +89,7 @@ class SimulatedGitLabTest {
             Page<JobEvent> answer = gitlab.liveJobs(P, page);
             assertTrue(answer.items().size() <= GitLabProjects.PER_PAGE);
             answer.items().forEach(e -> {
-                assertEquals(JobStatus.PENDING, e.status());
+                assertEquals(e.key().jobId() == jobs ? JobStatus.RUNNING : JobStatus.PENDING, e.status());
                 seen.add(e.key().jobId());
             });
             page = answer.nextPage();
@@ -95,9 +97,9 @@ class SimulatedGitLabTest {
         }
         assertEquals(3, pages);
         assertEquals(jobs - 2, seen.size());
-        assertEquals(jobs - 1, seen.getFirst(), "newest first, as GitLab lists jobs");
+        assertEquals(jobs, seen.getFirst(), "newest first, as GitLab lists jobs");
         assertEquals(1, seen.getLast());
-        assertTrue(!seen.contains(3L) && !seen.contains((long) jobs));
+        assertTrue(!seen.contains(3L) && !seen.contains(5L));
         for (int i = 1; i < seen.size(); i++) {
             assertTrue(seen.get(i) < seen.get(i - 1), "strictly newest first, no repeats across pages");
         }
