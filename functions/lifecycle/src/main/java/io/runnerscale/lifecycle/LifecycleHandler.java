@@ -159,7 +159,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool));
         // jobs whose webhooks never arrived: pending and running jobs of the projects seen; hooks checked
         this.reconciler = new Reconciler(pools, store, MeteredGitLab.jobs(jobs, metrics),
-                new Reconciler.Discovery(MeteredGitLab.projects(jobs, metrics), store, System.getenv("WEBHOOK_URL")),
+                new Reconciler.Discovery(MeteredGitLab.projects(jobs, metrics), store, lifecycle.webhookUrl()),
                 updates, clock,
                 ReconcileSettings.DEFAULTS);
         this.clock = clock;

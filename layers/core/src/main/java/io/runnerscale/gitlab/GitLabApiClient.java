@@ -47,6 +47,8 @@ public final class GitLabApiClient implements GitLab, GitLabJobs, GitLabProjects
      * room for a commit message far longer than any real one.
      */
     static final int MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+    /** A {@code RateLimit-*} value: a count, or Unix seconds (ten digits until 2286). */
+    private static final java.util.regex.Pattern HEADER_NUMBER = java.util.regex.Pattern.compile("[0-9]{1,12}");
 
     private final HttpClient http;
     private final Supplier<GitLabCredentials> credentials;
@@ -391,7 +393,7 @@ public final class GitLabApiClient implements GitLab, GitLabJobs, GitLabProjects
 
     private static Long header(HttpResponse<?> response, String name) {
         String value = response.headers().firstValue(name).orElse("").strip();
-        return value.matches("[0-9]{1,12}") ? Long.parseLong(value) : null;
+        return HEADER_NUMBER.matcher(value).matches() ? Long.parseLong(value) : null;
     }
 
     private JsonNode readJson(Answer answer) {

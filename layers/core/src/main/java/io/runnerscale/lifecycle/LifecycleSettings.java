@@ -20,13 +20,20 @@ import java.util.Objects;
  *                           retries it
  * @param runnerTokenKmsKeyId {@code RUNNER_TOKEN_KMS_KEY_ID}: the customer managed key for the token
  *                           SecureStrings, or null for SSM's default {@code aws/ssm}
+ * @param webhookUrl         {@code WEBHOOK_URL}: the stack's webhook URL, by which the reconciler tells
+ *                           runnerscale's project hooks; null when not set
  */
 public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachineArn, RunnerOwner runnerOwner,
-                                Duration jobTimeout, String runnerTokenKmsKeyId) {
+                                Duration jobTimeout, String runnerTokenKmsKeyId, String webhookUrl) {
 
     public LifecycleSettings(String runnerTokenPrefix, String drainStateMachineArn, RunnerOwner runnerOwner,
                              Duration jobTimeout) {
-        this(runnerTokenPrefix, drainStateMachineArn, runnerOwner, jobTimeout, null);
+        this(runnerTokenPrefix, drainStateMachineArn, runnerOwner, jobTimeout, null, null);
+    }
+
+    public LifecycleSettings(String runnerTokenPrefix, String drainStateMachineArn, RunnerOwner runnerOwner,
+                             Duration jobTimeout, String runnerTokenKmsKeyId) {
+        this(runnerTokenPrefix, drainStateMachineArn, runnerOwner, jobTimeout, runnerTokenKmsKeyId, null);
     }
     public static final Duration DEFAULT_JOB_TIMEOUT = Duration.ofHours(1);
 
@@ -42,8 +49,10 @@ public record LifecycleSettings(String runnerTokenPrefix, String drainStateMachi
 
     public static LifecycleSettings from(Map<String, String> env) {
         String kmsKey = env.getOrDefault("RUNNER_TOKEN_KMS_KEY_ID", "").strip();
+        String webhookUrl = env.getOrDefault("WEBHOOK_URL", "").strip();
         return new LifecycleSettings(env.get("RUNNER_TOKEN_PREFIX"), env.get("DRAIN_STATE_MACHINE_ARN"),
-                owner(env.getOrDefault("RUNNER_OWNER", "")), jobTimeout(env), kmsKey.isEmpty() ? null : kmsKey);
+                owner(env.getOrDefault("RUNNER_OWNER", "")), jobTimeout(env), kmsKey.isEmpty() ? null : kmsKey,
+                webhookUrl.isEmpty() ? null : webhookUrl);
     }
 
     /**

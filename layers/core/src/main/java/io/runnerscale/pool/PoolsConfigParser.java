@@ -8,6 +8,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
@@ -162,6 +163,22 @@ public final class PoolsConfigParser {
         return new PoolsConfig(pools, reconcile);
     }
 
+    /** {@code reconcile.<field>} as a list of at most {@code max} entries; an empty one when absent or refused. */
+    private static JsonNode listOf(JsonNode reconcile, String field, String what, int max, List<String> problems) {
+        JsonNode list = reconcile.get(field);
+        if (list == null || list.isNull()) {
+            return JsonNodeFactory.instance.arrayNode();
+        }
+        if (!list.isArray()) {
+            problems.add("reconcile." + field + ": must be a list of " + what);
+        } else if (list.size() > max) {
+            problems.add("reconcile." + field + ": at most " + max + " " + field + ", got " + list.size());
+        } else {
+            return list;
+        }
+        return JsonNodeFactory.instance.arrayNode();
+    }
+
     /** The optional {@code reconcile} section: see {@link ReconcileScope}. */
     private static ReconcileScope reconcile(JsonNode node, List<String> problems) {
         if (node == null || node.isNull() || node.isTextual() && node.asText().isEmpty()) {
@@ -179,48 +196,30 @@ public final class PoolsConfigParser {
             }
         });
         List<Long> projects = new ArrayList<>();
-        JsonNode projectList = node.get("projects");
-        if (projectList != null && !projectList.isNull()) {
-            if (!projectList.isArray()) {
-                problems.add("reconcile.projects: must be a list of project ids");
-            } else if (projectList.size() > ReconcileScope.MAX_PROJECTS) {
-                problems.add("reconcile.projects: at most " + ReconcileScope.MAX_PROJECTS + " projects, got "
-                        + projectList.size());
-            } else {
-                for (int i = 0; i < projectList.size(); i++) {
-                    JsonNode id = projectList.get(i);
-                    if (id.isIntegralNumber() && id.canConvertToLong() && io.runnerscale.job.JobKey.isValidId(id.asLong())) {
-                        if (!projects.contains(id.asLong())) {
-                            projects.add(id.asLong());
-                        }
-                    } else {
-                        problems.add("reconcile.projects[" + i + "]: must be a project id (a whole number from 1), got "
-                                + ConfigException.abbreviate(id.toString()));
-                    }
+        JsonNode projectList = listOf(node, "projects", "project ids", ReconcileScope.MAX_PROJECTS, problems);
+        for (int i = 0; i < projectList.size(); i++) {
+            JsonNode id = projectList.get(i);
+            if (id.isIntegralNumber() && id.canConvertToLong() && io.runnerscale.job.JobKey.isValidId(id.asLong())) {
+                if (!projects.contains(id.asLong())) {
+                    projects.add(id.asLong());
                 }
+            } else {
+                problems.add("reconcile.projects[" + i + "]: must be a project id (a whole number from 1), got "
+                        + ConfigException.abbreviate(id.toString()));
             }
         }
         List<String> groups = new ArrayList<>();
-        JsonNode groupList = node.get("groups");
-        if (groupList != null && !groupList.isNull()) {
-            if (!groupList.isArray()) {
-                problems.add("reconcile.groups: must be a list of group ids or full paths");
-            } else if (groupList.size() > ReconcileScope.MAX_GROUPS) {
-                problems.add("reconcile.groups: at most " + ReconcileScope.MAX_GROUPS + " groups, got "
-                        + groupList.size());
-            } else {
-                for (int i = 0; i < groupList.size(); i++) {
-                    JsonNode group = groupList.get(i);
-                    String text = group.isIntegralNumber() || group.isTextual() ? group.asText() : null;
-                    if (text != null && ReconcileScope.GROUP.matcher(text).matches()) {
-                        if (!groups.contains(text)) {
-                            groups.add(text);
-                        }
-                    } else {
-                        problems.add("reconcile.groups[" + i + "]: must be a group id or full path like my-org/ci, got "
-                                + ConfigException.abbreviate(group.toString()));
-                    }
+        JsonNode groupList = listOf(node, "groups", "group ids or full paths", ReconcileScope.MAX_GROUPS, problems);
+        for (int i = 0; i < groupList.size(); i++) {
+            JsonNode group = groupList.get(i);
+            String text = group.isIntegralNumber() || group.isTextual() ? group.asText() : null;
+            if (text != null && ReconcileScope.GROUP.matcher(text).matches()) {
+                if (!groups.contains(text)) {
+                    groups.add(text);
                 }
+            } else {
+                problems.add("reconcile.groups[" + i + "]: must be a group id or full path like my-org/ci, got "
+                        + ConfigException.abbreviate(group.toString()));
             }
         }
         String hookUrl = null;

@@ -19,6 +19,7 @@ import java.util.Locale;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The reconciler's decisions, pure: which live jobs to read back, in which order, and what a job
@@ -137,33 +138,29 @@ public final class ReconcilePolicy {
 
     /** Projects in scope to list, never listed first, then least recently listed; ties by id. */
     public static List<Long> toList(Set<Long> scope, List<ProjectRecord> remembered) {
-        Map<Long, Instant> listedAt = new HashMap<>();
-        remembered.forEach(p -> {
-            if (p.listedAt() != null) {
-                listedAt.put(p.projectId(), p.listedAt());
-            }
-        });
-        return byOldest(scope, listedAt);
+        return byOldest(scope, times(remembered, ProjectRecord::listedAt));
     }
 
     /** Projects in scope whose hooks are due: never checked, or checked {@link #HOOK_CHECK_EVERY} ago; oldest first. */
     public static List<Long> hooksDue(Set<Long> scope, List<ProjectRecord> remembered, Instant now) {
-        Map<Long, Instant> checkedAt = new HashMap<>();
-        remembered.forEach(p -> {
-            if (p.hooksCheckedAt() != null) {
-                checkedAt.put(p.projectId(), p.hooksCheckedAt());
-            }
-        });
-        List<Long> due = new ArrayList<>();
-        for (long id : byOldest(scope, checkedAt)) {
-            Instant at = checkedAt.get(id);
-            if (at == null || !at.plus(HOOK_CHECK_EVERY).isAfter(now)) {
-                due.add(id);
-            }
-        }
-        return due;
+        Map<Long, Instant> checkedAt = times(remembered, ProjectRecord::hooksCheckedAt);
+        return byOldest(scope, checkedAt).stream()
+                .filter(id -> !checkedAt.containsKey(id) || !checkedAt.get(id).plus(HOOK_CHECK_EVERY).isAfter(now))
+                .toList();
     }
 
+    /** Each remembered project's time by {@code at}, those without one left out. */
+    private static Map<Long, Instant> times(List<ProjectRecord> remembered, Function<ProjectRecord, Instant> at) {
+        Map<Long, Instant> times = new HashMap<>();
+        for (ProjectRecord project : remembered) {
+            if (at.apply(project) != null) {
+                times.put(project.projectId(), at.apply(project));
+            }
+        }
+        return times;
+    }
+
+    /** The ids, those without a time first, then the oldest time; ties by id. */
     private static List<Long> byOldest(Set<Long> ids, Map<Long, Instant> at) {
         List<Long> out = new ArrayList<>(ids);
         out.sort(Comparator.comparing((Long id) -> at.getOrDefault(id, Instant.MIN)).thenComparing(id -> id));
@@ -189,8 +186,9 @@ public final class ReconcilePolicy {
     /** Scheme and host in lower case (they are case-insensitive), trailing slashes dropped. */
     static String normalized(String url) {
         String text = url.strip();
-        int hostEnd = text.indexOf('/', text.indexOf("://") + 3);
-        if (text.contains("://")) {
+        int scheme = text.indexOf("://");
+        if (scheme >= 0) {
+            int hostEnd = text.indexOf('/', scheme + 3);
             text = hostEnd < 0 ? text.toLowerCase(Locale.ROOT)
                     : text.substring(0, hostEnd).toLowerCase(Locale.ROOT) + text.substring(hostEnd);
         }

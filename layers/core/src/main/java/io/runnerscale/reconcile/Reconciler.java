@@ -152,44 +152,41 @@ public final class Reconciler {
         }
         List<PoolJob> stale = ReconcilePolicy.stale(live, now, settings, quietUntil);
         List<ProjectRecord> remembered = discovery == null ? List.of() : discovery.store().projects();
-        Run run = new Run(stale, deadline);
+        Run run = new Run(stale, now, deadline);
         if (pausedUntil != null && now.isBefore(pausedUntil)) {
             run.stopped = new Stopped(Stop.RATE_LIMITED, Duration.between(now, pausedUntil),
                     "GitLab asked to wait until " + pausedUntil);
-            return run.report(remembered, List.of(), config);
+            return run.report(remembered, List.of(), hookUrl(config) != null);
         }
         pausedUntil = null;
         ReconcilePolicy.Shares shares = ReconcilePolicy.shares(settings.budget(), discovery != null);
+        String hookUrl = hookUrl(config);
         List<Long> due = List.of();
+        List<Long> hooksDue = List.of();
+        Map<JobKey, JobStatus> liveStatus = new HashMap<>();
+        live.forEach(j -> liveStatus.put(j.job().key(), j.job().status()));
         try {
             readBack(run, shares.staleFirst());
             if (discovery != null) {
-                Map<JobKey, JobStatus> liveKeys = new HashMap<>();
-                live.forEach(j -> liveKeys.put(j.job().key(), j.job().status()));
                 List<Long> named = new ArrayList<>(config.reconcile().projects());
                 named.addAll(groupProjects(run, config.reconcile().groups(), now));
                 Set<Long> scope = ReconcilePolicy.inScope(remembered, named, now);
                 due = ReconcilePolicy.toList(scope, remembered);
-                List<Long> hooksDue = hookUrl(config) == null ? List.of()
-                        : ReconcilePolicy.hooksDue(scope, remembered, now);
-                listProjects(run, due, liveKeys, config, run.calls + shares.listing());
-                checkHooks(run, hooksDue, hookUrl(config), run.calls + shares.hooks());
-                // what a share left unused goes to the others, in the same order
-                readBack(run, settings.budget());
-                listProjects(run, due, liveKeys, config, settings.budget());
-                checkHooks(run, hooksDue, hookUrl(config), settings.budget());
-                if (run.listNext < due.size() || run.hookNext < hooksDue.size()) {
-                    throw new Stopped(Stop.BUDGET, null, null);
-                }
+                hooksDue = hookUrl == null ? List.of() : ReconcilePolicy.hooksDue(scope, remembered, now);
+                listProjects(run, due, liveStatus, config, run.calls + shares.listing());
+                checkHooks(run, hooksDue, hookUrl, run.calls + shares.hooks());
             }
+            // what a share left unused goes to the others, in the same order
             readBack(run, settings.budget());
-            if (run.next < stale.size()) {
+            listProjects(run, due, liveStatus, config, settings.budget());
+            checkHooks(run, hooksDue, hookUrl, settings.budget());
+            if (run.next < stale.size() || run.listNext < due.size() || run.hookNext < hooksDue.size()) {
                 throw new Stopped(Stop.BUDGET, null, null);
             }
         } catch (Stopped stopped) {
             run.stopped = stopped;
         }
-        return run.report(remembered, due, config);
+        return run.report(remembered, due, hookUrl != null);
     }
 
     /** Reads stale jobs back, in order, while fewer than {@code callsUpTo} calls were made this run. */
@@ -283,63 +280,58 @@ public final class Reconciler {
         return ids;
     }
 
-    /** Lists each due project's pending and running jobs to the last page, while fewer than {@code callsUpTo} calls were made. */
-    private void listProjects(Run run, List<Long> due, Map<JobKey, JobStatus> liveKeys, PoolsConfig config,
+    /**
+     * Lists each due project's pending and running jobs to the last page, while fewer than
+     * {@code callsUpTo} calls were made; a project cut short is taken up again at its next page.
+     */
+    private void listProjects(Run run, List<Long> due, Map<JobKey, JobStatus> liveStatus, PoolsConfig config,
                               int callsUpTo) {
-        while (run.listNext < due.size()) {
+        while (run.listNext < due.size() && run.calls < callsUpTo) {
             long project = due.get(run.listNext);
-            if (run.calls >= callsUpTo) {
-                return;
-            }
-            Integer page = run.listPage;
             try {
-                while (page != null) {
+                while (run.listPage != null) {
                     if (run.calls >= callsUpTo) {
-                        run.listPage = page;
                         return;
                     }
-                    int asked = page;
-                    GitLabProjects.Page<JobEvent> answer = call(run, () -> discovery.gitlab().liveJobs(project, asked));
-                    List<JobEvent> unknown = new ArrayList<>();
-                    for (JobEvent job : answer.items()) {
-                        // a job no pool takes would only be stored to no use; one live as listed changes nothing
-                        if (liveKeys.get(job.key()) != job.status()
-                                && (job.tags() == null || config.poolFor(job.tags()).isPresent())) {
-                            unknown.add(job);
-                        }
-                    }
-                    if (!unknown.isEmpty()) {
-                        for (JobUpdateService.Outcome outcome : write(unknown)) {
-                            if (outcome.outcome() instanceof ApplyOutcome.Applied applied
-                                    && outcome.resolution().pool() != null) {
-                                JobStatus status = outcome.event().status();
-                                run.repair(new Repair(outcome.event().key(), outcome.resolution().pool(),
-                                        applied.previous(), status, applied.previous() == null ? Kind.DISCOVERED
-                                        : ReconcilePolicy.repairKind(status)));
-                                quietUntil.remove(outcome.event().key());
-                            }
-                        }
-                    }
-                    page = answer.nextPage();
+                    int page = run.listPage;
+                    GitLabProjects.Page<JobEvent> answer = call(run, () -> discovery.gitlab().liveJobs(project, page));
+                    applyListed(run, answer.items(), liveStatus, config);
+                    run.listPage = answer.nextPage();
                 }
             } catch (GitLabRejectedException e) {
                 rejectedUnlessToken(e);
-                LOG.warn("reconciler: project {}'s pending jobs cannot be listed: {}", project, e.getMessage());
+                LOG.warn("reconciler: project {}'s jobs cannot be listed: {}", project, e.getMessage());
             }
             run.listNext++;
             run.listPage = 1;
-            run.listed++;
             remember(project, () -> discovery.store().projectListed(project, clock.instant()));
+        }
+    }
+
+    /**
+     * Writes the listed jobs the store does not hold as listed, through the webhook's own write. A job
+     * no pool takes would only be stored to no use.
+     */
+    private void applyListed(Run run, List<JobEvent> listed, Map<JobKey, JobStatus> liveStatus, PoolsConfig config) {
+        List<JobEvent> ahead = listed.stream().filter(job -> liveStatus.get(job.key()) != job.status()
+                && (job.tags() == null || config.poolFor(job.tags()).isPresent())).toList();
+        if (ahead.isEmpty()) {
+            return;
+        }
+        for (JobUpdateService.Outcome outcome : write(ahead)) {
+            if (outcome.outcome() instanceof ApplyOutcome.Applied applied && outcome.resolution().pool() != null) {
+                JobStatus status = outcome.event().status();
+                run.repair(new Repair(outcome.event().key(), outcome.resolution().pool(), applied.previous(), status,
+                        applied.previous() == null ? Kind.DISCOVERED : ReconcilePolicy.repairKind(status)));
+                quietUntil.remove(outcome.event().key());
+            }
         }
     }
 
     /** Reads the due projects' hooks and notes runnerscale's disabled ones, while fewer than {@code callsUpTo} calls. */
     private void checkHooks(Run run, List<Long> due, String hookUrl, int callsUpTo) {
-        while (run.hookNext < due.size()) {
+        while (run.hookNext < due.size() && run.calls < callsUpTo) {
             long project = due.get(run.hookNext);
-            if (run.calls >= callsUpTo) {
-                return;
-            }
             int disabled;
             try {
                 List<ProjectHook> own = ReconcilePolicy.ownHooks(call(run, () -> discovery.gitlab().hooks(project)),
@@ -363,7 +355,6 @@ public final class Reconciler {
                 disabled = -1;
             }
             run.hookNext++;
-            run.hooksChecked++;
             run.hooks.put(project, disabled);
             int found = disabled;
             remember(project, () -> discovery.store().hooksChecked(project, clock.instant(), found));
@@ -386,10 +377,13 @@ public final class Reconciler {
         }
     }
 
+    /** The pools file's {@code reconcile.hook_url}, else the deployment's; null when neither says (or no discovery). */
     private String hookUrl(PoolsConfig config) {
-        String configured = config.reconcile().hookUrl();
-        return configured != null ? configured : discovery.hookUrl() == null || discovery.hookUrl().isBlank()
-                ? null : discovery.hookUrl();
+        if (discovery == null) {
+            return null;
+        }
+        String url = config.reconcile().hookUrl() != null ? config.reconcile().hookUrl() : discovery.hookUrl();
+        return url == null || url.isBlank() ? null : url;
     }
 
     /**
@@ -451,24 +445,23 @@ public final class Reconciler {
     private final class Run {
         final List<PoolJob> stale;
         final Instant deadline;
-        final Instant started = clock.instant();
+        final Instant started;
         final Map<Kind, Integer> counts = new EnumMap<>(Kind.class);
         final List<Repair> repairs = new ArrayList<>();
         final Set<Long> projectsMissing = new HashSet<>();
         final Map<Long, Integer> hooks = new HashMap<>();
         int next;
         int listNext;
-        int listPage = 1;
+        Integer listPage = 1;
         int hookNext;
         int skipped;
         int calls;
-        int listed;
-        int hooksChecked;
         int notListed;
         Stopped stopped;
 
-        Run(List<PoolJob> stale, Instant deadline) {
+        Run(List<PoolJob> stale, Instant started, Instant deadline) {
             this.stale = stale;
+            this.started = started;
             this.deadline = deadline;
         }
 
@@ -488,7 +481,7 @@ public final class Reconciler {
             }
         }
 
-        ReconcileReport report(List<ProjectRecord> remembered, List<Long> due, PoolsConfig config) {
+        ReconcileReport report(List<ProjectRecord> remembered, List<Long> due, boolean hookUrl) {
             Stop stop = stopped == null ? Stop.COMPLETE : stopped.stop;
             Duration retryAfter = stopped == null ? null : stopped.retryAfter;
             String message = stopped == null ? null : stopped.getMessage();
@@ -500,9 +493,8 @@ public final class Reconciler {
                 }
             }
             disabled.putAll(hooks);
-            boolean hookUrl = discovery != null && hookUrl(config) != null;
-            ReconcileReport.Projects projects = new ReconcileReport.Projects(listed, Math.max(0, due.size() - listed),
-                    hooksChecked,
+            ReconcileReport.Projects projects = new ReconcileReport.Projects(listNext, due.size() - listNext,
+                    hookNext,
                     hookUrl ? disabled.values().stream().filter(n -> n > 0).mapToInt(Integer::intValue).sum() : 0,
                     hookUrl ? (int) disabled.values().stream().filter(n -> n < 0).count() : 0, hookUrl);
             // messages are runnerscale's own, GitLab's part of them already abbreviated

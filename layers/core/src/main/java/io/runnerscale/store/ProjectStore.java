@@ -1,5 +1,6 @@
 package io.runnerscale.store;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 
@@ -12,7 +13,7 @@ import java.util.List;
 public interface ProjectStore {
 
     /** How long a project is remembered after its last job was seen (and its item kept). */
-    java.time.Duration REMEMBERED = java.time.Duration.ofDays(7);
+    Duration REMEMBERED = Duration.ofDays(7);
 
     /** A job of the project was seen now: remembered (or remembered longer). */
     void projectSeen(long projectId, Instant now);

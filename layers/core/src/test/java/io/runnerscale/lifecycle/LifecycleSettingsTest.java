@@ -26,6 +26,10 @@ class LifecycleSettingsTest {
         assertEquals("arn:aws:kms:us-east-1:123456789012:key/k", LifecycleSettings.from(Map.of("RUNNER_TOKEN_PREFIX", "/r/",
                 "DRAIN_STATE_MACHINE_ARN", ARN, "RUNNER_TOKEN_KMS_KEY_ID", "arn:aws:kms:us-east-1:123456789012:key/k"))
                 .runnerTokenKmsKeyId());
+        assertEquals(null, settings.webhookUrl(), "no hook URL: the reconciler checks no hook");
+        assertEquals("https://a.execute-api.eu-west-1.amazonaws.com/webhook", LifecycleSettings.from(Map.of(
+                "RUNNER_TOKEN_PREFIX", "/r/", "DRAIN_STATE_MACHINE_ARN", ARN,
+                "WEBHOOK_URL", " https://a.execute-api.eu-west-1.amazonaws.com/webhook ")).webhookUrl());
     }
 
     @Test
