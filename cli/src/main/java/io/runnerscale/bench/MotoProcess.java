@@ -37,6 +37,8 @@ final class MotoProcess implements AutoCloseable {
                     + e.getMessage(), e);
         }
         MotoProcess moto = new MotoProcess(process, URI.create("http://127.0.0.1:" + port));
+        // also when the benchmark is interrupted (Ctrl-C): no moto_server left behind
+        Runtime.getRuntime().addShutdownHook(new Thread(moto::close, "moto-server-stop"));
         try {
             moto.awaitReady(log);
         } catch (RuntimeException e) {
