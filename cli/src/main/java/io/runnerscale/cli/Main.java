@@ -8,7 +8,7 @@ import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
 
-/** {@code runnerscale serve | simulate | import-config | bench-webhook}. */
+/** {@code runnerscale serve | simulate | import-config | bench-webhook | bench-startup}. */
 public final class Main {
     static final String USAGE = """
             runnerscale: event-driven autoscaling of GitLab CI runners on AWS
@@ -18,6 +18,7 @@ public final class Main {
               simulate       replay a CI workload: wait time and cost under runnerscale and the baselines
               import-config  convert a GitLab Runner config.toml into a runnerscale pools file
               bench-webhook  measure webhook latency in-process against DynamoDB Local
+              bench-startup  measure each function's Lambda start-up in fresh JVMs (needs make sam-build)
 
             runnerscale <command> --help shows a command's options.
             """;
@@ -51,6 +52,7 @@ public final class Main {
             case "simulate" -> SimulateCommand.USAGE;
             case "import-config" -> ImportConfigCommand.USAGE;
             case "bench-webhook" -> BenchWebhookCommand.USAGE;
+            case "bench-startup" -> BenchStartupCommand.USAGE;
             default -> null;
         };
         if (usage == null) {
@@ -72,6 +74,7 @@ public final class Main {
                     Configurator.setLevel("io.runnerscale.lifecycle.TaskLifecycle", Level.ERROR);
                     yield SimulateCommand.run(rest, out, err);
                 }
+                case "bench-startup" -> BenchStartupCommand.run(rest, out, err);
                 case "bench-webhook" -> {
                     // a decision per timed job: only warnings belong on the terminal
                     Configurator.setLevel("io.runnerscale", Level.WARN);

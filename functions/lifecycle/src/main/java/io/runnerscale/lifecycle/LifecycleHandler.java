@@ -10,6 +10,7 @@ import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
+import io.runnerscale.config.SnapStartPriming;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.gitlab.GitLabRunners;
@@ -75,7 +76,7 @@ import java.util.function.Supplier;
  * </ul>
  * Thin on purpose: {@link LifecycleEvents} dispatches (as {@code serve} does too) and
  * {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
- * random or time-dependent (secrets and pools are read on first use); priming touches only JSON.
+ * random or time-dependent (secrets and pools are read on first use); priming keeps no state.
  */
 public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private static final Duration POOLS_MAX_AGE = Duration.ofMinutes(1);
@@ -98,6 +99,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private static final Duration ANSWER_MARGIN = Duration.ofSeconds(3);
     /** Null when built without ECS: Fargate tasks are then not swept. */
     private final TaskSweep taskSweep;
+    /** For priming only. */
+    private final DynamoDbClient dynamo;
+    private final String table;
 
     public LifecycleHandler() {
         this(Settings.fromEnvironment(), LifecycleSettings.from(System.getenv()), AwsClients.create(null));
@@ -163,6 +167,8 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
                 updates, clock,
                 ReconcileSettings.DEFAULTS);
         this.clock = clock;
+        this.dynamo = dynamo;
+        this.table = settings.tableName();
     }
 
     @Override
@@ -230,10 +236,12 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
 
     @Override
     public void beforeCheckpoint(org.crac.Context<? extends Resource> context) {
-        // primes Jackson and the codec's classes; no call, no state
+        // primes Jackson, the codec, the pools parser and the SDK's request path; no state is kept
         Drain prime = Drain.start("i-00000000", "prime", "prime", null, DrainReason.SCALE_IN, null, Instant.EPOCH,
                 Duration.ofHours(1), 60, java.util.List.of());
         codec.read(codec.write(prime));
+        SnapStartPriming.poolsParser();
+        SnapStartPriming.dynamo(dynamo, table);
     }
 
     @Override

@@ -12,6 +12,7 @@ import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
+import io.runnerscale.config.SnapStartPriming;
 import io.runnerscale.lifecycle.DrainCodec;
 import io.runnerscale.lifecycle.DrainRequests;
 import io.runnerscale.lifecycle.LifecycleSettings;
@@ -82,6 +83,9 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
     private final DeferredJobUpdatesCodec codec = new DeferredJobUpdatesCodec(json);
     private final RunnerscaleMetrics metrics = LambdaMetrics.create();
     private final Clock clock;
+    /** For priming only. */
+    private final DynamoDbClient dynamo;
+    private final String table;
 
     public ScalerHandler() {
         this(Settings.fromEnvironment(), AwsClients.create(null));
@@ -149,6 +153,8 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
                 (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool))
                 .noting(new io.runnerscale.reconcile.ProjectSightings(store));
         this.clock = clock;
+        this.dynamo = dynamo;
+        this.table = settings.tableName();
     }
 
     @Override
@@ -241,9 +247,12 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
         return json.createObjectNode().set("ticked", pools);
     }
 
+    /** SnapStart: JSON, trigger and pools parsing and the SDK's request path into the snapshot; nothing is kept. */
     @Override
     public void beforeCheckpoint(org.crac.Context<? extends Resource> context) {
         ScalerTrigger.from(json.createObjectNode().put("pool", "prime"));
+        SnapStartPriming.poolsParser();
+        SnapStartPriming.dynamo(dynamo, table);
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.LambdaMetrics;
 import io.runnerscale.config.Settings;
+import io.runnerscale.config.SnapStartPriming;
 import io.runnerscale.gitlab.GitLabApiClient;
 import io.runnerscale.gitlab.GitLabCredentials;
 import io.runnerscale.metrics.MeteredGitLab;
@@ -125,18 +126,14 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                 body.getBytes(StandardCharsets.UTF_8).length));
     }
 
-    /** SnapStart: load the JSON, parsing and DynamoDB code paths into the snapshot; no secret is read. */
+    /** SnapStart: load the JSON, hook and pools parsing and the SDK's request path into the snapshot; no secret is read. */
     @Override
     public void beforeCheckpoint(org.crac.Context<? extends Resource> context) {
         new GitLabHookParser(new ObjectMapper()).parse(GitLabHookParser.JOB_HOOK,
                 "{\"object_kind\":\"build\",\"project_id\":1,\"build_id\":1,\"build_status\":\"pending\","
                         + "\"build_created_at\":\"2021-01-13 17:57:05 UTC\",\"runner\":null}");
-        try {
-            dynamo.getItem(r -> r.tableName(table).key(java.util.Map.of(DynamoJobStore.PK,
-                    software.amazon.awssdk.services.dynamodb.model.AttributeValue.fromS("PRIME#snapstart"))));
-        } catch (RuntimeException ignored) {
-            // priming only: the first real request reports real errors
-        }
+        SnapStartPriming.poolsParser();
+        SnapStartPriming.dynamo(dynamo, table);
     }
 
     @Override
