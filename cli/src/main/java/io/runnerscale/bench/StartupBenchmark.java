@@ -483,6 +483,8 @@ public final class StartupBenchmark {
             values.put("WEBHOOK_SIGNING_SECRET_ID", "");
             values.put("DRAIN_STATE_MACHINE_ARN", drain);
             values.put("RUNNER_TOKEN_PREFIX", "/runnerscale/bench/runners/");
+            // the reconciler's hook URL: no project is remembered in the bench's table, so no hook is read
+            values.put("WEBHOOK_URL", "https://bench.invalid/webhook");
             return values;
         }
 
