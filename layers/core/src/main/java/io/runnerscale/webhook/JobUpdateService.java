@@ -19,6 +19,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.LinkedHashSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -139,6 +141,7 @@ public final class JobUpdateService {
         PoolsConfig config = pools.current();
         List<Outcome> outcomes = applyAll(events, config, receivedAt);
         Map<String, List<JobKey>> newPendingByPool = new LinkedHashMap<>();
+        Set<Long> newProjects = new LinkedHashSet<>();
         for (Outcome outcome : outcomes) {
             String pool = outcome.resolution().pool();
             Duration wait = pool == null ? null : waitOf(outcome);
@@ -151,7 +154,7 @@ public final class JobUpdateService {
                 }
             }
             if (outcome.outcome() instanceof ApplyOutcome.Applied applied && applied.previous() == null) {
-                noteProject(outcome.event().key().projectId(), receivedAt);
+                newProjects.add(outcome.event().key().projectId());
             }
             if (outcome.applied() && outcome.event().status() == JobStatus.PENDING && pool != null) {
                 newPendingByPool.computeIfAbsent(pool, p -> new ArrayList<>()).add(outcome.event().key());
@@ -171,6 +174,8 @@ public final class JobUpdateService {
                 LOG.warn("fast-path scale request for pool {} failed: {}", pool, e.toString());
             }
         }
+        // after the scale requests, which the fast path waits on; once per project of the call
+        newProjects.forEach(project -> noteProject(project, receivedAt));
         return outcomes;
     }
 
