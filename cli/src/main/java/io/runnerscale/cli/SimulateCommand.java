@@ -784,7 +784,7 @@ final class SimulateCommand {
             }
             hooks.put("reconciler_runs", w.reconcileRuns());
             ObjectNode kinds = hooks.putObject("reconciled");
-            w.reconciled().forEach((kind, count) -> kinds.put(kind.toLowerCase(Locale.ROOT), count));
+            w.reconciled().forEach((kind, count) -> kinds.put(kind.name().toLowerCase(Locale.ROOT), count));
             hooks.put("repaired", w.repaired());
             hooks.putObject("lost_pending_wait_seconds").put("jobs", w.lostPendingWaits().length)
                     .put("p50", round(w.lostPendingWaitPercentile(50))).put("p95", round(w.lostPendingWaitPercentile(95)))
