@@ -40,7 +40,6 @@ import io.runnerscale.local.LocalReconciler;
 import io.runnerscale.local.LocalServer;
 import io.runnerscale.local.PrometheusMetrics;
 import io.runnerscale.metrics.MeteredGitLab;
-import io.runnerscale.metrics.MetricName;
 import io.runnerscale.pool.PoolsConfigParser;
 import io.runnerscale.reconcile.ReconcileSettings;
 import io.runnerscale.reconcile.Reconciler;
@@ -311,7 +310,7 @@ final class ServeCommand {
             scaleRequestsRef.set(scaleRequests);
             String webhookToken = token;
             JobUpdateService updates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000),
-                    scaleRequests, history, (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool))
+                    scaleRequests, history, JobUpdateService.JobWaits.metered(metrics))
                     .noting(new ProjectSightings(store));
             updatesRef.set(updates);
             // big deliveries: answered once spooled to the data dir, applied right after (as SQS + scaler in AWS)

@@ -153,7 +153,7 @@ final class SimulateCommand {
         String configLabel = derive ? "the pools derived from the trace" : configPath;
         if (derive) {
             String yaml = TracePools.yaml(trace.jobs());
-            config = TracePools.derive(trace.jobs());
+            config = TracePools.parse(yaml);
             options = options.withSpotPools(spotPools(args, config, compared));
             if (saveFile != null) {
                 try {
@@ -191,7 +191,8 @@ final class SimulateCommand {
             if (notTakenBy.isEmpty()) {
                 jobs.add(job);
             } else {
-                left.merge(TracePools.tagSet(job.tags()), new Unmatched(TracePools.tagSet(job.tags()), 1, notTakenBy),
+                List<String> tagSet = TracePools.tagSet(job.tags());
+                left.merge(tagSet, new Unmatched(tagSet, 1, notTakenBy),
                         (a, b) -> new Unmatched(a.tags(), a.jobs() + 1, a.notTakenBy()));
             }
         }
@@ -784,7 +785,7 @@ final class SimulateCommand {
             }
             hooks.put("reconciler_runs", w.reconcileRuns());
             ObjectNode kinds = hooks.putObject("reconciled");
-            w.reconciled().forEach((kind, count) -> kinds.put(kind.toLowerCase(Locale.ROOT), count));
+            w.reconciled().forEach((kind, count) -> kinds.put(kind.name().toLowerCase(Locale.ROOT), count));
             hooks.put("repaired", w.repaired());
             hooks.putObject("lost_pending_wait_seconds").put("jobs", w.lostPendingWaits().length)
                     .put("p50", round(w.lostPendingWaitPercentile(50))).put("p95", round(w.lostPendingWaitPercentile(95)))

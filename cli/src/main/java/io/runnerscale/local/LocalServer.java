@@ -213,7 +213,7 @@ public final class LocalServer implements AutoCloseable {
                 methodNotAllowed(exchange, "GET, HEAD", "GET " + path);
                 return;
             }
-            sendMetrics(exchange);
+            send(exchange, 200, PrometheusMetrics.CONTENT_TYPE, metrics.scrape()); // the Prometheus text format
         } else if (jobPath.matches()) {
             if (!method.equals("GET") && !method.equals("HEAD")) {
                 methodNotAllowed(exchange, "GET, HEAD", "GET /jobs/{projectId}/{jobId}");
@@ -441,23 +441,12 @@ public final class LocalServer implements AutoCloseable {
         return json.createObjectNode().put("error", message).toString();
     }
 
-    /** {@code GET /metrics}: the Prometheus text format. */
-    private void sendMetrics(HttpExchange exchange) throws IOException {
-        byte[] bytes = metrics.scrape();
-        exchange.getResponseHeaders().set("Content-Type", PrometheusMetrics.CONTENT_TYPE);
-        if (exchange.getRequestMethod().equals("HEAD")) {
-            exchange.sendResponseHeaders(200, -1);
-            return;
-        }
-        exchange.sendResponseHeaders(200, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
+    private static void send(HttpExchange exchange, int status, String body) throws IOException {
+        send(exchange, status, "application/json", body.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static void send(HttpExchange exchange, int status, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "application/json");
+    private static void send(HttpExchange exchange, int status, String contentType, byte[] bytes) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", contentType);
         if (exchange.getRequestMethod().equals("HEAD")) {
             exchange.sendResponseHeaders(status, -1); // a HEAD answer has no body
             return;

@@ -1,8 +1,10 @@
 package io.runnerscale.local;
 
+import io.prometheus.metrics.core.datapoints.DataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.StatefulMetric;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.runnerscale.metrics.Dimension;
@@ -17,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The metrics port's adapter in {@code serve}: every metric of {@link MetricName} registered at once
@@ -55,35 +58,32 @@ public final class PrometheusMetrics implements RunnerscaleMetrics {
 
     @Override
     public void count(MetricName metric, long amount, String... dimensionValues) {
-        try {
-            metric.check(MetricName.Type.COUNTER, dimensionValues);
-            Counter counter = counters.get(metric);
-            (dimensionValues.length == 0 ? counter : counter.labelValues(dimensionValues)).inc(amount);
-        } catch (RuntimeException e) {
-            LOG.warn("metric {} not counted: {}", metric.prometheusName(), e.toString());
-        }
+        update(metric, MetricName.Type.COUNTER, counters, dimensionValues, counter -> counter.inc(amount));
     }
 
     @Override
     public void gauge(MetricName metric, double value, String... dimensionValues) {
-        try {
-            metric.check(MetricName.Type.GAUGE, dimensionValues);
-            Gauge gauge = gauges.get(metric);
-            (dimensionValues.length == 0 ? gauge : gauge.labelValues(dimensionValues)).set(value);
-        } catch (RuntimeException e) {
-            LOG.warn("metric {} not set: {}", metric.prometheusName(), e.toString());
-        }
+        update(metric, MetricName.Type.GAUGE, gauges, dimensionValues, gauge -> gauge.set(value));
     }
 
     @Override
     public void seconds(MetricName metric, Duration value, String... dimensionValues) {
+        update(metric, MetricName.Type.HISTOGRAM, histograms, dimensionValues,
+                histogram -> histogram.observe(value.toNanos() / 1e9));
+    }
+
+    /**
+     * One change to the series of the dimension values. A metric without dimensions is no special
+     * case: the client's {@code labelValues()} with no value is its one series.
+     */
+    private <D extends DataPoint> void update(MetricName metric, MetricName.Type type,
+                                              Map<MetricName, ? extends StatefulMetric<D, ?>> registered,
+                                              String[] dimensionValues, Consumer<D> change) {
         try {
-            metric.check(MetricName.Type.HISTOGRAM, dimensionValues);
-            Histogram histogram = histograms.get(metric);
-            (dimensionValues.length == 0 ? histogram : histogram.labelValues(dimensionValues))
-                    .observe(value.toNanos() / 1e9);
+            metric.check(type, dimensionValues);
+            change.accept(registered.get(metric).labelValues(dimensionValues));
         } catch (RuntimeException e) {
-            LOG.warn("metric {} not observed: {}", metric.prometheusName(), e.toString());
+            LOG.warn("metric {} not written: {}", metric.prometheusName(), e.toString());
         }
     }
 

@@ -382,10 +382,8 @@ public final class Simulation {
                 }
             }
         }
-        Map<String, Integer> kinds = new LinkedHashMap<>();
-        reconciled.forEach((kind, count) -> kinds.put(kind.name(), count));
         return new SimulationResult.Webhooks(loss.dropRate(), reconciler == null ? null : loss.reconcileEvery(), reconcileRuns, droppedPending, droppedRunning,
-                droppedFinished, kinds, lostPendingWaits.stream().mapToDouble(Double::doubleValue).toArray(),
+                droppedFinished, reconciled, lostPendingWaits.stream().mapToDouble(Double::doubleValue).toArray(),
                 neverStarted, stale);
     }
 

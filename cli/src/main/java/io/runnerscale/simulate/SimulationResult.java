@@ -1,5 +1,7 @@
 package io.runnerscale.simulate;
 
+import io.runnerscale.reconcile.ReconcileReport;
+
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -102,8 +104,8 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
      * @param droppedPending    pending deliveries lost: runnerscale did not know the job was waiting
      * @param droppedRunning    running deliveries lost: runnerscale kept asking capacity for a job already running
      * @param droppedFinished   finished deliveries lost: runnerscale took the job's slot for busy
-     * @param reconciled        jobs the reconciler read back, by what came of it (the reconciler's own kinds,
-     *                          e.g. {@code TO_RUNNING}, {@code TO_FINISHED}, {@code UNCHANGED}), in its order
+     * @param reconciled        jobs the reconciler read back, by what came of it (the reconciler's own
+     *                          {@link ReconcileReport.Kind}), in its order
      * @param lostPendingWaits  the waits of the jobs whose pending delivery was lost, sorted (each also in the
      *                          run's waits)
      * @param neverStarted      jobs still waiting for a runner when the replay stopped (none normally)
@@ -111,7 +113,7 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
      *                          though they had finished (or never existed for it to see end)
      */
     public record Webhooks(double dropRate, java.time.Duration reconcileEvery, int reconcileRuns, int droppedPending, int droppedRunning,
-                           int droppedFinished, Map<String, Integer> reconciled, double[] lostPendingWaits,
+                           int droppedFinished, Map<ReconcileReport.Kind, Integer> reconciled, double[] lostPendingWaits,
                            int neverStarted, int staleAtEnd) {
         public static final Webhooks NONE = new Webhooks(0, null, 0, 0, 0, 0, Map.of(), new double[0], 0, 0);
 
@@ -130,14 +132,12 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
             return droppedPending + droppedRunning + droppedFinished;
         }
 
-        /** Jobs the reconciler corrected (the kinds that changed the store). */
+        /** Jobs the reconciler corrected: the kinds it calls a repair ({@link ReconcileReport.Kind#isRepair()}). */
         public int repaired() {
-            return reconciled.entrySet().stream().filter(e -> !e.getKey().equals("UNCHANGED")
-                    && !e.getKey().equals("UNREADABLE") && !e.getKey().equals("PROJECT_MISSING"))
-                    .mapToInt(Map.Entry::getValue).sum();
+            return reconciled.entrySet().stream().filter(e -> e.getKey().isRepair()).mapToInt(Map.Entry::getValue).sum();
         }
 
-        public int reconciled(String kind) {
+        public int reconciled(ReconcileReport.Kind kind) {
             return reconciled.getOrDefault(kind, 0);
         }
 

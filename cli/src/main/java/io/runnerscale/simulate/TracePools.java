@@ -94,7 +94,12 @@ public final class TracePools {
 
     /** The pools {@link #yaml} describes. */
     public static PoolsConfig derive(List<TraceJob> jobs) {
-        return PoolsConfigParser.parse(yaml(jobs), "pools derived from the trace");
+        return parse(yaml(jobs));
+    }
+
+    /** The pools of a text {@link #yaml} wrote: for a caller that shows the text too, without deriving it twice. */
+    public static PoolsConfig parse(String yaml) {
+        return PoolsConfigParser.parse(yaml, "pools derived from the trace");
     }
 
     /** A pool name from tags: lower case letters, digits and dashes, at most 63 characters. */

@@ -1,6 +1,7 @@
 package io.runnerscale.simulate;
 
 import io.runnerscale.pool.Durations;
+import io.runnerscale.reconcile.ReconcileReport.Kind;
 import io.runnerscale.reconcile.ReconcileSettings;
 
 import java.util.List;
@@ -25,13 +26,13 @@ public final class WebhookFigures {
     /** One run's figures, as {@link #COLUMNS} name them. */
     public static List<String> cells(SimulationResult r) {
         SimulationResult.Webhooks w = r.webhooks();
-        int toRunning = w.reconciled("TO_RUNNING");
-        int toFinished = w.reconciled("TO_FINISHED");
-        int found = w.reconciled("DISCOVERED");
+        int toRunning = w.reconciled(Kind.TO_RUNNING);
+        int toFinished = w.reconciled(Kind.TO_FINISHED);
+        int found = w.reconciled(Kind.DISCOVERED);
         boolean lost = w.lostPendingWaits().length > 0;
         return List.of(count(w.droppedPending()), count(w.droppedRunning()), count(w.droppedFinished()),
                 w.reconcileEvery() == null ? "off" : count(w.reconcileRuns()), count(toRunning), count(toFinished),
-                count(found), count(w.repaired() - toRunning - toFinished - found), count(w.reconciled("UNCHANGED")),
+                count(found), count(w.repaired() - toRunning - toFinished - found), count(w.reconciled(Kind.UNCHANGED)),
                 lost ? seconds(w.lostPendingWaitPercentile(50)) : "-",
                 lost ? seconds(w.lostPendingWaitPercentile(95)) : "-",
                 lost ? seconds(w.lostPendingWaitPercentile(100)) : "-", count(w.neverStarted()), count(w.staleAtEnd()));

@@ -9,15 +9,13 @@ import io.runnerscale.testing.SharedFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 
+import static io.runnerscale.cli.MainRun.main;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,17 +27,6 @@ class MainTest {
 
     @TempDir
     Path dir;
-
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result main(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     /** 40 jobs in GitLab's jobs-API shape: bursts of 4 every 5 minutes, some queued, one never started. */
     private Path smallTrace() throws IOException {
@@ -61,36 +48,36 @@ class MainTest {
 
     @Test
     void noArgumentsPrintsUsageAndExits2() {
-        Result r = main();
-        assertEquals(2, r.code);
-        assertTrue(r.out.contains("usage: runnerscale <command>"), r.out);
+        MainRun r = main();
+        assertEquals(2, r.code());
+        assertTrue(r.out().contains("usage: runnerscale <command>"), r.out());
         for (String command : List.of("serve", "simulate", "import-config", "bench-webhook")) {
-            assertTrue(r.out.contains("  " + command + " "), "usage lists " + command);
+            assertTrue(r.out().contains("  " + command + " "), "usage lists " + command);
         }
     }
 
     @Test
     void helpExits0() {
-        assertEquals(0, main("--help").code);
-        Result r = main("simulate", "--help");
-        assertEquals(0, r.code);
-        assertTrue(r.out.contains("--trace"), r.out);
+        assertEquals(0, main("--help").code());
+        MainRun r = main("simulate", "--help");
+        assertEquals(0, r.code());
+        assertTrue(r.out().contains("--trace"), r.out());
     }
 
     @Test
     void unknownCommandExits2() {
-        Result r = main("deploy");
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("unknown command 'deploy'"), r.err);
+        MainRun r = main("deploy");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown command 'deploy'"), r.err());
     }
 
     // -- simulate --------------------------------------------------------------------------------
 
     @Test
     void simulateJsonHasEveryKeyWithSaneValues() throws Exception {
-        Result r = main("simulate", "--trace", smallTrace().toString(), "--json", "--no-progress", "--price", "0.1");
-        assertEquals(0, r.code, r.err);
-        JsonNode root = JSON.readTree(r.out);
+        MainRun r = main("simulate", "--trace", smallTrace().toString(), "--json", "--no-progress", "--price", "0.1");
+        assertEquals(0, r.code(), r.err());
+        JsonNode root = JSON.readTree(r.out());
 
         assertEquals(40, root.get("jobs").asInt(), "the job that never started is skipped");
         assertTrue(root.get("trace").asText().contains("1 skipped"), root.get("trace").asText());
@@ -130,23 +117,23 @@ class MainTest {
     @Test
     void simulateWithoutPriceReportsNullCostAndTableByDefault() throws Exception {
         Path trace = smallTrace();
-        Result json = main("simulate", "--trace", trace.toString(), "--json", "--no-progress");
-        assertEquals(0, json.code, json.err);
-        assertTrue(JSON.readTree(json.out).get("cost_usd").isNull());
+        MainRun json = main("simulate", "--trace", trace.toString(), "--json", "--no-progress");
+        assertEquals(0, json.code(), json.err());
+        assertTrue(JSON.readTree(json.out()).get("cost_usd").isNull());
 
-        Result table = main("simulate", "--trace", trace.toString(), "--no-progress");
-        assertEquals(0, table.code, table.err);
+        MainRun table = main("simulate", "--trace", trace.toString(), "--no-progress");
+        assertEquals(0, table.code(), table.err());
         for (String policy : List.of("runnerscale", "gitlab_taskscaler", "oracle", "always_on")) {
-            assertTrue(table.out.contains("\n" + policy + " "), policy + " row in\n" + table.out);
+            assertTrue(table.out().contains("\n" + policy + " "), policy + " row in\n" + table.out());
         }
     }
 
     @Test
     void simulateReportWritesHtmlWithEveryPolicy() throws Exception {
         Path report = dir.resolve("report.html");
-        Result r = main("simulate", "--trace", smallTrace().toString(), "--report", report.toString(), "--no-progress");
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.err.contains("report written to"), r.err);
+        MainRun r = main("simulate", "--trace", smallTrace().toString(), "--report", report.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("report written to"), r.err());
         String html = Files.readString(report);
         assertTrue(html.startsWith("<!DOCTYPE html>") || html.startsWith("<!doctype html>"), html.substring(0, 40));
         for (String policy : List.of("runnerscale", "gitlab_taskscaler", "oracle", "always_on")) {
@@ -156,34 +143,34 @@ class MainTest {
 
     @Test
     void simulateUnknownOptionExits2NamingIt() throws Exception {
-        Result r = main("simulate", "--trace", smallTrace().toString(), "--fast");
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("--fast"), r.err);
-        assertTrue(r.err.contains("usage: runnerscale simulate"), r.err);
+        MainRun r = main("simulate", "--trace", smallTrace().toString(), "--fast");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--fast"), r.err());
+        assertTrue(r.err().contains("usage: runnerscale simulate"), r.err());
     }
 
     @Test
     void simulateWithoutTraceExits2() {
-        Result r = main("simulate", "--json");
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("--trace FILE is required"), r.err);
+        MainRun r = main("simulate", "--json");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--trace FILE is required"), r.err());
     }
 
     @Test
     void simulateMissingTraceFileSaysSo() {
         Path missing = dir.resolve("nope.jsonl");
-        Result r = main("simulate", "--trace", missing.toString());
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains(missing + " does not exist"), r.err);
+        MainRun r = main("simulate", "--trace", missing.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains(missing + " does not exist"), r.err());
     }
 
     @Test
     void simulateBrokenTraceExits1NamingTheFile() throws Exception {
         Path broken = dir.resolve("broken.jsonl");
         Files.writeString(broken, "{\"id\": 1, \"started_at\": ");
-        Result r = main("simulate", "--trace", broken.toString(), "--no-progress");
-        assertEquals(1, r.code);
-        assertTrue(r.err.contains(broken.toString()), r.err);
+        MainRun r = main("simulate", "--trace", broken.toString(), "--no-progress");
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(broken.toString()), r.err());
     }
 
     @Test
@@ -198,27 +185,27 @@ class MainTest {
                     policy:
                       - {idle_count: 1, idle_tme: 5m}
                 """);
-        Result r = main("simulate", "--trace", smallTrace().toString(), "--config", config.toString());
-        assertEquals(1, r.code, r.out + r.err);
-        assertTrue(r.err.contains(config.toString()), r.err);
-        assertTrue(r.err.contains("pool 'docker-spot': capacity_per_instance"), r.err);
-        assertTrue(r.err.contains("pool 'docker-spot': policy[0].idle_tme"), r.err);
+        MainRun r = main("simulate", "--trace", smallTrace().toString(), "--config", config.toString());
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains(config.toString()), r.err());
+        assertTrue(r.err().contains("pool 'docker-spot': capacity_per_instance"), r.err());
+        assertTrue(r.err().contains("pool 'docker-spot': policy[0].idle_tme"), r.err());
     }
 
     @Test
     void simulateBadNumberExits2() throws Exception {
-        Result r = main("simulate", "--trace", smallTrace().toString(), "--price", "cheap");
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("--price"), r.err);
+        MainRun r = main("simulate", "--trace", smallTrace().toString(), "--price", "cheap");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--price"), r.err());
     }
 
     @Test
     void simulateIsDeterministic() throws Exception {
         Path trace = smallTrace();
-        Result a = main("simulate", "--trace", trace.toString(), "--json", "--no-progress", "--seed", "7");
-        Result b = main("simulate", "--trace", trace.toString(), "--json", "--no-progress", "--seed", "7");
-        assertEquals(0, a.code, a.err);
-        assertEquals(a.out, b.out);
+        MainRun a = main("simulate", "--trace", trace.toString(), "--json", "--no-progress", "--seed", "7");
+        MainRun b = main("simulate", "--trace", trace.toString(), "--json", "--no-progress", "--seed", "7");
+        assertEquals(0, a.code(), a.err());
+        assertEquals(a.out(), b.out());
     }
 
     // -- import-config ---------------------------------------------------------------------------
@@ -226,11 +213,11 @@ class MainTest {
     @Test
     void importConfigPrintsYamlThatLoadsAsPools() throws Exception {
         Path toml = RUNNER_FIXTURES.resolve("docker-autoscaler.config.toml");
-        Result r = main("import-config", toml.toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.err.contains("setting(s) not mapped"), r.err);
+        MainRun r = main("import-config", toml.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("setting(s) not mapped"), r.err());
 
-        PoolsConfig pools = PoolsConfigParser.parse(r.out, "import-config output");
+        PoolsConfig pools = PoolsConfigParser.parse(r.out(), "import-config output");
         assertEquals(List.of("ci-instance", "ci-docker"), pools.pools().stream().map(PoolConfig::name).toList());
         PoolConfig docker = pools.pool("ci-docker").orElseThrow();
         assertEquals(5, docker.capacityPerInstance());
@@ -243,72 +230,72 @@ class MainTest {
     @Test
     void importConfigOfDockerMachineLoadsAsPools() throws Exception {
         Path out = dir.resolve("pools.yaml");
-        Result r = main("import-config", RUNNER_FIXTURES.resolve("docker-machine.config.toml").toString(), "--out", out.toString());
-        assertEquals(0, r.code, r.err);
-        assertEquals("", r.out, "with --out nothing goes to stdout");
+        MainRun r = main("import-config", RUNNER_FIXTURES.resolve("docker-machine.config.toml").toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.out(), "with --out nothing goes to stdout");
         PoolsConfig pools = PoolsConfigParser.parse(Files.readString(out), out.toString());
         PoolConfig pool = pools.pools().getFirst();
         assertEquals(2, pool.policy().size(), "base entry plus the off-peak entry");
         // and serve/simulate accept it as --config
-        Result simulate = main("simulate", "--trace", smallTrace().toString(), "--config", out.toString(), "--json", "--no-progress");
-        assertEquals(0, simulate.code, simulate.err);
+        MainRun simulate = main("simulate", "--trace", smallTrace().toString(), "--config", out.toString(), "--json", "--no-progress");
+        assertEquals(0, simulate.code(), simulate.err());
     }
 
     @Test
     void importConfigMissingFileExits1() {
-        Result r = main("import-config", dir.resolve("config.toml").toString());
-        assertEquals(1, r.code);
-        assertTrue(r.err.contains("config.toml") && r.err.contains("not found"), r.err);
-        assertEquals("", r.out);
+        MainRun r = main("import-config", dir.resolve("config.toml").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("config.toml") && r.err().contains("not found"), r.err());
+        assertEquals("", r.out());
     }
 
     @Test
     void importConfigNeedsExactlyOneFile() {
-        assertEquals(2, main("import-config").code);
+        assertEquals(2, main("import-config").code());
     }
 
     // -- serve (argument errors only; the server itself: ServeEndToEndTest) --------------------
 
     @Test
     void serveRejectsBadOptionsBeforeStartingAnything() throws Exception {
-        Result unknown = main("serve", "--prot", "8080");
-        assertEquals(2, unknown.code);
-        assertTrue(unknown.err.contains("--prot"), unknown.err);
+        MainRun unknown = main("serve", "--prot", "8080");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("--prot"), unknown.err());
 
-        Result compute = main("serve", "--compute", "k8s");
-        assertEquals(2, compute.code);
-        assertTrue(compute.err.contains("--compute"), compute.err);
+        MainRun compute = main("serve", "--compute", "k8s");
+        assertEquals(2, compute.code());
+        assertTrue(compute.err().contains("--compute"), compute.err());
 
-        Result tick = main("serve", "--tick", "0s");
-        assertEquals(2, tick.code);
-        assertTrue(tick.err.contains("--tick"), tick.err);
+        MainRun tick = main("serve", "--tick", "0s");
+        assertEquals(2, tick.code());
+        assertTrue(tick.err().contains("--tick"), tick.err());
 
         Path config = dir.resolve("bad.yaml");
         Files.writeString(config, "pools:\n  - name: x\n    backend: {type: lambda}\n");
-        Result bad = main("serve", "--config", config.toString());
-        assertEquals(1, bad.code);
-        assertTrue(bad.err.contains("pool 'x': backend.type"), bad.err);
+        MainRun bad = main("serve", "--config", config.toString());
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("pool 'x': backend.type"), bad.err());
     }
 
     // -- bench-webhook (a tiny run: it works end to end; the numbers are for humans) -----------
 
     @Test
     void benchWebhookRunsEndToEnd() {
-        Result r = main("bench-webhook", "--deliveries", "90", "--warmup", "30", "--concurrency", "2", "--scale-jobs", "5");
-        assertEquals(0, r.code, r.out + r.err);
-        assertTrue(r.out.contains("latency ms (1 client):   p50 "), r.out);
-        assertTrue(r.out.contains("deliveries/s (2 concurrent clients)"), r.out);
-        assertTrue(r.out.contains("desired capacity raised") && r.out.contains("5 jobs:"), r.out);
-        assertFalse(r.out.contains("without a launch"), r.out);
-        java.util.regex.Matcher dup = java.util.regex.Pattern.compile("(\\d+) duplicates; (\\d+) answered as duplicates").matcher(r.out);
-        assertTrue(dup.find(), r.out);
+        MainRun r = main("bench-webhook", "--deliveries", "90", "--warmup", "30", "--concurrency", "2", "--scale-jobs", "5");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("latency ms (1 client):   p50 "), r.out());
+        assertTrue(r.out().contains("deliveries/s (2 concurrent clients)"), r.out());
+        assertTrue(r.out().contains("desired capacity raised") && r.out().contains("5 jobs:"), r.out());
+        assertFalse(r.out().contains("without a launch"), r.out());
+        java.util.regex.Matcher dup = java.util.regex.Pattern.compile("(\\d+) duplicates; (\\d+) answered as duplicates").matcher(r.out());
+        assertTrue(dup.find(), r.out());
         assertEquals(dup.group(1), dup.group(2), "every resend is recognised by its Idempotency-Key");
     }
 
     @Test
     void benchWebhookRejectsZeroDeliveries() {
-        Result r = main("bench-webhook", "--deliveries", "0");
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("--deliveries"), r.err);
+        MainRun r = main("bench-webhook", "--deliveries", "0");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--deliveries"), r.err());
     }
 }

@@ -9,14 +9,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import static io.runnerscale.cli.MainRun.main;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,26 +34,15 @@ class SimulateCompareTest {
     static JsonNode ec2Alone;
     static JsonNode compared;
 
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result main(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @BeforeAll
     static void simulate() throws IOException {
-        Result alone = main("simulate", "--trace", WEEK.toString(), "--price", "0.0416", "--json", "--no-progress");
-        assertEquals(0, alone.code, alone.err);
-        ec2Alone = JSON.readTree(alone.out);
-        Result both = main("simulate", "--trace", WEEK.toString(), "--price", "0.0416", "--json", "--no-progress",
+        MainRun alone = main("simulate", "--trace", WEEK.toString(), "--price", "0.0416", "--json", "--no-progress");
+        assertEquals(0, alone.code(), alone.err());
+        ec2Alone = JSON.readTree(alone.out());
+        MainRun both = main("simulate", "--trace", WEEK.toString(), "--price", "0.0416", "--json", "--no-progress",
                 "--compare", FARGATE.toString());
-        assertEquals(0, both.code, both.err);
-        compared = JSON.readTree(both.out);
+        assertEquals(0, both.code(), both.err());
+        compared = JSON.readTree(both.out());
     }
 
     @Test
@@ -113,15 +100,15 @@ class SimulateCompareTest {
     @Test
     void theTableAndTheReportGiveEachPoolItsRow(@TempDir Path dir) throws IOException {
         Path report = dir.resolve("report.html");
-        Result text = main("simulate", "--trace", WEEK.toString(), "--price", "0.0416", "--no-progress",
+        MainRun text = main("simulate", "--trace", WEEK.toString(), "--price", "0.0416", "--no-progress",
                 "--compare", FARGATE.toString(), "--report", report.toString());
-        assertEquals(0, text.code, text.err);
-        List<String> lines = text.out.lines().toList();
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("runnerscale:pools-fargate ")), text.out);
+        assertEquals(0, text.code(), text.err());
+        List<String> lines = text.out().lines().toList();
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("runnerscale:pools-fargate ")), text.out());
         String ec2Row = lines.stream().filter(l -> l.matches("runnerscale +default +ec2-asg .*")).findFirst()
-                .orElseThrow(() -> new AssertionError("no EC2 pool row in\n" + text.out));
+                .orElseThrow(() -> new AssertionError("no EC2 pool row in\n" + text.out()));
         String fargateRow = lines.stream().filter(l -> l.matches("runnerscale:pools-fargate +fargate +fargate 2 vCPU 4 GiB .*"))
-                .findFirst().orElseThrow(() -> new AssertionError("no Fargate pool row in\n" + text.out));
+                .findFirst().orElseThrow(() -> new AssertionError("no Fargate pool row in\n" + text.out()));
         assertTrue(ec2Row.endsWith(String.format(java.util.Locale.ROOT, "%.2f", ec2Alone.get("cost_usd").asDouble())),
                 ec2Row);
         assertTrue(fargateRow.contains(String.format(java.util.Locale.ROOT, "%.2f",
@@ -134,34 +121,34 @@ class SimulateCompareTest {
 
     @Test
     void withoutAComparisonOrAFargatePoolTheOutputHasNoPoolRows() {
-        Result text = main("simulate", "--trace", WEEK.toString(), "--no-progress");
-        assertEquals(0, text.code, text.err);
-        assertTrue(!text.out.contains("Per pool"), "one EC2 pool: the summary row is the pool's");
+        MainRun text = main("simulate", "--trace", WEEK.toString(), "--no-progress");
+        assertEquals(0, text.code(), text.err());
+        assertTrue(!text.out().contains("Per pool"), "one EC2 pool: the summary row is the pool's");
     }
 
     @Test
     void badComparisonsExit2NamingTheOption() {
-        Result missing = main("simulate", "--trace", WEEK.toString(), "--compare", "no-such.yaml");
-        assertEquals(2, missing.code);
-        assertTrue(missing.err.contains("--compare: no-such.yaml does not exist"), missing.err);
-        Result twice = main("simulate", "--trace", WEEK.toString(), "--compare", FARGATE + "," + FARGATE);
-        assertEquals(2, twice.code);
-        assertTrue(twice.err.contains("--compare: two files are named"), twice.err);
-        Result price = main("simulate", "--trace", WEEK.toString(), "--fargate-price", "0.04");
-        assertEquals(2, price.code);
-        assertTrue(price.err.contains("--fargate-price: '0.04' is not two prices"), price.err);
-        Result discount = main("simulate", "--trace", WEEK.toString(), "--fargate-spot-discount", "1");
-        assertEquals(2, discount.code);
-        assertTrue(discount.err.contains("--fargate-spot-discount"), discount.err);
+        MainRun missing = main("simulate", "--trace", WEEK.toString(), "--compare", "no-such.yaml");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("--compare: no-such.yaml does not exist"), missing.err());
+        MainRun twice = main("simulate", "--trace", WEEK.toString(), "--compare", FARGATE + "," + FARGATE);
+        assertEquals(2, twice.code());
+        assertTrue(twice.err().contains("--compare: two files are named"), twice.err());
+        MainRun price = main("simulate", "--trace", WEEK.toString(), "--fargate-price", "0.04");
+        assertEquals(2, price.code());
+        assertTrue(price.err().contains("--fargate-price: '0.04' is not two prices"), price.err());
+        MainRun discount = main("simulate", "--trace", WEEK.toString(), "--fargate-spot-discount", "1");
+        assertEquals(2, discount.code());
+        assertTrue(discount.err().contains("--fargate-spot-discount"), discount.err());
     }
 
     @Test
     void spotPoolsMayNameAComparedFilesPoolAndOnlyItIsInterrupted() throws IOException {
-        Result r = main("simulate", "--trace", WEEK.toString(), "--json", "--no-progress", "--compare",
+        MainRun r = main("simulate", "--trace", WEEK.toString(), "--json", "--no-progress", "--compare",
                 Path.of("..", "samples", "pools-fargate-spot.yaml").toString(), "--spot-interruptions", "2",
                 "--spot-pools", "fargate-spot");
-        assertEquals(0, r.code, r.err);
-        JsonNode root = JSON.readTree(r.out);
+        assertEquals(0, r.code(), r.err());
+        JsonNode root = JSON.readTree(r.out());
         assertEquals(0, root.get("spot").get("interruptions").asInt(), "the EC2 pool is not a spot pool here");
         JsonNode spot = root.get("compare").get(0);
         assertTrue(spot.get("spot").get("interruptions").asInt() > 0, spot.toString());
@@ -171,10 +158,10 @@ class SimulateCompareTest {
 
     @Test
     void fargatePricesCanBeOverridden() throws IOException {
-        Result cheap = main("simulate", "--trace", WEEK.toString(), "--json", "--no-progress", "--config",
+        MainRun cheap = main("simulate", "--trace", WEEK.toString(), "--json", "--no-progress", "--config",
                 FARGATE.toString(), "--fargate-price", "0.02024,0.0022225");
-        assertEquals(0, cheap.code, cheap.err);
-        JsonNode half = JSON.readTree(cheap.out);
+        assertEquals(0, cheap.code(), cheap.err());
+        JsonNode half = JSON.readTree(cheap.out());
         JsonNode full = compared.get("compare").get(0);
         assertEquals(full.get("instance_hours"), half.get("instance_hours"), "the same run");
         assertEquals(full.get("cost_usd").asDouble() / 2, half.get("cost_usd").asDouble(), 0.02, "at half the prices");

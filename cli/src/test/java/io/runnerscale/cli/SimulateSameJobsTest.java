@@ -8,9 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.runnerscale.cli.MainRun.main;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,17 +32,6 @@ class SimulateSameJobsTest {
 
     @TempDir
     Path dir;
-
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result main(String... argv) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Main.run(argv, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     /** 10 jobs tagged docker, 5 tagged gpu, 4 tagged docker and gpu, 3 untagged, two minutes apart. */
     private Path trace() throws IOException {
@@ -101,11 +89,11 @@ class SimulateSameJobsTest {
         Path other = write("both.yaml", "pools:\n" + pool("docker", "{tags: [docker]}") + pool("gpu", "{tags: [gpu]}")
                 + pool("docker-gpu", "{tags: [docker, gpu]}"));
 
-        Result r = main("simulate", "--trace", trace().toString(), "--config", config.toString(), "--compare",
+        MainRun r = main("simulate", "--trace", trace().toString(), "--config", config.toString(), "--compare",
                 other.toString(), "--json", "--no-progress", "--price", "0.0416");
 
-        assertEquals(0, r.code, r.err);
-        JsonNode root = JSON.readTree(r.out);
+        assertEquals(0, r.code(), r.err());
+        JsonNode root = JSON.readTree(r.out());
         List<Integer> counts = jobCounts(root);
         assertEquals(6, counts.size(), "runnerscale, the compared file, the forecast, taskscaler, oracle, always_on");
         assertTrue(counts.stream().allMatch(c -> c == 10), "every row the 10 docker jobs both files take: " + counts);
@@ -124,9 +112,9 @@ class SimulateSameJobsTest {
         assertEquals("[]", unmatched.get(2).get("tags").toString());
         assertEquals(3, unmatched.get(2).get("jobs").asInt());
         assertEquals(List.of(other.toString()), names(unmatched.get(2).get("not_taken_by")));
-        assertTrue(r.err.contains("12 job(s) left out of every row"), r.err);
-        assertTrue(r.err.contains("[gpu]: 5 job(s), taken by no pool of " + config), r.err);
-        assertTrue(r.err.contains("untagged: 3 job(s), taken by no pool of " + other), r.err);
+        assertTrue(r.err().contains("12 job(s) left out of every row"), r.err());
+        assertTrue(r.err().contains("[gpu]: 5 job(s), taken by no pool of " + config), r.err());
+        assertTrue(r.err().contains("untagged: 3 job(s), taken by no pool of " + other), r.err());
     }
 
     private static List<String> names(JsonNode array) {
@@ -138,12 +126,12 @@ class SimulateSameJobsTest {
     @Test
     void theTableSaysHowManyJobsWereLeftOutAndWhy() throws IOException {
         Path config = write("docker.yaml", "pools:\n" + pool("docker", "{tags: [docker], run_untagged: true}"));
-        Result r = main("simulate", "--trace", trace().toString(), "--config", config.toString(), "--no-progress");
+        MainRun r = main("simulate", "--trace", trace().toString(), "--config", config.toString(), "--no-progress");
 
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("13 jobs") && r.out.contains("9 match no pool"), r.out);
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("13 jobs") && r.out().contains("9 match no pool"), r.out());
         for (String row : List.of("runnerscale ", "oracle ", "always_on ", "gitlab_taskscaler ")) {
-            String line = r.out.lines().filter(l -> l.startsWith(row) && !l.startsWith("runnerscale simulate"))
+            String line = r.out().lines().filter(l -> l.startsWith(row) && !l.startsWith("runnerscale simulate"))
                     .findFirst().orElseThrow();
             assertTrue(line.matches(row.trim() + "\\s+13\\s.*"), "13 jobs in every row: " + line);
         }
@@ -152,13 +140,13 @@ class SimulateSameJobsTest {
     @Test
     void withoutAConfigEachTagSetGetsAPoolPrintedToSaveAndEveryJobRuns() throws IOException {
         Path saved = dir.resolve("derived.yaml");
-        Result r = main("simulate", "--trace", trace().toString(), "--json", "--no-progress", "--save-config",
+        MainRun r = main("simulate", "--trace", trace().toString(), "--json", "--no-progress", "--save-config",
                 saved.toString());
 
-        assertEquals(0, r.code, r.err);
-        JsonNode root = JSON.readTree(r.out);
+        assertEquals(0, r.code(), r.err());
+        JsonNode root = JSON.readTree(r.out());
         assertTrue(jobCounts(root).stream().allMatch(c -> c == 22), "every job runs: " + jobCounts(root));
-        assertFalse(root.has("unmatched") && root.get("unmatched").size() > 0, r.out);
+        assertFalse(root.has("unmatched") && root.get("unmatched").size() > 0, r.out());
         PoolsConfig derived = PoolsConfigParser.parse(Files.readString(saved), saved.toString());
         assertEquals(List.of("default", "docker", "gpu", "docker-gpu"),
                 derived.pools().stream().map(p -> p.name()).toList());
@@ -167,29 +155,29 @@ class SimulateSameJobsTest {
         assertEquals("gpu", derived.poolFor(List.of("gpu")).orElseThrow().name());
         assertEquals("docker-gpu", derived.poolFor(List.of("gpu", "docker")).orElseThrow().name(),
                 "each tag set to its own pool, not a wider one");
-        assertTrue(r.err.contains("pools derived from the trace (4, one per tag set) written to " + saved), r.err);
-        assertFalse(r.err.contains("- name:"), "written, not printed: " + r.err);
+        assertTrue(r.err().contains("pools derived from the trace (4, one per tag set) written to " + saved), r.err());
+        assertFalse(r.err().contains("- name:"), "written, not printed: " + r.err());
         assertEquals(4, root.get("pools").size(), "a row per pool");
 
         // the saved file, passed back, gives the same run
-        Result again = main("simulate", "--trace", trace().toString(), "--json", "--no-progress", "--config",
+        MainRun again = main("simulate", "--trace", trace().toString(), "--json", "--no-progress", "--config",
                 saved.toString());
-        assertEquals(0, again.code, again.err);
-        assertEquals(root.get("instance_hours"), JSON.readTree(again.out).get("instance_hours"));
-        assertFalse(again.err.contains("pools derived"), again.err);
+        assertEquals(0, again.code(), again.err());
+        assertEquals(root.get("instance_hours"), JSON.readTree(again.out()).get("instance_hours"));
+        assertFalse(again.err().contains("pools derived"), again.err());
     }
 
     @Test
     void anUntaggedTraceGetsTheBuiltInPoolAsBefore() throws IOException {
         Path untagged = write("untagged.jsonl", Files.readString(trace()).replaceAll("\"tag_list\": \\[[^]]*]",
                 "\"tag_list\": []"));
-        Result derived = main("simulate", "--trace", untagged.toString(), "--json", "--no-progress");
-        Result builtIn = main("simulate", "--trace", untagged.toString(), "--json", "--no-progress", "--config",
+        MainRun derived = main("simulate", "--trace", untagged.toString(), "--json", "--no-progress");
+        MainRun builtIn = main("simulate", "--trace", untagged.toString(), "--json", "--no-progress", "--config",
                 "../cli/src/main/resources/io/runnerscale/cli/default-pools.yaml");
-        assertEquals(0, derived.code, derived.err);
-        assertEquals(0, builtIn.code, builtIn.err);
-        assertEquals(JSON.readTree(builtIn.out), JSON.readTree(derived.out));
-        assertTrue(derived.err.contains("pools derived from the trace (one per tag set") && derived.err.contains(
-                "  - name: default   # 22 job(s)\n    match: {run_untagged: true}"), "printed to save: " + derived.err);
+        assertEquals(0, derived.code(), derived.err());
+        assertEquals(0, builtIn.code(), builtIn.err());
+        assertEquals(JSON.readTree(builtIn.out()), JSON.readTree(derived.out()));
+        assertTrue(derived.err().contains("pools derived from the trace (one per tag set") && derived.err().contains(
+                "  - name: default   # 22 job(s)\n    match: {run_untagged: true}"), "printed to save: " + derived.err());
     }
 }

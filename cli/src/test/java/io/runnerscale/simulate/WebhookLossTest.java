@@ -3,6 +3,7 @@ package io.runnerscale.simulate;
 import io.runnerscale.job.JobStatus;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigParser;
+import io.runnerscale.reconcile.ReconcileReport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -113,7 +114,7 @@ class WebhookLossTest {
         assertEquals(1, off.webhooks().staleAtEnd(), "job 1 still running to runnerscale at the end");
         assertEquals(0, off.webhooks().repaired());
         // with it: repaired once, at the first run an hour after the job's running event
-        assertEquals(1, on.webhooks().reconciled("TO_FINISHED"));
+        assertEquals(1, on.webhooks().reconciled(ReconcileReport.Kind.TO_FINISHED));
         assertEquals(0, on.webhooks().staleAtEnd());
         assertTrue(on.instanceHours() < 1.5, "let go after the repair: " + on.instanceHours());
         assertTrue(on.instanceHours() > 1, "not before the reconciler's hour: " + on.instanceHours());
@@ -134,7 +135,7 @@ class WebhookLossTest {
         assertEquals(1, off.jobs());
         assertEquals(0, off.webhooks().staleAtEnd(), "the finished hook ends it either way");
         assertEquals(1, on.jobs());
-        assertEquals(1, on.webhooks().reconciled("TO_RUNNING"),
+        assertEquals(1, on.webhooks().reconciled(ReconcileReport.Kind.TO_RUNNING),
                 "read back once it had been pending 5 minutes to runnerscale");
         assertEquals(1, on.webhooks().repaired());
         assertTrue(on.instanceHours() <= off.instanceHours() + 1e-9,
@@ -196,7 +197,7 @@ class WebhookLossTest {
         assertTrue(off.webhooks().staleAtEnd() > 0.5 * off.webhooks().droppedFinished(),
                 "without the reconciler a lost finish stays running to runnerscale: " + off.webhooks().staleAtEnd());
         assertTrue(on.webhooks().staleAtEnd() < off.webhooks().staleAtEnd() / 10.0);
-        assertTrue(on.webhooks().reconciled("TO_FINISHED") > 0.9 * on.webhooks().droppedFinished(),
+        assertTrue(on.webhooks().reconciled(ReconcileReport.Kind.TO_FINISHED) > 0.9 * on.webhooks().droppedFinished(),
                 "nearly every lost finish repaired: " + on.webhooks().reconciled());
         assertTrue(on.instanceHours() < off.instanceHours(), on.instanceHours() + " vs " + off.instanceHours());
         assertTrue(plain.instanceHours() < on.instanceHours(), "the reconciler's hour still costs something");

@@ -160,7 +160,7 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         // no demand history: a repaired job is not a new request the forecast should count
         JobUpdateService updates = new JobUpdateService(pools, store,
                 new PoolResolver(MeteredGitLab.tags(jobs, metrics), store, 10_000), scaleRequests, null,
-                (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool));
+                JobUpdateService.JobWaits.metered(metrics));
         // jobs whose webhooks never arrived: pending and running jobs of the projects seen; hooks checked
         this.reconciler = new Reconciler(pools, store, MeteredGitLab.jobs(jobs, metrics),
                 new Reconciler.Discovery(MeteredGitLab.projects(jobs, metrics), store, lifecycle.webhookUrl()),

@@ -150,7 +150,7 @@ public final class ScalerHandler implements RequestStreamHandler, Resource {
                     () -> GitLabCredentials.fromSecretJson(gitlabSecret.get(), json), json), metrics);
         }
         this.jobUpdates = new JobUpdateService(pools, store, new PoolResolver(gitlab, store, 10_000), queue, demand,
-                (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool))
+                JobUpdateService.JobWaits.metered(metrics))
                 .noting(new io.runnerscale.reconcile.ProjectSightings(store));
         this.clock = clock;
         this.dynamo = dynamo;

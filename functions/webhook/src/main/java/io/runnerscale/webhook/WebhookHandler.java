@@ -83,7 +83,7 @@ public final class WebhookHandler implements RequestHandler<APIGatewayV2HTTPEven
                 new PoolResolver(MeteredGitLab.tags(gitlab, metrics), store, 10_000),
                 new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json),
                 new DynamoDemandHistory(dynamo, settings.tableName(), DEMAND_RETENTION),
-                (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool))
+                JobUpdateService.JobWaits.metered(metrics))
                 // the projects jobs come from: the reconciler lists their pending and running jobs
                 .noting(new io.runnerscale.reconcile.ProjectSightings(store));
         // big deliveries go to the scale queue, whose consumer (the scaler) applies them with the same service

@@ -4,6 +4,8 @@ import io.runnerscale.job.JobEvent;
 import io.runnerscale.job.JobKey;
 import io.runnerscale.job.JobRecord;
 import io.runnerscale.job.JobStatus;
+import io.runnerscale.metrics.MetricName;
+import io.runnerscale.metrics.RunnerscaleMetrics;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.scaling.DemandHistory;
@@ -61,6 +63,11 @@ public final class JobUpdateService {
         JobWaits NONE = (pool, wait) -> { };
 
         void started(String pool, Duration wait);
+
+        /** Each wait as a {@code JobWait} point of the pool, as every function and {@code serve} record it. */
+        static JobWaits metered(RunnerscaleMetrics metrics) {
+            return (pool, wait) -> metrics.seconds(MetricName.JOB_WAIT, wait, pool);
+        }
     }
 
     /**
