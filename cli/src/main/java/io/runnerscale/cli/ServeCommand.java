@@ -475,7 +475,7 @@ final class ServeCommand {
             PoolsConfigSource pools, S store, Compute compute, DrainRequests drains, Clock clock, PrintStream out) {
         int resumed = 0;
         for (PoolConfig pool : pools.current().pools()) {
-            if (!(pool.backend() instanceof PoolConfig.Ec2Asg(String asg, boolean ignored))) {
+            if (!(pool.backend() instanceof PoolConfig.Ec2Asg ec2)) {
                 continue;
             }
             List<InstanceRecord> draining = store.instances(pool.name()).stream().filter(InstanceRecord::draining).toList();
@@ -492,7 +492,7 @@ final class ServeCommand {
             }
             for (InstanceRecord record : draining) {
                 if (inGroup.contains(record.instanceId())) {
-                    drains.start(record.instanceId(), pool.name(), asg, DrainReason.SCALE_IN, null, clock.instant(),
+                    drains.start(record.instanceId(), pool.name(), ec2.asg(), DrainReason.SCALE_IN, null, clock.instant(),
                             store.lifecycle(record.instanceId()));
                     resumed++;
                 } else {

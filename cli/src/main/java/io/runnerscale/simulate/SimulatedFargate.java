@@ -165,7 +165,7 @@ public final class SimulatedFargate implements FargateTasks {
     }
 
     /** A start time drawn uniformly from the pool's {@code backend.start_time} range. */
-    public static Duration uniformStartTime(PoolConfig.Fargate.StartTime range, Random random) {
+    public static Duration uniformStartTime(PoolConfig.StartTime range, Random random) {
         long min = range.min().toMillis();
         long spread = range.max().toMillis() - min;
         return Duration.ofMillis(min + (spread <= 0 ? 0 : (long) (random.nextDouble() * (spread + 1))));

@@ -18,7 +18,7 @@ class FargatePricesTest {
     private static PoolConfig.Fargate task(double vcpu, double memoryGib, PoolConfig.Fargate.Platform platform,
                                            boolean spot) {
         return new PoolConfig.Fargate("ci", "runner", "runner", List.of("subnet-a"), List.of(), false, spot, platform,
-                vcpu, memoryGib, PoolConfig.Fargate.DEFAULT_WAIT_TIMEOUT, 3, PoolConfig.Fargate.StartTime.DEFAULT);
+                vcpu, memoryGib, PoolConfig.Fargate.DEFAULT_WAIT_TIMEOUT, 3, PoolConfig.StartTime.DEFAULT);
     }
 
     private static final PoolConfig.Fargate X86_1_2 = task(1, 2, PoolConfig.Fargate.Platform.X86_64, false);

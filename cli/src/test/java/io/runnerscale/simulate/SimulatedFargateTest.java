@@ -36,7 +36,7 @@ class SimulatedFargateTest {
 
     @Test
     void startTimesAreDrawnUniformlyWithinTheConfiguredRange() {
-        PoolConfig.Fargate.StartTime range = new PoolConfig.Fargate.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60));
+        PoolConfig.StartTime range = new PoolConfig.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60));
         Random random = new Random(3);
         long min = Long.MAX_VALUE;
         long max = Long.MIN_VALUE;
@@ -52,7 +52,7 @@ class SimulatedFargateTest {
         assertTrue(min < 40_100 && max > 59_900, "the whole range is used: " + min + ".." + max);
         assertEquals(50_000, sum / n, 200, "uniform: the mean is the middle");
         // a single duration is that duration, every time
-        PoolConfig.Fargate.StartTime fixed = new PoolConfig.Fargate.StartTime(Duration.ofSeconds(45), Duration.ofSeconds(45));
+        PoolConfig.StartTime fixed = new PoolConfig.StartTime(Duration.ofSeconds(45), Duration.ofSeconds(45));
         assertEquals(Duration.ofSeconds(45), SimulatedFargate.uniformStartTime(fixed, random));
     }
 

@@ -90,7 +90,7 @@ public final class MotoFargate implements AutoCloseable {
     public PoolConfig.Fargate backend(String taskDefinition, boolean spot, int maxTaskAttempts) {
         return new PoolConfig.Fargate(cluster, taskDefinition, CONTAINER, List.of(subnet), List.of(securityGroup),
                 false, spot, PoolConfig.Fargate.Platform.X86_64, 1, 2, Duration.ofMinutes(2), maxTaskAttempts,
-                PoolConfig.Fargate.StartTime.DEFAULT);
+                PoolConfig.StartTime.DEFAULT);
     }
 
     /** The pools.yaml backend block for this place (indented for a pool entry). */

@@ -56,7 +56,7 @@ public final class DrainRequests implements InstanceDrains {
      */
     @Override
     public void drain(PoolConfig pool, String instanceId, ScalingAction.Reason reason) {
-        if (!(pool.backend() instanceof PoolConfig.Ec2Asg(String asg, boolean ignored))) {
+        if (!(pool.backend() instanceof PoolConfig.Ec2Asg ec2)) {
             throw new IllegalArgumentException("pool '" + pool.name() + "' has backend " + pool.backend().type()
                     + ": only EC2 Auto Scaling pools are drained");
         }
@@ -66,7 +66,7 @@ public final class DrainRequests implements InstanceDrains {
                     reasonOf(reason).wireName());
             return;
         }
-        start(instanceId, pool.name(), asg, reasonOf(reason), null, clock.instant(), record);
+        start(instanceId, pool.name(), ec2.asg(), reasonOf(reason), null, clock.instant(), record);
     }
 
     /** The drain reason of a scaler's choice. */

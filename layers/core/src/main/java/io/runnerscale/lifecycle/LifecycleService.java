@@ -523,7 +523,7 @@ public final class LifecycleService {
 
     private Optional<PoolConfig> poolOfGroup(String asg) {
         return pools.get().pools().stream()
-                .filter(p -> p.backend() instanceof PoolConfig.Ec2Asg(String group, boolean ignored) && group.equals(asg))
+                .filter(p -> p.backend() instanceof PoolConfig.Ec2Asg ec2 && ec2.asg().equals(asg))
                 .findFirst();
     }
 

@@ -151,8 +151,8 @@ public final class OrphanSweep {
         // pool by group; the groups that have runnerscale's launch hook, whose instances runnerscale gives runners
         Map<String, PoolConfig> poolOfGroup = new LinkedHashMap<>();
         for (PoolConfig pool : pools.get().pools()) {
-            if (pool.backend() instanceof PoolConfig.Ec2Asg(String asg, boolean ignored)) {
-                poolOfGroup.putIfAbsent(asg, pool);
+            if (pool.backend() instanceof PoolConfig.Ec2Asg ec2) {
+                poolOfGroup.putIfAbsent(ec2.asg(), pool);
             }
         }
         Map<String, GroupMembers.Group> described = new LinkedHashMap<>();

@@ -61,13 +61,47 @@ public record PoolConfig(
         String type();
     }
 
+    /** The pool's warm pool, or null when it has none (Fargate pools never have one). */
+    public WarmPool warmPool() {
+        return backend instanceof Ec2Asg ec2 ? ec2.warmPool() : null;
+    }
+
     /**
      * @param drainOnRebalance drain an instance on EC2's rebalance recommendation (an elevated risk of
      *                         a spot interruption), not only on the two-minute interruption warning
+     * @param warmPool         prepared instances kept in the group's warm pool, or null for none
+     * @param bootTime         from launch until a new instance's runner takes jobs, for {@code simulate} and
+     *                         {@code serve}; null uses their {@code --boot} setting
+     * @param runnerStartTime  from a resumed instance being usable until its runner takes jobs (the new
+     *                         runner registered and {@code gitlab-runner} started), for {@code simulate} and
+     *                         {@code serve}; part of {@code bootTime} on a cold launch
+     * @param volumeGib        the instance's EBS volumes in GiB: what a stopped warm instance is billed for
      */
-    public record Ec2Asg(String asg, boolean drainOnRebalance) implements Backend {
+    public record Ec2Asg(String asg, boolean drainOnRebalance, WarmPool warmPool, StartTime bootTime,
+                         StartTime runnerStartTime, int volumeGib) implements Backend {
+        public static final StartTime DEFAULT_RUNNER_START_TIME =
+                new StartTime(Duration.ofSeconds(1), Duration.ofSeconds(3));
+        /** Amazon Linux 2023 with Docker and a few pre-pulled images fits; the AMI's own default is 8 GiB. */
+        public static final int DEFAULT_VOLUME_GIB = 30;
+
+        public Ec2Asg {
+            Objects.requireNonNull(asg, "asg");
+            runnerStartTime = runnerStartTime == null ? DEFAULT_RUNNER_START_TIME : runnerStartTime;
+            if (volumeGib < 1) {
+                throw new IllegalArgumentException("volume size must be at least 1 GiB, got " + volumeGib);
+            }
+        }
+
+        public Ec2Asg(String asg, boolean drainOnRebalance) {
+            this(asg, drainOnRebalance, null, null, null, DEFAULT_VOLUME_GIB);
+        }
+
         public Ec2Asg(String asg) {
             this(asg, false);
+        }
+
+        public Ec2Asg withWarmPool(WarmPool pool) {
+            return new Ec2Asg(asg, drainOnRebalance, pool, bootTime, runnerStartTime, volumeGib);
         }
 
         @Override
@@ -134,20 +168,63 @@ public record PoolConfig(
         }
 
         public enum Platform { X86_64, ARM64 }
+    }
 
-        /**
-         * A task's start time, uniform between {@code min} and {@code max}: a few-hundred-MB image
-         * without lazy loading starts in about 40 to 60 s.
-         */
-        public record StartTime(Duration min, Duration max) {
-            public static final StartTime DEFAULT = new StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60));
+    /**
+     * A start or boot time, uniform between {@code min} and {@code max}. The default is a Fargate
+     * task's: a few-hundred-MB image without lazy loading starts in about 40 to 60 s.
+     */
+    public record StartTime(Duration min, Duration max) {
+        public static final StartTime DEFAULT = new StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60));
 
-            public StartTime {
-                Objects.requireNonNull(min, "min");
-                Objects.requireNonNull(max, "max");
-                if (max.compareTo(min) < 0) {
-                    throw new IllegalArgumentException("start time " + min + " is after " + max);
-                }
+        public StartTime {
+            Objects.requireNonNull(min, "min");
+            Objects.requireNonNull(max, "max");
+            if (max.compareTo(min) < 0) {
+                throw new IllegalArgumentException("start time " + min + " is after " + max);
+            }
+        }
+    }
+
+    /**
+     * An Auto Scaling warm pool (ec2-asg pools only): instances launched and prepared ahead, then kept
+     * {@code state} until a scale-out draws them, which is much faster than a launch. Its size is
+     * {@code maxPrepared} (the group's max size when null) minus the desired capacity, at least
+     * {@code minSize}.
+     *
+     * @param reuseOnScaleIn a drained instance goes back to the warm pool instead of being terminated
+     * @param resumeTime     from a scale-out until a warm instance is usable again (its runner then starts),
+     *                       for {@code simulate} and {@code serve}; 15 to 20 s from stopped is what AWS and
+     *                       peers publish
+     */
+    public record WarmPool(State state, int minSize, Integer maxPrepared, boolean reuseOnScaleIn,
+                           StartTime resumeTime) {
+        public static final StartTime DEFAULT_RESUME_TIME = new StartTime(Duration.ofSeconds(15), Duration.ofSeconds(20));
+
+        public WarmPool {
+            state = state == null ? State.STOPPED : state;
+            resumeTime = resumeTime == null ? DEFAULT_RESUME_TIME : resumeTime;
+            if (minSize < 0) {
+                throw new IllegalArgumentException("warm pool min size must be at least 0, got " + minSize);
+            }
+            if (maxPrepared != null && maxPrepared < minSize) {
+                throw new IllegalArgumentException("warm pool max prepared " + maxPrepared + " is below its min size "
+                        + minSize);
+            }
+        }
+
+        /** How a warm instance waits, with the names of Auto Scaling's {@code PoolState}. */
+        public enum State {
+            STOPPED("Stopped"), HIBERNATED("Hibernated"), RUNNING("Running");
+
+            private final String awsName;
+
+            State(String awsName) {
+                this.awsName = awsName;
+            }
+
+            public String awsName() {
+                return awsName;
             }
         }
     }

@@ -82,7 +82,13 @@ public final class PoolsConfigParser {
     private static final ObjectMapper YAML = new ObjectMapper(yamlFactory());
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
     private static final Set<String> POOL_FIELDS = Set.of("name", "match", "backend", "capacity_per_instance",
-            "max_instances", "max_use_count", "boot_timeout", "policy", "forecast");
+            "max_instances", "max_use_count", "boot_timeout", "policy", "forecast", "warm_pool");
+    private static final Set<String> EC2_ASG_FIELDS = Set.of("type", "asg", "drain_on_rebalance", "boot_time",
+            "runner_start_time", "volume_gib");
+    private static final Set<String> WARM_POOL_FIELDS = Set.of("state", "min_size", "max_prepared",
+            "reuse_on_scale_in", "resume_time");
+    /** EBS allows 16 TiB per gp3 volume; a runner's volumes are far below. */
+    static final int MAX_VOLUME_GIB = 16_384;
     private static final Set<String> POLICY_FIELDS = Set.of("periods", "timezone", "idle_count", "idle_time",
             "scale_factor", "scale_factor_limit");
     private static final Set<String> FORECAST_FIELDS = Set.of("enabled", "window", "weeks", "lead", "quantile", "max_idle");
@@ -246,7 +252,8 @@ public final class PoolsConfigParser {
         List<String> problems = new ArrayList<>();
         Map<String, String> owners = new HashMap<>();
         for (PoolConfig pool : pools) {
-            if (pool.backend() instanceof PoolConfig.Ec2Asg(String asg, boolean ignored)) {
+            if (pool.backend() instanceof PoolConfig.Ec2Asg ec2) {
+                String asg = ec2.asg();
                 String owner = owners.putIfAbsent(asg, pool.name());
                 if (owner != null) {
                     String name = ConfigException.abbreviate(pool.name());
@@ -393,6 +400,13 @@ public final class PoolsConfigParser {
         }
         if (backend instanceof PoolConfig.Fargate) {
             fargateRules(f, capacity, maxUse, policy, forecast);
+            if (f.node.hasNonNull("warm_pool")) {
+                f.problem("warm_pool", "applies to ec2-asg pools only (an Auto Scaling group's warm pool; a Fargate"
+                        + " task starts from nothing)");
+            }
+        } else if (backend instanceof PoolConfig.Ec2Asg ec2) {
+            PoolConfig.WarmPool warmPool = warmPool(f, ec2, maxInstances);
+            backend = warmPool == null ? ec2 : ec2.withWarmPool(warmPool);
         }
         return new PoolConfig(name, match, backend, capacity, maxInstances, maxUse, bootTimeout, policy, forecast);
     }
@@ -421,7 +435,7 @@ public final class PoolsConfigParser {
         String type = node.path("type").asText("");
         switch (type) {
             case "ec2-asg" -> {
-                f.unknownFields(node, Set.of("type", "asg", "drain_on_rebalance"), "backend.");
+                f.unknownFields(node, EC2_ASG_FIELDS, "backend.");
                 String asg = node.path("asg").asText("");
                 if (asg.isBlank()) {
                     f.problem("backend.asg", "is required for type ec2-asg (the Auto Scaling group's name)");
@@ -432,7 +446,14 @@ public final class PoolsConfigParser {
                             + " characters, which AWS allows for a group's name");
                     return null;
                 }
-                return new PoolConfig.Ec2Asg(asg, f.bool(node, "drain_on_rebalance", "backend.", false));
+                PoolConfig.StartTime bootTime = node.hasNonNull("boot_time")
+                        ? startTime(f, node.get("boot_time"), "backend.boot_time", null) : null;
+                PoolConfig.StartTime runnerStart = startTime(f, node.get("runner_start_time"),
+                        "backend.runner_start_time", PoolConfig.Ec2Asg.DEFAULT_RUNNER_START_TIME);
+                int volumeGib = f.integer(node, "backend.", "volume_gib", PoolConfig.Ec2Asg.DEFAULT_VOLUME_GIB, 1,
+                        MAX_VOLUME_GIB);
+                return new PoolConfig.Ec2Asg(asg, f.bool(node, "drain_on_rebalance", "backend.", false), null,
+                        bootTime, runnerStart, volumeGib);
             }
             case "fargate" -> {
                 return fargate(f, node);
@@ -483,7 +504,8 @@ public final class PoolsConfigParser {
                 MIN_WAIT_TIMEOUT, MAX_WAIT_TIMEOUT);
         int attempts = f.integer(node, "backend.", "max_task_attempts", PoolConfig.Fargate.DEFAULT_MAX_TASK_ATTEMPTS,
                 1, MAX_TASK_ATTEMPTS);
-        PoolConfig.Fargate.StartTime startTime = startTime(f, node.get("start_time"));
+        PoolConfig.StartTime startTime = startTime(f, node.get("start_time"), "backend.start_time",
+                PoolConfig.StartTime.DEFAULT);
         Long runnerId = null;
         JsonNode runner = node.get("runner_id");
         if (runner != null && !runner.isNull()) {
@@ -502,10 +524,11 @@ public final class PoolsConfigParser {
                 vcpu, memory, waitTimeout, attempts, startTime, runnerId);
     }
 
-    /** {@code 45s} or {@code 40s-60s}: how long a task takes to start, in simulate and serve. */
-    private static PoolConfig.Fargate.StartTime startTime(Fields f, JsonNode value) {
+    /** {@code 45s} or {@code 40s-60s}: how long a task, an instance or a runner takes to start, in simulate and serve. */
+    private static PoolConfig.StartTime startTime(Fields f, JsonNode value, String field,
+                                                  PoolConfig.StartTime fallback) {
         if (value == null || value.isNull()) {
-            return PoolConfig.Fargate.StartTime.DEFAULT;
+            return fallback;
         }
         String text = value.asText("").trim();
         String[] parts = text.split("\\s*-\\s*", -1);
@@ -516,12 +539,62 @@ public final class PoolsConfigParser {
                 throw new IllegalArgumentException("must be a duration or a range MIN-MAX with MIN <= MAX <= "
                         + Durations.format(MAX_BOOT_TIMEOUT));
             }
-            return new PoolConfig.Fargate.StartTime(min, max);
+            return new PoolConfig.StartTime(min, max);
         } catch (IllegalArgumentException e) {
-            f.problem("backend.start_time", "'" + ConfigException.abbreviate(text) + "': " + e.getMessage()
-                    + " (e.g. 40s-60s)");
-            return PoolConfig.Fargate.StartTime.DEFAULT;
+            f.problem(field, "'" + ConfigException.abbreviate(text) + "': " + e.getMessage() + " (e.g. 40s-60s)");
+            return fallback;
         }
+    }
+
+    /**
+     * {@code warm_pool: {state, min_size, max_prepared, reuse_on_scale_in, resume_time}}, or null when the
+     * pool has none. AWS refuses warm pools on groups with Spot or mixed instances; the only sign of Spot
+     * a pools file has is {@code drain_on_rebalance}, so that is refused here and the group itself is
+     * checked when the warm pool is applied.
+     */
+    private static PoolConfig.WarmPool warmPool(Fields f, PoolConfig.Ec2Asg ec2, int maxInstances) {
+        JsonNode node = f.node.get("warm_pool");
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            f.problem("warm_pool", "must be a mapping like {state: stopped, min_size: 2, max_prepared: 10}");
+            return null;
+        }
+        f.unknownFields(node, WARM_POOL_FIELDS, "warm_pool.");
+        String stateName = node.path("state").asText("stopped");
+        PoolConfig.WarmPool.State state = null;
+        for (PoolConfig.WarmPool.State candidate : PoolConfig.WarmPool.State.values()) {
+            if (candidate.awsName().equalsIgnoreCase(stateName)) {
+                state = candidate;
+            }
+        }
+        if (state == null) {
+            f.problem("warm_pool.state", "'" + Fields.echo(node.get("state")) + "' is not stopped, hibernated or running");
+        }
+        int minSize = f.integer(node, "warm_pool.", "min_size", 0, 0, MAX_INSTANCES);
+        Integer maxPrepared = node.hasNonNull("max_prepared")
+                ? f.integer(node, "warm_pool.", "max_prepared", minSize, 1, MAX_INSTANCES) : null;
+        boolean reuse = f.bool(node, "reuse_on_scale_in", "warm_pool.", false);
+        PoolConfig.StartTime resume = startTime(f, node.get("resume_time"), "warm_pool.resume_time",
+                PoolConfig.WarmPool.DEFAULT_RESUME_TIME);
+        int before = f.problems.size();
+        if (maxPrepared != null && maxPrepared < minSize) {
+            f.problem("warm_pool.max_prepared", maxPrepared + " is below warm_pool.min_size " + minSize
+                    + " (the warm pool keeps at least min_size instances)");
+        }
+        if (maxPrepared != null && maxPrepared > maxInstances) {
+            f.problem("warm_pool.max_prepared", maxPrepared + " is more than max_instances " + maxInstances
+                    + ": instances prepared beyond it would never be used");
+        }
+        if (ec2.drainOnRebalance()) {
+            f.problem("warm_pool", "AWS allows no warm pool on a group with Spot or mixed instances, and"
+                    + " backend.drain_on_rebalance is for Spot instances: use an On-Demand group or drop one of them");
+        }
+        if (state == null || f.problems.size() > before) {
+            return null;
+        }
+        return new PoolConfig.WarmPool(state, minSize, maxPrepared, reuse, resume);
     }
 
     /**

@@ -59,7 +59,7 @@ class TaskSweepTest {
     static PoolConfig fargate(String name, String cluster, long runnerId) {
         PoolConfig.Fargate backend = new PoolConfig.Fargate(cluster, "runner-td", "runner", List.of("subnet-a"),
                 List.of("sg-1"), false, true, PoolConfig.Fargate.Platform.X86_64, 1, 2, Duration.ofMinutes(2), 3,
-                new PoolConfig.Fargate.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60)), runnerId);
+                new PoolConfig.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60)), runnerId);
         return new PoolConfig(name, new PoolConfig.Match(List.of(name), false), backend, 1, 10, 0, null, List.of(),
                 ForecastConfig.OFF);
     }

@@ -40,7 +40,7 @@ class FargateConfigTest {
         assertEquals(2.0, b.memoryGib());
         assertEquals(Duration.ofMinutes(2), b.waitTimeout());
         assertEquals(3, b.maxTaskAttempts());
-        assertEquals(new PoolConfig.Fargate.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60)), b.startTime());
+        assertEquals(new PoolConfig.StartTime(Duration.ofSeconds(40), Duration.ofSeconds(60)), b.startTime());
     }
 
     @Test
@@ -50,8 +50,8 @@ class FargateConfigTest {
                 + "start_time: 20s-35s", ""));
         assertEquals(new PoolConfig.Fargate("ci", "runner:3", "build", List.of("subnet-1"), List.of("sg-1"), true, true,
                 PoolConfig.Fargate.Platform.ARM64, 2, 4, Duration.ofSeconds(90), 5,
-                new PoolConfig.Fargate.StartTime(Duration.ofSeconds(20), Duration.ofSeconds(35))), b);
-        assertEquals(new PoolConfig.Fargate.StartTime(Duration.ofSeconds(45), Duration.ofSeconds(45)),
+                new PoolConfig.StartTime(Duration.ofSeconds(20), Duration.ofSeconds(35))), b);
+        assertEquals(new PoolConfig.StartTime(Duration.ofSeconds(45), Duration.ofSeconds(45)),
                 backend(fargate("start_time: 45s", "")).startTime());
         assertEquals(4242L, backend(fargate("runner_id: 4242", "")).runnerId());
         assertEquals(null, backend(fargate("", "")).runnerId());
