@@ -48,7 +48,7 @@ final class SimulateCommand {
                                         [--fargate-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
                                         [--fargate-arm-price USD_PER_VCPU_HOUR,USD_PER_GB_HOUR]
                                         [--fargate-spot-discount 0.7] [--boot-jitter 0.1] [--seed N] [--no-progress]
-                                        [--drop-webhooks SHARE [--reconcile-every 10m|off]]
+                                        [--drop-webhooks SHARE [--reconcile-every 10m|off]] [--ebs-price 0.08]
               --trace       job history as GitLab API job objects (GET /projects/:id/jobs): a JSON array or JSON Lines;
                             bad records are skipped with a warning naming their line
               --config      pools file, or auto (the default): one pool per tag set among the trace's jobs, each
@@ -63,6 +63,8 @@ final class SimulateCommand {
               --json        print one JSON object instead of the table
               --report      also write a self-contained HTML report with charts
               --price       instance price in USD per hour, 0 to 1000, to report cost
+              --ebs-price   EBS price in USD per GB-month, 0 to 10 (default 0.08: gp3 in us-east-1): what a stopped
+                            (or hibernated) warm-pool instance costs, for its backend.volume_gib
               --drain-time  how long a drain takes once no job runs on the instance (pause the runner, check GitLab,
                             delete the runner, terminate), 0s to 10m (default 5s); the instance bills and takes no job
               --spot-interruptions
@@ -101,7 +103,7 @@ final class SimulateCommand {
         Args args = Args.parse(raw, Set.of("trace", "config", "compare", "boot", "report", "price",
                         "spot-interruptions", "spot-rate", "spot-pools", "drain-time", "boot-jitter", "seed",
                         "fargate-price", "fargate-arm-price", "fargate-spot-discount", "drop-webhooks",
-                        "reconcile-every", "save-config"),
+                        "reconcile-every", "save-config", "ebs-price"),
                 Set.of("json", "no-progress"));
         String tracePath = args.get("trace", null);
         if (tracePath == null) {
@@ -129,7 +131,9 @@ final class SimulateCommand {
                 .withDrainTime(args.durationIn("drain-time", SimulationOptions.DEFAULT_DRAIN_TIME, Duration.ZERO,
                         SimulationOptions.MAX_DRAIN_TIME))
                 .withSeed(args.longNumber("seed", 1))
-                .withFargatePrices(fargatePrices(args));
+                .withFargatePrices(fargatePrices(args))
+                .withEbsPrice(args.numberIn("ebs-price", SimulationOptions.DEFAULT_EBS_PRICE, 0,
+                        SimulationOptions.MAX_EBS_PRICE, "USD per GB-month of EBS volume"));
         WebhookLoss loss = webhookLoss(args);
 
         TraceReader.Trace trace;
@@ -564,21 +568,39 @@ final class SimulateCommand {
         }).toList());
     }
 
+    /**
+     * One row per run. When a run had a warm pool, three more columns: its stopped instance-hours, the
+     * EBS dollars they cost and the total with the instance dollars ({@code vs oracle} stays running
+     * instance-hours over the oracle's).
+     */
     static String table(List<SimulationResult> results) {
         double oracleHours = results.stream().filter(r -> r.policy().equals("oracle"))
                 .mapToDouble(SimulationResult::instanceHours).findFirst().orElse(0);
         int width = Math.max(24, results.stream().mapToInt(r -> r.policy().length()).max().orElse(0));
+        boolean warm = results.stream().anyMatch(r -> r.warm().any());
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
-                "%-" + width + "s %6s %8s %8s %8s %8s %9s %9s %5s %9s %9s%n", "policy", "jobs", "wait p50", "p95", "p99",
+                "%-" + width + "s %6s %8s %8s %8s %8s %9s %9s %5s %9s %9s", "policy", "jobs", "wait p50", "p95", "p99",
                 "max", "inst-h", "idle-h", "peak", "vs oracle", "cost $"));
+        if (warm) {
+            out.append(String.format(Locale.ROOT, " %9s %8s %9s", "stopped-h", "ebs $", "total $"));
+        }
+        out.append(String.format(Locale.ROOT, "%n"));
         for (SimulationResult r : results) {
-            out.append(String.format(Locale.ROOT, "%-" + width + "s %6d %7.1fs %7.1fs %7.1fs %7.1fs %9.1f %9.1f %5d %8.2fx %9s%n",
+            out.append(String.format(Locale.ROOT, "%-" + width + "s %6d %7.1fs %7.1fs %7.1fs %7.1fs %9.1f %9.1f %5d %8.2fx %9s",
                     r.policy(), r.jobs(), r.waitPercentile(50), r.waitPercentile(95), r.waitPercentile(99), r.maxWait(),
                     r.instanceHours(), r.idleInstanceHours(), r.peakInstances(),
-                    oracleHours > 0 ? r.instanceHours() / oracleHours : 0,
-                    r.costUsd() == null ? "-" : String.format(Locale.ROOT, "%.2f", r.costUsd())));
+                    oracleHours > 0 ? r.instanceHours() / oracleHours : 0, usd(r.costUsd())));
+            if (warm) {
+                out.append(String.format(Locale.ROOT, " %9.1f %8.2f %9s", r.warm().stoppedHours(), r.warm().ebsUsd(),
+                        usd(r.totalUsd())));
+            }
+            out.append(String.format(Locale.ROOT, "%n"));
         }
         return out.toString();
+    }
+
+    private static String usd(Double value) {
+        return value == null ? "-" : String.format(Locale.ROOT, "%.2f", value);
     }
 
     /**
@@ -592,10 +614,14 @@ final class SimulateCommand {
         int backendWidth = Math.max(7, results.stream().flatMap(r -> r.pools().stream())
                 .mapToInt(p -> p.backend().length()).max().orElse(0));
         boolean spot = options.spotInterruptionsPerInstanceHour() > 0;
+        boolean warm = results.stream().flatMap(r -> r.pools().stream()).anyMatch(p -> p.warm().any());
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%n%s", wrap(poolNote(options), 110)));
         out.append(String.format(Locale.ROOT, "%-" + width + "s %-" + poolWidth + "s %-" + backendWidth
                         + "s %6s %8s %8s %8s %8s %9s %9s %5s %9s", "policy", "pool", "backend", "jobs", "wait p50",
                 "p95", "p99", "max", "inst-h", "idle-h", "peak", "cost $"));
+        if (warm) {
+            out.append(String.format(Locale.ROOT, " %9s %8s %9s %6s", "stopped-h", "ebs $", "total $", "warm"));
+        }
         if (spot) {
             out.append(String.format(Locale.ROOT, " %8s %8s", "warnings", "retried"));
         }
@@ -607,6 +633,11 @@ final class SimulateCommand {
                         p.backend(), p.jobs(), p.waitPercentile(50), p.waitPercentile(95), p.waitPercentile(99),
                         p.maxWait(), p.instanceHours(), p.idleInstanceHours(), p.peakInstances(),
                         p.costUsd() == null ? "-" : String.format(Locale.ROOT, "%.2f", p.costUsd())));
+                if (warm) {
+                    SimulationResult.WarmFigures w = p.warm();
+                    out.append(String.format(Locale.ROOT, " %9.1f %8.2f %9s %6d", w.stoppedHours(), w.ebsUsd(),
+                            usd(p.totalUsd()), w.drawn()));
+                }
                 if (spot) {
                     out.append(String.format(Locale.ROOT, " %8d %8d", p.interruptions(), p.retried()));
                 }
@@ -623,8 +654,11 @@ final class SimulateCommand {
                         + "the start time, runs one job and stops, or stops after its wait_timeout without one), billed "
                         + "from RunTask to the stop, per second, at least a minute, at $%s per vCPU-hour and $%s per "
                         + "GB-hour (x86; ARM64 $%s and $%s), Fargate Spot %s%% off. EC2 pools bill --price per "
-                        + "instance-hour (- when none was given).", plain(prices.x86VcpuHour()), plain(prices.x86GbHour()),
-                plain(prices.armVcpuHour()), plain(prices.armGbHour()), plain(prices.spotDiscount() * 100));
+                        + "instance-hour (- when none was given); a warm pool's stopped instances bill only their EBS "
+                        + "volumes, volume_gib at $%s per GB-month (ebs $; total $ = cost $ + ebs $); warm: scale-outs "
+                        + "drawn from the warm pool.", plain(prices.x86VcpuHour()), plain(prices.x86GbHour()),
+                plain(prices.armVcpuHour()), plain(prices.armGbHour()), plain(prices.spotDiscount() * 100),
+                plain(options.ebsPricePerGbMonth()));
     }
 
     /**
@@ -770,6 +804,7 @@ final class SimulateCommand {
         } else {
             node.put("cost_usd", round(r.costUsd()));
         }
+        warm(node, r.warm(), r.totalUsd());
         if (r.interruptions() > 0) {
             node.put("interruptions", r.interruptions());
         }
@@ -823,9 +858,25 @@ final class SimulateCommand {
             } else {
                 pool.put("cost_usd", round(p.costUsd()));
             }
+            warm(pool, p.warm(), p.totalUsd());
             if (p.interruptions() > 0) {
                 pool.put("interruptions", p.interruptions()).put("retried", p.retried());
             }
+        }
+    }
+
+    /** Warm-pool figures beside the instance-hours (zero without a warm pool), and the total dollars. */
+    private static void warm(ObjectNode node, SimulationResult.WarmFigures w, Double total) {
+        node.put("stopped_instance_hours", round(w.stoppedHours()))
+                .put("warm_pool_running_hours", round(w.warmRunningHours()))
+                .put("ebs_usd", round(w.ebsUsd()));
+        if (total == null) {
+            node.putNull("total_usd");
+        } else {
+            node.put("total_usd", round(total));
+        }
+        if (w.any()) {
+            node.putObject("warm_pool").put("launched", w.launched()).put("drawn", w.drawn()).put("returned", w.returned());
         }
     }
 

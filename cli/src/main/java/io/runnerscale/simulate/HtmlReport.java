@@ -118,6 +118,7 @@ public final class HtmlReport {
             timelines(sb, rs);
             waitDistribution(sb, rs);
             costChart(sb, rs);
+            frontierChart(sb, rs);
             notes(sb, rs);
         }
         sb.append("</main></body></html>\n");
@@ -213,8 +214,12 @@ public final class HtmlReport {
             sb.append("<th scope=\"col\" rowspan=\"2\">").append(column).append("</th>");
         }
         sb.append("<th scope=\"colgroup\" colspan=\"4\" class=\"group\">Wait (seconds)</th>");
+        boolean warm = rs.stream().anyMatch(r -> r.warm().any());
         List<String> columns = new ArrayList<>(List.of("Instance-hours", "Idle instance-hours", "Peak instances",
                 "Interruptions", "Cost (USD)"));
+        if (warm) {
+            columns.addAll(List.of("Stopped instance-hours", "EBS (USD)", "Total (USD)"));
+        }
         if (oracle) {
             columns.add("Instance-hours vs oracle");
         }
@@ -227,12 +232,13 @@ public final class HtmlReport {
         }
         sb.append("</tr></thead><tbody>\n");
         for (int i = 0; i < rs.size(); i++) {
-            summaryRow(sb, rs.get(i), i == 0, oracle ? ratio(rs.get(i), rs) : null);
+            summaryRow(sb, rs.get(i), i == 0, oracle ? ratio(rs.get(i), rs) : null, warm);
         }
         sb.append("</tbody></table></div></section>\n");
     }
 
-    private static void summaryRow(StringBuilder sb, SimulationResult r, boolean headline, String ratio) {
+    private static void summaryRow(StringBuilder sb, SimulationResult r, boolean headline, String ratio,
+                                   boolean warm) {
         sb.append(headline ? "<tr class=\"headline\">" : "<tr>").append("<td>").append(esc(r.policy()));
         if (headline) {
             sb.append("<span class=\"tag\">headline</span>");
@@ -250,6 +256,11 @@ public final class HtmlReport {
         cell(sb, String.format(Locale.ROOT, "%,d", r.peakInstances()));
         cell(sb, String.format(Locale.ROOT, "%,d", r.interruptions()));
         cell(sb, r.costUsd() == null ? NONE : fmtCost(r.costUsd()));
+        if (warm) {
+            cell(sb, fmt1(r.warm().stoppedHours()));
+            cell(sb, fmtCost(r.warm().ebsUsd()));
+            cell(sb, r.totalUsd() == null ? NONE : fmtCost(r.totalUsd()));
+        }
         if (ratio != null) {
             cell(sb, ratio);
         }
@@ -653,6 +664,117 @@ public final class HtmlReport {
             bar(sb, p, i, rowHeight, rs.get(i).policy(), values[i], label.apply(values[i]));
         }
         sb.append("</svg></figure></section>\n");
+    }
+
+    // -- chart 4: cost/wait frontier -------------------------------------------------------------
+
+    /**
+     * Each simulated policy as a point: x its cost (total dollars, EBS included, or instance-hours
+     * without a price), y its p95 wait (a filled dot) and its p50 (a ring on the same x). The rows no
+     * other row beats on both cost and p95 (the Pareto frontier) are joined by a line and marked. The
+     * bounds are not policies: the oracle's cost is a dashed line, always_on is left out.
+     */
+    private static void frontierChart(StringBuilder sb, List<SimulationResult> all) {
+        List<SimulationResult> rs = all.stream().filter(r -> !isBound(r)).toList();
+        if (rs.size() < 2) {
+            return;
+        }
+        boolean usd = rs.stream().allMatch(r -> r.totalUsd() != null && Double.isFinite(r.totalUsd()));
+        double[] cost = rs.stream().mapToDouble(r -> usd ? r.totalUsd() : r.instanceHours()).toArray();
+        double[] p95 = rs.stream().mapToDouble(r -> r.waitPercentile(95)).toArray();
+        double[] p50 = rs.stream().mapToDouble(r -> r.waitPercentile(50)).toArray();
+        boolean[] optimal = pareto(cost, p95);
+        Double oracle = find(all, ORACLE).map(r -> usd ? r.totalUsd() : Double.valueOf(r.instanceHours()))
+                .filter(v -> v != null && Double.isFinite(v)).orElse(null);
+        DoubleFunction<String> costLabel = usd ? v -> "$" + fmtCost(v) : v -> fmt1(v) + " h";
+        double maxCost = Math.max(Arrays.stream(cost).max().orElse(0), oracle == null ? 0 : oracle);
+        Ticks x = Ticks.nice(maxCost * 1.05, 8, false);
+        Ticks y = Ticks.nice(Arrays.stream(p95).max().orElse(0) * 1.1, 6, false);
+        Plot p = new Plot(WIDTH, 380, 70, 16, 220, 46, 0, x.max(), 0, y.max());
+        String heading = "Cost and wait: the frontier";
+        StringBuilder desc = new StringBuilder("Each policy's ").append(usd ? "total cost in USD (EBS included)"
+                : "instance-hours").append(" against its p95 wait (dot) and p50 wait (ring). On the frontier (no other "
+                + "policy is both cheaper and faster at p95):");
+        for (int i = 0; i < rs.size(); i++) {
+            if (optimal[i]) {
+                desc.append(' ').append(rs.get(i).policy()).append(';');
+            }
+        }
+        desc.setLength(desc.length() - 1);
+        desc.append('.');
+        sb.append("<section><h2>").append(esc(heading)).append("</h2>\n<figure id=\"frontier\">");
+        svgOpen(sb, "frontier", p, heading, desc.toString());
+        valueAxisX(sb, p, x, usd ? v -> "$" + fmtTick(v) : HtmlReport::fmtTick,
+                usd ? "total USD (instances + EBS)" : "instance-hours");
+        valueAxisY(sb, p, y, v -> fmtTick(v) + " s", "wait (p95 dot, p50 ring)");
+        if (oracle != null) {
+            double ox = p.x(oracle);
+            sb.append("<line x1=\"");
+            coord(sb, ox);
+            sb.append("\" x2=\"");
+            coord(sb, ox);
+            sb.append("\" y1=\"").append(p.top()).append("\" y2=\"").append(p.top() + p.innerHeight())
+                    .append("\" stroke=\"#8c959f\" stroke-dasharray=\"4 4\"/><text x=\"");
+            coord(sb, ox + 4);
+            sb.append("\" y=\"").append(p.top() + 12).append("\">oracle ").append(esc(costLabel.apply(oracle)))
+                    .append("</text>\n");
+        }
+        // the frontier, cheapest first
+        Integer[] order = new Integer[rs.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(cost[a], cost[b]));
+        sb.append("<polyline class=\"frontier\" points=\"");
+        for (int i : order) {
+            if (optimal[i]) {
+                point(sb, p.x(cost[i]), p.y(p95[i]));
+            }
+        }
+        trimSpace(sb);
+        sb.append("\" fill=\"none\" stroke=\"#1f2328\" stroke-width=\"1.5\"/>\n");
+        for (int i = 0; i < rs.size(); i++) {
+            SimulationResult r = rs.get(i);
+            String color = policyStyle(all.indexOf(r)).color();
+            sb.append("<g class=\"policy").append(optimal[i] ? " pareto" : "").append("\" data-policy=\"")
+                    .append(esc(r.policy())).append("\"><title>").append(esc(r.policy())).append(": ")
+                    .append(esc(costLabel.apply(cost[i]))).append(", p95 ").append(fmt1(p95[i])).append(" s, p50 ")
+                    .append(fmt1(p50[i])).append(" s").append(optimal[i] ? " (on the frontier)" : "")
+                    .append("</title><circle cx=\"");
+            coord(sb, p.x(cost[i]));
+            sb.append("\" cy=\"");
+            coord(sb, p.y(p50[i]));
+            sb.append("\" r=\"4\" fill=\"#fff\" stroke=\"").append(color).append("\" stroke-width=\"1.5\"/><circle cx=\"");
+            coord(sb, p.x(cost[i]));
+            sb.append("\" cy=\"");
+            coord(sb, p.y(p95[i]));
+            sb.append("\" r=\"").append(optimal[i] ? 6 : 4).append("\" fill=\"").append(color).append('"')
+                    .append(optimal[i] ? " stroke=\"#1f2328\" stroke-width=\"1.5\"" : "").append("/><text x=\"");
+            coord(sb, p.x(cost[i]) + 9);
+            sb.append("\" y=\"");
+            coord(sb, p.y(p95[i]) - 6);
+            sb.append("\" class=\"bar-label\">").append(esc(r.policy())).append(optimal[i] ? " ★" : "")
+                    .append("</text></g>\n");
+        }
+        sb.append("</svg><figcaption>").append(esc(desc.toString()))
+                .append(" ★ marks the frontier. The oracle (dashed) is a bound, not a policy.</figcaption></figure></section>\n");
+    }
+
+    /**
+     * Which points no other point dominates (at most the cost and at most the wait, and less in one):
+     * the cost/wait frontier. Equal points are all on it.
+     */
+    static boolean[] pareto(double[] cost, double[] wait) {
+        boolean[] optimal = new boolean[cost.length];
+        for (int i = 0; i < cost.length; i++) {
+            optimal[i] = true;
+            for (int j = 0; j < cost.length && optimal[i]; j++) {
+                if (j != i && cost[j] <= cost[i] && wait[j] <= wait[i] && (cost[j] < cost[i] || wait[j] < wait[i])) {
+                    optimal[i] = false;
+                }
+            }
+        }
+        return optimal;
     }
 
     /** One policy's bar, coloured like its line in the wait chart; the headline's name in bold. */

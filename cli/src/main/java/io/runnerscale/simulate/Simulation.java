@@ -107,6 +107,10 @@ public final class Simulation {
     private static final long FARGATE_STREAM = 0xfa6a_7e00_fa6aL;
     /** Lost webhooks too: dropping some leaves every other draw where it was. */
     private static final long DROP_STREAM = 0xd70b_d70b_d70bL;
+    /** A pool's own {@code backend.boot_time} too: setting it on one pool leaves the others' boot draws alone. */
+    private static final long BOOT_STREAM = 0xb007_b007_b007L;
+    /** Warm pools too (their launches, resumes and runner starts): a pool without one draws as before. */
+    private static final long WARM_STREAM = 0x3a73_3a73_3a73L;
     /**
      * From a Fargate Spot interruption to the task's stop: ECS sends SIGTERM at the warning, which makes
      * gitlab-runner abort its job and exit, and SIGKILL after the task definition's stopTimeout (30 s by
@@ -125,6 +129,8 @@ public final class Simulation {
     private final PriorityQueue<Event> events = new PriorityQueue<>();
     private final Random random;
     private final Random spotRandom;
+    private final Random bootRandom;
+    private final Random warmRandom;
     private final VirtualClock clock;
     private final InMemoryJobStore store = new InMemoryJobStore();
     private final InMemoryDemandHistory history = new InMemoryDemandHistory();
@@ -165,6 +171,7 @@ public final class Simulation {
     private double retryWaitSeconds;
     private double lostWorkSeconds;
     private int terminatedBusy;
+    private int warmBusy;
     private String firstTerminatedBusy;
     private Function<SimulatedFleet.Instance, Duration> spotWarnings = this::drawSpotWarning;
     private Function<SimulatedFargate.Task, Duration> taskSpotWarnings = this::drawTaskSpotWarning;
@@ -215,7 +222,9 @@ public final class Simulation {
         // spot pools named but not in this pools file belong to another one simulated beside it (--compare):
         // the command checks every name against all of them
         this.clock = new VirtualClock(first.minus(options.tickInterval()));
-        this.fleet = new SimulatedFleet(clock, this::bootDelay, new FleetListener());
+        this.bootRandom = new Random(options.seed() ^ BOOT_STREAM);
+        this.warmRandom = new Random(options.seed() ^ WARM_STREAM);
+        this.fleet = new SimulatedFleet(clock, new BootPaths(), new FleetListener());
         this.fargateRandom = new Random(options.seed() ^ FARGATE_STREAM);
         this.fargate = new SimulatedFargate(clock, backend -> SimulatedFargate.uniformStartTime(backend.startTime(),
                 fargateRandom), event -> taskLifecycle().onTaskStateChange(event), new TaskListener());
@@ -303,6 +312,16 @@ public final class Simulation {
         return this;
     }
 
+    /** Jobs given to an instance in a warm pool (never: they are not in service); {@link #run()} fails when this is not 0. */
+    public int warmBusy() {
+        return warmBusy;
+    }
+
+    /** The fleet this run drives (tests). */
+    SimulatedFleet fleet() {
+        return fleet;
+    }
+
     /** Instances terminated with a job running on them; {@link #run()} fails when this is not 0. */
     public int terminatedBusy() {
         return terminatedBusy;
@@ -313,6 +332,11 @@ public final class Simulation {
             push(job.requestedAt(), new Request(job));
         }
         requestsLeft = trace.size();
+        for (PoolConfig pool : config.pools()) {
+            if (pool.warmPool() != null) {
+                fleet.setDesiredCapacity(pool, 0); // the group's warm pool fills as soon as it is configured
+            }
+        }
         push(clock.instant(), new Tick());
         push(clock.instant(), new SampleFleet());
         if (reconciler != null) {
@@ -345,6 +369,21 @@ public final class Simulation {
         for (TaskRun run : new ArrayList<>(tasks.values())) {
             billTask(run, until);
         }
+        SimulationResult.WarmFigures warm = SimulationResult.WarmFigures.NONE;
+        for (PoolTally tally : tallies.values()) {
+            if (tally.pool.warmPool() != null) {
+                tally.warm = warmFigures(tally.pool, fleet.warmUsage(tally.pool, until));
+                double running = tally.warm.warmRunningHours() * 3600;
+                tally.billedSeconds += running;
+                billedSeconds += running;
+                ec2BilledSeconds += running;
+                warm = warm.plus(tally.warm);
+            }
+        }
+        if (warmBusy > 0) {
+            throw new IllegalStateException(name + ": " + warmBusy + " job(s) given to an instance in a warm pool, "
+                    + "which is not in service");
+        }
         if (terminatedBusy > 0) {
             throw new IllegalStateException(name + ": " + terminatedBusy + " instance(s) terminated with a job running "
                     + "on them, which a drain must never let happen; first: " + firstTerminatedBusy);
@@ -355,6 +394,7 @@ public final class Simulation {
         }
         double[] waitArray = waits.stream().mapToDouble(Double::doubleValue).toArray();
         double hours = billedSeconds / 3600.0;
+
         boolean ec2Pools = config.pools().stream().anyMatch(p -> p.backend() instanceof PoolConfig.Ec2Asg);
         // EC2 alone: hours x price, as ever; Fargate pools always have a price
         Double cost = ec2Pools && options.pricePerInstanceHour() <= 0 ? null
@@ -363,7 +403,7 @@ public final class Simulation {
                 interruptions, jobsAtWarning, finishedBeforeDeadline, retried, retryWaitSeconds, lostWorkSeconds);
         List<SimulationResult.PoolResult> pools = tallies.values().stream().map(t -> t.result(options)).toList();
         return new SimulationResult(name, completed, waitArray, hours, idleSeconds / 3600.0, peak, cost, drains,
-                timeline, pools, webhooks());
+                timeline, pools, webhooks(), warm);
     }
 
     private SimulationResult.Webhooks webhooks() {
@@ -556,6 +596,10 @@ public final class Simulation {
             if (!machine.pool.equals(poolName) || machine.idleFrom == null && machine.running.isEmpty()
                     || machine.drain != null) {
                 continue; // other pool, still booting, or draining (its runner is paused)
+            }
+            if (pool.warmPool() != null && fleet.isWarm(poolName, machine.id)) {
+                warmBusy++; // a machine the fleet keeps in its warm pool: the accounting went wrong
+                continue;
             }
             while (!queue.isEmpty() && machine.running.size() < pool.capacityPerInstance()
                     && (pool.maxUseCount() == 0 || machine.uses + machine.running.size() < pool.maxUseCount())) {
@@ -851,6 +895,8 @@ public final class Simulation {
             // scale-in, retired and boot-timeout drains wait out a running job (the pool's job timeout is
             // longer than any trace job); the scaler drains only idle or unready instances anyway
             startDrain(machine, false, null, null);
+            // only a scale-in may send the instance back to the warm pool; retired or timed-out ones terminate
+            machine.drain.scaleIn = reason == ScalingAction.Reason.IDLE && !machine.drain.spot;
         }
     }
 
@@ -869,6 +915,9 @@ public final class Simulation {
             store.recordRunner(machine.id, machine.pool, null, InstanceState.DRAINING, now);
         }
         Drain drain = machine.drain;
+        if (spot) {
+            drain.scaleIn = false; // an interrupted instance is gone whatever the drain began as
+        }
         if (spot && !drain.spot) {
             // interrupted: its running jobs will be retried, so the scaler asks for their slots elsewhere now
             store.setState(machine.id, InstanceState.INTERRUPTED);
@@ -949,7 +998,12 @@ public final class Simulation {
     private void terminate(Machine machine, boolean decrement) {
         store.setState(machine.id, InstanceState.GONE);
         PoolConfig pool = config.pool(machine.pool).orElseThrow();
-        fleet.terminate(pool, machine.id, decrement);
+        boolean scaleIn = decrement && machine.drain != null && machine.drain.scaleIn;
+        if (fleet.terminate(pool, machine.id, decrement, scaleIn)) {
+            // stopped into the warm pool: when drawn again it is a new instance to runnerscale (its runner
+            // was deleted), so no tombstone may hide it
+            store.forgetInstance(machine.id);
+        }
     }
 
     private void cancelAndRetry(Machine machine, Waiting job) {
@@ -1005,6 +1059,35 @@ public final class Simulation {
 
     private Duration bootDelay() {
         return bootDelay(options.bootMean(), options.bootJitter(), random);
+    }
+
+    /**
+     * Boot paths per pool: a cold launch takes the pool's {@code backend.boot_time} (uniform, its own
+     * stream) or {@code --boot} (log-normal; into a warm pool on the warm stream, else on the main
+     * stream as ever); a resume and a runner start are drawn on the warm stream.
+     */
+    private final class BootPaths implements SimulatedFleet.Timing {
+        @Override
+        public Duration coldBoot(PoolConfig pool, boolean intoWarmPool) {
+            if (pool.backend() instanceof PoolConfig.Ec2Asg ec2 && ec2.bootTime() != null) {
+                return SimulatedFleet.uniform(ec2.bootTime(), bootRandom);
+            }
+            return intoWarmPool ? bootDelay(options.bootMean(), options.bootJitter(), warmRandom) : bootDelay();
+        }
+
+        @Override
+        public Duration uniform(PoolConfig.StartTime range) {
+            return SimulatedFleet.uniform(range, warmRandom);
+        }
+    }
+
+    /** A pool's warm-pool hours in figures: EBS dollars for the stopped hours of its volumes. */
+    private SimulationResult.WarmFigures warmFigures(PoolConfig pool, SimulatedFleet.WarmUsage usage) {
+        int gib = ((PoolConfig.Ec2Asg) pool.backend()).volumeGib();
+        double stoppedHours = usage.stoppedSeconds() / 3600.0;
+        double ebs = stoppedHours * gib * options.ebsPricePerGbMonth() / SimulationResult.WarmFigures.HOURS_PER_MONTH;
+        return new SimulationResult.WarmFigures(stoppedHours, (usage.warmingSeconds() + usage.runningSeconds()) / 3600.0,
+                ebs, usage.launched(), usage.drawn(), usage.returned());
     }
 
     /**
@@ -1075,6 +1158,7 @@ public final class Simulation {
                 terminatedBusy++;
                 if (firstTerminatedBusy == null) {
                     firstTerminatedBusy = instance.id() + " of pool " + machine.pool + " at " + instance.terminatedAt()
+                            + (instance.returnedToWarmPool() ? " (stopped into the warm pool)" : "")
                             + " with " + machine.running.size() + " job(s) running"
                             + (machine.drain == null ? ", not drained" : ", drained since " + machine.drain.startedAt);
                 }
@@ -1136,6 +1220,7 @@ public final class Simulation {
         int peak;
         int interruptions;
         int retried;
+        SimulationResult.WarmFigures warm = SimulationResult.WarmFigures.NONE;
 
         PoolTally(PoolConfig pool, long runnerId) {
             this.pool = pool;
@@ -1152,7 +1237,7 @@ public final class Simulation {
                     : options.pricePerInstanceHour() > 0 ? billedSeconds / 3600.0 * options.pricePerInstanceHour() : null;
             return new SimulationResult.PoolResult(pool.name(), describe(pool.backend()), completed,
                     waits.stream().mapToDouble(Double::doubleValue).toArray(), billedSeconds / 3600.0,
-                    idleSeconds / 3600.0, peak, usd, interruptions, retried);
+                    idleSeconds / 3600.0, peak, usd, interruptions, retried, warm);
         }
     }
 
@@ -1176,6 +1261,8 @@ public final class Simulation {
     private static final class Drain {
         final Instant startedAt;
         boolean spot;
+        /** A scale-in (idle, not needed): with reuse_on_scale_in the instance may go back to the warm pool. */
+        boolean scaleIn;
         Instant deadline;
         Instant reclaimAt;
         Instant endAt;

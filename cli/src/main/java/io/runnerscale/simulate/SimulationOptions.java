@@ -23,12 +23,28 @@ import java.util.TreeSet;
  *                            means every pool. A Fargate pool's tasks are interrupted only on Fargate
  *                            Spot ({@code backend.spot: true}), at the same rate per task-hour
  * @param fargatePrices       what Fargate tasks cost (Fargate pools always report a cost)
+ * @param ebsPricePerGbMonth  USD per GB-month of EBS volume: what a stopped warm-pool instance costs
+ *                            (its {@code volume_gib}); gp3 in us-east-1 by default
  */
 public record SimulationOptions(Duration bootMean, double bootJitter, Duration decisionDelayMin,
                                 Duration decisionDelayMax, Duration tickInterval,
                                 double spotInterruptionsPerInstanceHour, double pricePerInstanceHour, long seed,
                                 Duration sampleInterval, Duration drainTime, Set<String> spotPools,
-                                FargatePrices fargatePrices) {
+                                FargatePrices fargatePrices, double ebsPricePerGbMonth) {
+
+    /** gp3 in us-east-1, USD per GB-month. */
+    public static final double DEFAULT_EBS_PRICE = 0.08;
+    /** io2 is about 0.125 and st1/sc1 less; 10 USD per GB-month is a typo. */
+    public static final double MAX_EBS_PRICE = 10;
+
+    /** EBS at {@link #DEFAULT_EBS_PRICE}. */
+    public SimulationOptions(Duration bootMean, double bootJitter, Duration decisionDelayMin, Duration decisionDelayMax,
+                             Duration tickInterval, double spotInterruptionsPerInstanceHour, double pricePerInstanceHour,
+                             long seed, Duration sampleInterval, Duration drainTime, Set<String> spotPools,
+                             FargatePrices fargatePrices) {
+        this(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval, spotInterruptionsPerInstanceHour,
+                pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools, fargatePrices, DEFAULT_EBS_PRICE);
+    }
 
     /** The most expensive EC2 instance costs about 220 USD an hour on demand; anything above this is a typo. */
     public static final double MAX_PRICE_PER_HOUR = 1000;
@@ -95,6 +111,7 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
         }
         spotPools = spotPools == null ? Set.of() : Set.copyOf(new TreeSet<>(spotPools));
         fargatePrices = fargatePrices == null ? FargatePrices.US_EAST_1 : fargatePrices;
+        requireRange("EBS price per GB-month", ebsPricePerGbMonth, MAX_EBS_PRICE);
     }
 
     /** Whether instances of {@code pool} get spot interruptions. */
@@ -123,47 +140,53 @@ public record SimulationOptions(Duration bootMean, double bootJitter, Duration d
     public static SimulationOptions gitlabTaskscaler(SimulationOptions base) {
         return new SimulationOptions(base.bootMean, base.bootJitter, Duration.ofSeconds(2), Duration.ofSeconds(5),
                 Duration.ofMinutes(1), base.spotInterruptionsPerInstanceHour, base.pricePerInstanceHour, base.seed,
-                base.sampleInterval, base.drainTime, base.spotPools, base.fargatePrices);
+                base.sampleInterval, base.drainTime, base.spotPools, base.fargatePrices, base.ebsPricePerGbMonth);
     }
 
     public SimulationOptions withSpotRate(double rate) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval, rate,
-                pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools, fargatePrices);
+                pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools, fargatePrices, ebsPricePerGbMonth);
     }
 
     /** @param pools the spot pools; empty for every pool */
     public SimulationOptions withSpotPools(Set<String> pools) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
                 spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, pools,
-                fargatePrices);
+                fargatePrices, ebsPricePerGbMonth);
     }
 
     public SimulationOptions withDrainTime(Duration time) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
                 spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, time, spotPools,
-                fargatePrices);
+                fargatePrices, ebsPricePerGbMonth);
     }
 
     public SimulationOptions withPrice(double price) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
-                spotInterruptionsPerInstanceHour, price, seed, sampleInterval, drainTime, spotPools, fargatePrices);
+                spotInterruptionsPerInstanceHour, price, seed, sampleInterval, drainTime, spotPools, fargatePrices, ebsPricePerGbMonth);
     }
 
     public SimulationOptions withSeed(long newSeed) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
                 spotInterruptionsPerInstanceHour, pricePerInstanceHour, newSeed, sampleInterval, drainTime, spotPools,
-                fargatePrices);
+                fargatePrices, ebsPricePerGbMonth);
     }
 
     public SimulationOptions withBootJitter(double jitter) {
         return new SimulationOptions(bootMean, jitter, decisionDelayMin, decisionDelayMax, tickInterval,
                 spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools,
-                fargatePrices);
+                fargatePrices, ebsPricePerGbMonth);
+    }
+
+    public SimulationOptions withEbsPrice(double usdPerGbMonth) {
+        return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
+                spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools,
+                fargatePrices, usdPerGbMonth);
     }
 
     public SimulationOptions withFargatePrices(FargatePrices prices) {
         return new SimulationOptions(bootMean, bootJitter, decisionDelayMin, decisionDelayMax, tickInterval,
                 spotInterruptionsPerInstanceHour, pricePerInstanceHour, seed, sampleInterval, drainTime, spotPools,
-                prices);
+                prices, ebsPricePerGbMonth);
     }
 }

@@ -19,10 +19,20 @@ import java.util.Map;
  *                    Fargate pool's instances are its tasks
  * @param webhooks    what lost webhooks did and what the reconciler repaired ({@link Webhooks#NONE} when
  *                    none were dropped and nothing reconciled)
+ * @param warm        the warm pools' hours and EBS dollars ({@link WarmFigures#NONE} without a warm pool);
+ *                    {@code instanceHours} and {@code costUsd} include the warm pools' running-billed hours
  */
 public record SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
                                double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
-                               List<Sample> timeline, List<PoolResult> pools, Webhooks webhooks) {
+                               List<Sample> timeline, List<PoolResult> pools, Webhooks webhooks,
+                               WarmFigures warm) {
+
+    public SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
+                            double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
+                            List<Sample> timeline, List<PoolResult> pools, Webhooks webhooks) {
+        this(policy, jobs, waitSeconds, instanceHours, idleInstanceHours, peakInstances, costUsd, drains, timeline,
+                pools, webhooks, WarmFigures.NONE);
+    }
 
     public SimulationResult(String policy, int jobs, double[] waitSeconds, double instanceHours,
                             double idleInstanceHours, int peakInstances, Double costUsd, Drains drains,
@@ -51,10 +61,22 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
      */
     public record PoolResult(String pool, String backend, int jobs, double[] waitSeconds, double instanceHours,
                              double idleInstanceHours, int peakInstances, Double costUsd, int interruptions,
-                             int retried) {
+                             int retried, WarmFigures warm) {
         public PoolResult {
             waitSeconds = waitSeconds.clone();
             Arrays.sort(waitSeconds);
+            warm = warm == null ? WarmFigures.NONE : warm;
+        }
+
+        public PoolResult(String pool, String backend, int jobs, double[] waitSeconds, double instanceHours,
+                          double idleInstanceHours, int peakInstances, Double costUsd, int interruptions, int retried) {
+            this(pool, backend, jobs, waitSeconds, instanceHours, idleInstanceHours, peakInstances, costUsd,
+                    interruptions, retried, WarmFigures.NONE);
+        }
+
+        /** Instance dollars plus the warm pool's EBS dollars; null without an instance price. */
+        public Double totalUsd() {
+            return costUsd == null ? null : costUsd + warm.ebsUsd();
         }
 
         @Override
@@ -68,6 +90,36 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
 
         public double maxWait() {
             return waitSeconds.length == 0 ? 0 : waitSeconds[waitSeconds.length - 1];
+        }
+    }
+
+    /**
+     * What warm pools did in a run (or a pool).
+     *
+     * @param stoppedHours     instance-hours prepared in state stopped or hibernated: billed only for their EBS
+     *                         volumes
+     * @param warmRunningHours instance-hours in the warm pool billed as running: booting into it (at least a
+     *                         minute a launch), or prepared in state running. Part of the run's instance-hours
+     * @param ebsUsd           the stopped hours' EBS volumes: {@code volume_gib} x {@code --ebs-price} per
+     *                         GB-month of {@link #HOURS_PER_MONTH} hours
+     * @param launched         instances launched into the warm pool
+     * @param drawn            scale-outs served from it (the others launched cold)
+     * @param returned         instances that went back into it at a scale-in
+     */
+    public record WarmFigures(double stoppedHours, double warmRunningHours, double ebsUsd, int launched, int drawn,
+                              int returned) {
+        public static final WarmFigures NONE = new WarmFigures(0, 0, 0, 0, 0, 0);
+        /** AWS's month for GB-month prices (365 x 24 / 12). */
+        public static final double HOURS_PER_MONTH = 730;
+
+        public WarmFigures plus(WarmFigures other) {
+            return new WarmFigures(stoppedHours + other.stoppedHours, warmRunningHours + other.warmRunningHours,
+                    ebsUsd + other.ebsUsd, launched + other.launched, drawn + other.drawn, returned + other.returned);
+        }
+
+        /** Whether a warm pool took part (anything launched into one). */
+        public boolean any() {
+            return launched > 0 || returned > 0;
         }
     }
 
@@ -158,6 +210,12 @@ public record SimulationResult(String policy, int jobs, double[] waitSeconds, do
         Arrays.sort(waitSeconds);
         timeline = List.copyOf(timeline);
         pools = pools == null ? List.of() : List.copyOf(pools);
+        warm = warm == null ? WarmFigures.NONE : warm;
+    }
+
+    /** Instance dollars plus the warm pools' EBS dollars; null without an instance price. */
+    public Double totalUsd() {
+        return costUsd == null ? null : costUsd + warm.ebsUsd();
     }
 
     /** Spot interruption warnings. */

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -102,7 +103,7 @@ class HtmlReportTest {
     void everyChartHasAnAccessibleTitle() {
         String html = HtmlReport.render("t", "s", realisticResults());
         int svgs = count(html, "<svg ");
-        assertEquals(2 + 1 + 1, svgs, "two timelines, the wait chart and the cost chart");
+        assertEquals(2 + 1 + 1 + 1, svgs, "two timelines, the wait chart, the cost chart and the frontier");
         assertEquals(svgs, count(html, "role=\"img\""));
         Matcher titles = Pattern.compile("<svg [^>]*>\\s*<title id=\"[^\"]+\">[^<]+</title><desc").matcher(html);
         assertEquals(svgs, titles.results().count());
@@ -258,6 +259,53 @@ class HtmlReportTest {
         HtmlReport.write(file, "Title ü", "s", results);
 
         assertEquals(HtmlReport.render("Title ü", "s", results), Files.readString(file, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void paretoMarksThePointsNoOtherIsBothCheaperAndFaster() {
+        double[] cost = {52, 92, 105, 63, 42, 100};
+        double[] p95 = {54, 22, 21, 54, 60, 22};
+        // 63/54 is beaten by 52/54 (cheaper, same wait); 100/22 by 92/22
+        assertArrayEquals(new boolean[] {true, true, true, false, true, false}, HtmlReport.pareto(cost, p95));
+        assertArrayEquals(new boolean[] {true, true}, HtmlReport.pareto(new double[] {1, 1}, new double[] {2, 2}),
+                "equal points are both on the frontier");
+    }
+
+    @Test
+    void theReportChartsTheCostWaitFrontierOfThePoliciesWithTheBoundsLeftOut() {
+        SimulationResult.WarmFigures warm = new SimulationResult.WarmFigures(1000, 5, 3.29, 10, 8, 2);
+        List<SimulationResult> results = List.of(
+                result("runnerscale", waits(20, 3), 100, 4.0, timeline(3)),
+                new SimulationResult("runnerscale:warm", 20, waits(20, 1), 90, 10, 5, 3.6,
+                        SimulationResult.Drains.NONE, timeline(3), List.of(), null, warm),
+                result("runnerscale+forecast", waits(20, 3.5), 120, 4.8, timeline(3)),
+                result("oracle", new double[20], 80, 3.2, List.of()),
+                result("always_on", new double[20], 900, 36.0, List.of()));
+        String html = HtmlReport.render("t", "s", results);
+
+        int frontier = html.indexOf("<figure id=\"frontier\">");
+        assertTrue(frontier > 0, "the frontier chart is there");
+        String chart = html.substring(frontier, html.indexOf("</figure>", frontier));
+        // total dollars: the warm row's $3.60 + $3.29 EBS
+        assertTrue(chart.contains("runnerscale:warm: $6.89, p95 19.0 s, p50 10.0 s"), chart);
+        // runnerscale ($4, p95 57 s) and the warm row ($6.89, 19 s) are on it; the forecast ($4.80, 66.5 s) is not
+        assertTrue(chart.contains("class=\"policy pareto\" data-policy=\"runnerscale\""), chart);
+        assertTrue(chart.contains("class=\"policy pareto\" data-policy=\"runnerscale:warm\""), chart);
+        assertTrue(chart.contains("class=\"policy\" data-policy=\"runnerscale+forecast\""), chart);
+        assertFalse(chart.contains("data-policy=\"always_on\""), "bounds are no policies");
+        assertFalse(chart.contains("data-policy=\"oracle\""));
+        assertTrue(chart.contains("oracle $3.20"), "the oracle's cost as a reference line");
+        assertTrue(chart.contains("<polyline class=\"frontier\""));
+        // and the summary gets the warm pool's columns
+        assertTrue(html.contains("<th scope=\"col\" rowspan=\"2\">EBS (USD)</th>"));
+        assertTrue(html.contains("<td>1,000.0</td><td>3.29</td><td>6.89</td>"), "stopped hours, EBS, total");
+    }
+
+    @Test
+    void withOnePolicyThereIsNoFrontierToDraw() {
+        String html = HtmlReport.render("t", "s", List.of(result("runnerscale", waits(3, 1), 3, null, timeline(3)),
+                result("oracle", new double[3], 2, null, List.of())));
+        assertFalse(html.contains("id=\"frontier\""));
     }
 
     // -- fixtures and helpers ------------------------------------------------------------------
