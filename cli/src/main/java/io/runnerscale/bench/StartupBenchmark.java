@@ -485,6 +485,8 @@ public final class StartupBenchmark {
             values.put("RUNNER_TOKEN_PREFIX", "/runnerscale/bench/runners/");
             // the reconciler's hook URL: no project is remembered in the bench's table, so no hook is read
             values.put("WEBHOOK_URL", "https://bench.invalid/webhook");
+            // no warm pool of the stack's own: the scheduled run would apply every pool's warm_pool
+            values.put("STACK_WARM_POOL_GROUPS", "");
             return values;
         }
 

@@ -37,7 +37,8 @@ class SamFunctionsTest {
         SamFunctions.Function lifecycle = sam.function("LifecycleFunction");
         Map<String, String> local = new HashMap<>(Map.of("TABLE_NAME", "t", "POOLS_PARAMETER", "/p",
                 "WEBHOOK_SECRET_ID", "w", "GITLAB_SECRET_ID", "g", "SCALE_QUEUE_URL", "q",
-                "DRAIN_STATE_MACHINE_ARN", "arn", "RUNNER_TOKEN_PREFIX", "/r/", "WEBHOOK_URL", "https://h/webhook"));
+                "DRAIN_STATE_MACHINE_ARN", "arn", "RUNNER_TOKEN_PREFIX", "/r/", "WEBHOOK_URL", "https://h/webhook",
+                "STACK_WARM_POOL_GROUPS", ""));
         Map<String, String> env = lifecycle.environment(local, sam.parameterDefaults());
         assertEquals("t", env.get("TABLE_NAME"));
         assertEquals("runnerscale", env.get("POWERTOOLS_SERVICE_NAME"));          // literal

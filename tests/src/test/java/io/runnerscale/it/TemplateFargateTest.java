@@ -42,6 +42,7 @@ class TemplateFargateTest {
     private static final Set<String> ALLOWED_ON_STAR = Set.of(
             "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLifecycleHooks",
             "ec2:DescribeInstances", "ec2:DescribeLaunchTemplates",
+            "autoscaling:DescribeWarmPool", "autoscaling:DescribeLaunchConfigurations", "ec2:DescribeLaunchTemplateVersions",
             "ecs:ListTasks", "ecr:GetAuthorizationToken",
             "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
             "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",

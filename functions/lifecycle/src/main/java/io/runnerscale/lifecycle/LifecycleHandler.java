@@ -5,7 +5,9 @@ import com.amazonaws.services.lambda.runtime.RequestStreamHandler;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.runnerscale.compute.AsgWarmPools;
 import io.runnerscale.compute.EcsFargateTasks;
+import io.runnerscale.compute.WarmPoolApplier;
 import io.runnerscale.config.AwsClients;
 import io.runnerscale.config.CachedParameters;
 import io.runnerscale.config.LambdaMetrics;
@@ -70,9 +72,10 @@ import java.util.function.Supplier;
  *       Interruption Warning} and {@code EC2 Instance Rebalance Recommendation} (start a drain);
  *       answers {@code {"result": "..."}};</li>
  *   <li>the orphan sweep's schedule, {@code {"sweep": true}} (or an EventBridge {@code Scheduled Event}):
- *       one {@link OrphanSweep} run, then one {@link TaskSweep} run over the Fargate pools, then one
- *       {@link Reconciler} run (live jobs whose webhooks were lost, read back from GitLab); answers
- *       {@code {"result": "SWEPT", "report": {...}, "tasks": {...}, "reconcile": "..."}}.</li>
+ *       one {@link OrphanSweep} run, then one {@link TaskSweep} run over the Fargate pools, then the
+ *       ec2-asg pools' warm pools applied ({@link WarmPoolApplier}), then one {@link Reconciler} run
+ *       (live jobs whose webhooks were lost, read back from GitLab); answers {@code {"result": "SWEPT",
+ *       "report": {...}, "tasks": {...}, "warmPools": "...", "reconcile": "..."}}.</li>
  * </ul>
  * Thin on purpose: {@link LifecycleEvents} dispatches (as {@code serve} does too) and
  * {@link LifecycleService} decides. SnapStart: nothing read at init is secret,
@@ -99,6 +102,8 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
     private static final Duration ANSWER_MARGIN = Duration.ofSeconds(3);
     /** Null when built without ECS: Fargate tasks are then not swept. */
     private final TaskSweep taskSweep;
+    /** The pools' warm_pool applied to their groups, on this schedule only (see {@link #handle}). */
+    private final WarmPoolApplier warmPools;
     /** For priming only. */
     private final DynamoDbClient dynamo;
     private final String table;
@@ -151,6 +156,10 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         this.sweep = new OrphanSweep(pools::current, store, store, gitlab, lifecycle.runnerOwner(), tokens,
                 new AsgGroupMembers(autoScaling), new Ec2DescribeInstances(ec2), service::startDrain,
                 OrphanSweep.Settings.DEFAULT, clock);
+        // STACK_WARM_POOL_GROUPS: the example group when the stack gives it a warm pool (CloudFormation
+        // then stays the only writer of that one); read here, not in LifecycleSettings, as it has no default
+        this.warmPools = new WarmPoolApplier(pools::current, new AsgWarmPools(autoScaling, ec2),
+                WarmPoolApplier.stackManagedGroups(System.getenv("STACK_WARM_POOL_GROUPS")));
         this.taskSweep = ecs == null ? null : new TaskSweep(pools::current, new EcsFargateTasks(ecs), gitlab, store,
                 TaskSweep.Settings.DEFAULT, clock);
         // lost webhooks: stale live jobs read back from GitLab and applied through the webhook's own write
@@ -209,6 +218,17 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
             answer.set("report", json.valueToTree(sweep.run()));
             if (taskSweep != null) {
                 answer.set("tasks", json.valueToTree(taskSweep.run()));
+            }
+            // Warm pools are applied here only, not by the scaler at its first decision after a cold
+            // start: a group works without its warm pool (instances launch cold) until the next run
+            // (10 min at most), while the scaler's path is a waiting job's, and its role stays without
+            // any write to a group's configuration.
+            try {
+                answer.put("warmPools", warmPools.run().summary());
+            } catch (RuntimeException e) {
+                // the pools file could not be read: the next run tries again
+                LOG.error("warm pools not applied: {}", e.toString());
+                answer.put("warmPools", "failed: " + e.getClass().getSimpleName());
             }
             try {
                 io.runnerscale.reconcile.ReconcileReport report = reconciler.run(deadline);
