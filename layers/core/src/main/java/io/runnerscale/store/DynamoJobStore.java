@@ -399,6 +399,40 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
     }
 
     @Override
+    public boolean markWarm(String instanceId, String pool, Instant now) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+                            + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm REMOVE runnerId, runnerPaused")
+                    .conditionExpression("attribute_not_exists(#state) OR #state = :warm")
+                    .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
+                    .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
+                            ":id", s(instanceId), ":now", s(now.toString()),
+                            ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName()))));
+            return true;
+        } catch (ConditionalCheckFailedException past) {
+            return false;
+        }
+    }
+
+    @Override
+    public boolean resumeFromWarm(String instanceId, Instant now) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #state = :launching, launchedAt = :now "
+                            + "REMOVE launchClaimedAt, lastJobFinishedAt, unknownSince, runnerId, runnerPaused")
+                    .conditionExpression("#state = :warm")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":now", s(now.toString()),
+                            ":launching", s(io.runnerscale.lifecycle.InstanceState.LAUNCHING.wireName()),
+                            ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName()))));
+            return true;
+        } catch (ConditionalCheckFailedException notWarm) {
+            return false;
+        }
+    }
+
+    @Override
     public void releaseLaunch(String instanceId) {
         dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId)).updateExpression("REMOVE launchClaimedAt"));
     }

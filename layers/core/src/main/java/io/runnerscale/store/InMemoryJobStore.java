@@ -259,6 +259,31 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
     }
 
     @Override
+    public synchronized boolean markWarm(String instanceId, String pool, Instant now) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old != null && old.state() != null && old.state() != io.runnerscale.lifecycle.InstanceState.WARM) {
+            return false;
+        }
+        recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, now);
+        return true;
+    }
+
+    @Override
+    public synchronized boolean resumeFromWarm(String instanceId, Instant now) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old == null || old.state() != io.runnerscale.lifecycle.InstanceState.WARM) {
+            return false;
+        }
+        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, old.pool(), null,
+                io.runnerscale.lifecycle.InstanceState.LAUNCHING, false, old.drainAttempt()));
+        launchClaims.remove(instanceId);
+        InstanceRecord seen = instances.get(instanceId);
+        instances.put(instanceId, new InstanceRecord(instanceId, old.pool(), now, seen == null ? 0 : seen.useCount(),
+                null, null));
+        return true;
+    }
+
+    @Override
     public synchronized void releaseLaunch(String instanceId) {
         launchClaims.remove(instanceId);
     }

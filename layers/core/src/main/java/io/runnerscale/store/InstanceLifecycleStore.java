@@ -30,6 +30,25 @@ public interface InstanceLifecycleStore {
      */
     boolean claimLaunch(String instanceId, String pool, Instant now, java.time.Duration lease);
 
+    /**
+     * Records an instance launched into the Auto Scaling group's warm pool: state warm, no runner.
+     * Only when the instance has no state yet or is warm already: a late or repeated warm-launch event
+     * must not undo a resume, a drain or a tombstone that came after it.
+     *
+     * @return false (nothing written) when the instance is past that
+     */
+    boolean markWarm(String instanceId, String pool, Instant now);
+
+    /**
+     * A warm instance leaves the warm pool for the group: warm → launching, with {@code now} as its
+     * launch time and no job finished on it yet, so the scaler's boot timeout and idle clock start at
+     * the resume, not at its first launch into the warm pool (possibly days ago). Any launch claim left
+     * from its first life is dropped.
+     *
+     * @return false (nothing written) when the instance is not warm
+     */
+    boolean resumeFromWarm(String instanceId, Instant now);
+
     /** Gives a claim up early (its handler failed), so a retry of the event need not wait out the lease. */
     void releaseLaunch(String instanceId);
 
