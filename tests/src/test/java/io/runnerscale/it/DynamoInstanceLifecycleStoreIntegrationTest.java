@@ -141,8 +141,10 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
         seen.add(warm);
 
         Instant resumed = T0.plus(Duration.ofDays(3));
-        assertTrue(store.resumeFromWarm(INSTANCE, resumed), name);
-        assertFalse(store.resumeFromWarm(INSTANCE, resumed), "only from warm");
+        assertFalse(store.resumeFromWarm(INSTANCE, resumed, T0.minusSeconds(1)), name + ": an event from before it went warm");
+        assertEquals(InstanceState.WARM, store.lifecycle(INSTANCE).orElseThrow().state(), name);
+        assertTrue(store.resumeFromWarm(INSTANCE, resumed, resumed.minusSeconds(2)), name);
+        assertFalse(store.resumeFromWarm(INSTANCE, resumed, null), "only from warm");
         assertFalse(store.markWarm(INSTANCE, "docker", resumed), name + ": a late warm-launch event undoes nothing");
         assertEquals(InstanceState.LAUNCHING, store.lifecycle(INSTANCE).orElseThrow().state());
         assertTrue(store.claimLaunch(INSTANCE, "docker", resumed, Duration.ofSeconds(45)), name + ": claimable at once");
@@ -153,12 +155,17 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
         assertEquals(resumed, jobs.instances("docker").getFirst().launchedAt(), name);
 
         // drained and returned to the warm pool
-        store.clearRunner(INSTANCE);
-        assertTrue(store.setState(INSTANCE, InstanceState.WARM));
-        store.nextDrainAttempt(INSTANCE);
-        seen.add(store.lifecycle(INSTANCE).orElseThrow());
+        Instant returned = resumed.plus(Duration.ofHours(2));
+        store.returnToWarm(INSTANCE, "docker", returned);
+        InstanceLifecycle back = store.lifecycle(INSTANCE).orElseThrow();
+        assertEquals(InstanceState.WARM, back.state(), name);
+        assertNull(back.runnerId(), name);
+        assertEquals(2, back.drainAttempt(), name + ": the next drain gets a new execution name");
+        seen.add(back);
+        assertFalse(store.resumeFromWarm(INSTANCE, returned.plusSeconds(30), resumed.minusSeconds(2)),
+                name + ": a late copy of the first resume event makes nothing for the stopped instance");
         Instant again = resumed.plus(Duration.ofDays(1));
-        assertTrue(store.resumeFromWarm(INSTANCE, again), name);
+        assertTrue(store.resumeFromWarm(INSTANCE, again, again.minusSeconds(1)), name);
         InstanceRecord view = jobs.instances("docker").getFirst();
         assertEquals(again, view.launchedAt(), name);
         assertNull(view.lastJobFinishedAt(), name + ": idle since the resume, not since its last job before it");

@@ -121,15 +121,6 @@ class WarmPoolLifecycleHandlerIntegrationTest {
         // (Terminate completes the held action with CONTINUE, which moto cannot answer: covered in layers/core)
     }
 
-    @Test
-    void aResumeEventForAnInstanceOutsideAnyPoolsGroupIsRefusedNotRegistered() {
-        ObjectNode resume = event("lifecycle-warm-resume-action.json");
-        ((ObjectNode) resume.get("detail")).put("AutoScalingGroupName", "someone-elses-asg");
-        // abandoning needs CompleteLifecycleAction (moto: 500): what matters is that no runner is made
-        assertThrows(RuntimeException.class, () -> invoke(resume));
-        stack.gitlab.verify(0, postRequestedFor(anyUrl()));
-    }
-
     // ------------------------------------------------------------------ helpers
 
     /** A file under events/, with this test's group and instance in it. */

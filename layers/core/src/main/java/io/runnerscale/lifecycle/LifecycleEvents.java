@@ -65,7 +65,8 @@ public final class LifecycleEvents {
                 LifecycleService.LaunchResult launch = service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
                         InstanceArns.of(field(event, "region"), field(event, "account"), instanceId),
                         field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"),
-                        LifecycleService.LaunchPath.of(optional(detail, "Origin"), optional(detail, "Destination")));
+                        LifecycleService.LaunchPath.of(optional(detail, "Origin"), optional(detail, "Destination")),
+                        time(event));
                 if (launch == LifecycleService.LaunchResult.IN_PROGRESS) {
                     // a failure, so Lambda retries the event: by then the other handler has finished (and
                     // the retry finds the runner) or died (and its claim has lapsed)

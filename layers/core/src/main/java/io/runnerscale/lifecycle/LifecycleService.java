@@ -98,7 +98,12 @@ public final class LifecycleService {
          * Launched into the group's warm pool: recorded warm, no runner and no token (the instance
          * prepares, completes the action itself and is stopped by the group).
          */
-        WARM
+        WARM,
+        /**
+         * A resume event from before the instance last went warm (a late copy of an earlier one): the
+         * instance is stopped in the warm pool, so nothing is made and no action completed.
+         */
+        STALE
     }
 
     /**
@@ -148,7 +153,7 @@ public final class LifecycleService {
      * @param instanceArn the instance's ARN, the tag that lets only this instance read its token
      */
     public LaunchResult onLaunch(String asg, String instanceId, String instanceArn, String hookName, String token) {
-        return onLaunch(asg, instanceId, instanceArn, hookName, token, LaunchPath.COLD);
+        return onLaunch(asg, instanceId, instanceArn, hookName, token, LaunchPath.COLD, null);
     }
 
     /**
@@ -157,9 +162,12 @@ public final class LifecycleService {
      * credential on its disk; its user data prepares it and completes the action. Out of the warm
      * pool: the same as a cold launch (one runner even for two copies of the event; abandoned if the
      * instance was drained meanwhile), with the boot clock restarted at the resume.
+     *
+     * @param eventTime the event's time (null if unknown): when a warm launch went warm, and what tells a
+     *                  resume from a late copy of one that came before the instance went back to the warm pool
      */
     public LaunchResult onLaunch(String asg, String instanceId, String instanceArn, String hookName, String token,
-                                 LaunchPath path) {
+                                 LaunchPath path, Instant eventTime) {
         Optional<PoolConfig> pool = poolOfGroup(asg);
         if (pool.isEmpty()) {
             LOG.error("launch of {} in group {}: no pool has backend.asg {}; the lifecycle action is abandoned",
@@ -178,7 +186,7 @@ public final class LifecycleService {
             return LaunchResult.ABANDONED_GONE;
         }
         if (path == LaunchPath.TO_WARM_POOL) {
-            if (store.markWarm(instanceId, poolName, clock.instant())) {
+            if (store.markWarm(instanceId, poolName, eventTime != null ? eventTime : clock.instant())) {
                 LOG.info("instance {} of pool {}: launched into the warm pool; no runner until it resumes", instanceId,
                         poolName);
                 return LaunchResult.WARM;
@@ -188,10 +196,15 @@ public final class LifecycleService {
         }
         if (record.isPresent() && record.get().state() == InstanceState.WARM) {
             // resuming (or a cold-path event for a warm instance): its runner is made now, while EC2 starts it
-            if (store.resumeFromWarm(instanceId, clock.instant())) {
+            if (store.resumeFromWarm(instanceId, clock.instant(), eventTime)) {
                 LOG.info("instance {} of pool {}: leaves the warm pool; creating its runner", instanceId, poolName);
             }
             record = store.lifecycle(instanceId);
+            if (record.isPresent() && record.get().state() == InstanceState.WARM) {
+                LOG.info("launch of {}: a resume event from {}, before the instance went back to the warm pool;"
+                        + " nothing made", instanceId, eventTime);
+                return LaunchResult.STALE;
+            }
         }
         // past launching (registered, ready, draining or gone, with or without a runner): a late or
         // repeated event; a runner made now for a draining or terminated instance would never be deleted
@@ -540,10 +553,7 @@ public final class LifecycleService {
         if (drain.lifecycleHook() != null && drain.lifecycleHook().toWarmPool()) {
             // back to the warm pool: runner and token are deleted, so it is warm again; the next drain of
             // this instance (after a resume) needs a new execution name
-            if (!store.setState(drain.instanceId(), InstanceState.WARM)) {
-                store.recordRunner(drain.instanceId(), drain.pool(), null, InstanceState.WARM, clock.instant());
-            }
-            store.nextDrainAttempt(drain.instanceId());
+            store.returnToWarm(drain.instanceId(), drain.pool(), clock.instant());
             actions.complete(drain.lifecycleHook().name(), drain.asg(), drain.instanceId(), drain.lifecycleHook().token(),
                     LifecycleActions.Result.CONTINUE);
             LOG.info("drain of {}: runner and token deleted; the group returns it to its warm pool (warm)",

@@ -220,6 +220,7 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
 
     @Override
     public synchronized void forgetInstance(String instanceId) {
+        warmSince.remove(instanceId);
         instances.remove(instanceId);
         lifecycles.remove(instanceId);
     }
@@ -259,19 +260,31 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
     }
 
     @Override
-    public synchronized boolean markWarm(String instanceId, String pool, Instant now) {
+    public synchronized boolean markWarm(String instanceId, String pool, Instant since) {
         InstanceLifecycle old = lifecycles.get(instanceId);
         if (old != null && old.state() != null && old.state() != io.runnerscale.lifecycle.InstanceState.WARM) {
             return false;
         }
-        recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, now);
+        recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, since);
+        warmSince.put(instanceId, since);
         return true;
     }
 
     @Override
-    public synchronized boolean resumeFromWarm(String instanceId, Instant now) {
+    public synchronized void returnToWarm(String instanceId, String pool, Instant since) {
+        recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, since);
+        warmSince.put(instanceId, since);
+        nextDrainAttempt(instanceId);
+    }
+
+    @Override
+    public synchronized boolean resumeFromWarm(String instanceId, Instant now, Instant eventTime) {
         InstanceLifecycle old = lifecycles.get(instanceId);
         if (old == null || old.state() != io.runnerscale.lifecycle.InstanceState.WARM) {
+            return false;
+        }
+        Instant since = warmSince.get(instanceId);
+        if (eventTime != null && since != null && eventTime.isBefore(since)) {
             return false;
         }
         lifecycles.put(instanceId, new InstanceLifecycle(instanceId, old.pool(), null,
@@ -282,6 +295,9 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
                 null, null));
         return true;
     }
+
+    /** When each warm instance went warm (DynamoDB: {@code warmSince}, epoch milliseconds). */
+    private final Map<String, Instant> warmSince = new HashMap<>();
 
     @Override
     public synchronized void releaseLaunch(String instanceId) {

@@ -35,7 +35,11 @@ class WarmPoolLifecycleTest {
     }
 
     LifecycleService.LaunchResult launch(LifecycleService.LaunchPath path) {
-        return service().onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok", path);
+        return launch(path, fixture.clock.instant());
+    }
+
+    LifecycleService.LaunchResult launch(LifecycleService.LaunchPath path, Instant eventTime) {
+        return service().onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok", path, eventTime);
     }
 
     InstanceLifecycle record() {
@@ -84,9 +88,9 @@ class WarmPoolLifecycleTest {
         LifecycleService service = service();
         List<LifecycleService.LaunchResult> second = new ArrayList<>();
         fixture.gitlab.duringCreate = () -> second.add(
-                service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok", FROM_WARM_POOL));
+                service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok", FROM_WARM_POOL, NOW));
         assertEquals(LifecycleService.LaunchResult.REGISTERED,
-                service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok", FROM_WARM_POOL));
+                service.onLaunch("docker-asg", ID, ARN, "runnerscale-launch", "tok", FROM_WARM_POOL, NOW));
         assertEquals(List.of(LifecycleService.LaunchResult.IN_PROGRESS), second, "the copy during creation waits");
         assertEquals(LifecycleService.LaunchResult.ALREADY_REGISTERED, launch(FROM_WARM_POOL), "a later copy finds it");
         assertEquals(1, fixture.gitlab.created.size());
@@ -140,8 +144,27 @@ class WarmPoolLifecycleTest {
         assertFalse(fixture.store.instances("docker").isEmpty(), "still the pool's instance, for the sweep");
 
         // and it can resume again: a fresh runner
+        fixture.clock = Clock.fixed(NOW.plusSeconds(600), ZoneOffset.UTC);
         assertEquals(LifecycleService.LaunchResult.REGISTERED, launch(FROM_WARM_POOL));
         assertEquals(2, fixture.gitlab.created.size());
+    }
+
+    /** Found by the fleet property: a second copy of a resume event, delivered after the instance went back warm. */
+    @Test
+    void aLateCopyOfAResumeEventMakesNothingForTheInstanceBackInTheWarmPool() {
+        launch(TO_WARM_POOL, NOW.minusSeconds(600));
+        Instant resumedAt = NOW.minusSeconds(300);
+        assertEquals(LifecycleService.LaunchResult.REGISTERED, launch(FROM_WARM_POOL, resumedAt));
+        service().onTerminateHook("docker-asg", ID, "runnerscale-terminate", "tok-t", true);
+        Drain drain = service().task("DeleteRunner", fixture.drains.started.getFirst());
+        service().task("Terminate", drain);
+        fixture.actions.calls.clear();
+
+        assertEquals(LifecycleService.LaunchResult.STALE, launch(FROM_WARM_POOL, resumedAt));
+        assertEquals(1, fixture.gitlab.created.size(), "no runner for a stopped instance");
+        assertTrue(fixture.tokens.values.isEmpty());
+        assertEquals(InstanceState.WARM, record().state());
+        assertTrue(fixture.actions.calls.isEmpty(), "the stale event's action is not ours to complete");
     }
 
     @Test
