@@ -164,6 +164,8 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
         seen.add(back);
         assertFalse(store.resumeFromWarm(INSTANCE, returned.plusSeconds(30), resumed.minusSeconds(2)),
                 name + ": a late copy of the first resume event makes nothing for the stopped instance");
+        assertFalse(store.markWarm(INSTANCE, "docker", T0), name + ": nor does a late warm-launch event move warmSince back");
+        assertFalse(store.resumeFromWarm(INSTANCE, returned.plusSeconds(40), resumed.minusSeconds(2)), name);
         Instant again = resumed.plus(Duration.ofDays(1));
         assertTrue(store.resumeFromWarm(INSTANCE, again, again.minusSeconds(1)), name);
         InstanceRecord view = jobs.instances("docker").getFirst();

@@ -405,7 +405,9 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
                     .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
                             + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm, warmSince = :since "
                             + "REMOVE runnerId, runnerPaused")
-                    .conditionExpression("attribute_not_exists(#state) OR #state = :warm")
+                    // never back to an older warmSince: a late warm-launch event after a return to the pool
+                    .conditionExpression("attribute_not_exists(#state) OR (#state = :warm AND "
+                            + "(attribute_not_exists(warmSince) OR warmSince <= :since))")
                     .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
                     .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
                             ":id", s(instanceId), ":now", s(since.toString()), ":since", n(since.toEpochMilli()),

@@ -265,6 +265,10 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
         if (old != null && old.state() != null && old.state() != io.runnerscale.lifecycle.InstanceState.WARM) {
             return false;
         }
+        Instant was = warmSince.get(instanceId);
+        if (was != null && was.isAfter(since)) {
+            return false;   // a late warm-launch event for an instance warm again since
+        }
         recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, since);
         warmSince.put(instanceId, since);
         return true;

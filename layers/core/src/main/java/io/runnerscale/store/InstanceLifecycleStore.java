@@ -37,7 +37,7 @@ public interface InstanceLifecycleStore {
      *
      * @param since when it went warm (the warm-launch event's time): a resume event from before that
      *              is stale ({@link #resumeFromWarm})
-     * @return false (nothing written) when the instance is past that
+     * @return false (nothing written) when the instance is past that, or went warm again after {@code since}
      */
     boolean markWarm(String instanceId, String pool, Instant since);
 
