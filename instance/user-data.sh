@@ -325,6 +325,11 @@ if [[ $verified != true ]]; then
 fi
 
 STEP="completing the launch lifecycle action"
-complete_lifecycle_action CONTINUE
+if [[ $MODE == first-boot ]]; then
+  complete_lifecycle_action CONTINUE
+elif ! complete_lifecycle_action CONTINUE; then
+  # rebooted while in service: the runner runs again, and no launch action waits
+  log "no launch lifecycle action to complete"
+fi
 LIFECYCLE_DONE=true
 log "runner ${INSTANCE_ID} registered and running; launch lifecycle action completed (CONTINUE)"

@@ -239,6 +239,24 @@ class InstanceUserDataTest {
     }
 
     @Test
+    void aRebootWhileInServiceRegistersAgainAndAMissingLaunchActionIsNoFailure() throws Exception {
+        assertEquals(0, run().exitCode(), "a cold launch");
+        bootEnvironment("InService");
+        assertEquals(0, run(bootScript(), "wipe").exitCode(), "the reboot's shutdown");
+        Files.delete(stubLog);
+        env.put("STUB_COMPLETE", "fail");
+
+        Run run = run(bootScript(), "boot");
+
+        assertEquals(0, run.exitCode(), run::describe);
+        List<String> calls = calls();
+        assertTrue(calls.contains("systemctl restart gitlab-runner"), calls.toString());
+        assertTrue(only(calls, "aws autoscaling complete-lifecycle-action").endsWith(" CONTINUE"),
+                "no ABANDON for an instance in service: " + calls);
+        assertTrue(Files.readString(root.resolve("etc/gitlab-runner/config.toml")).contains(TOKEN));
+    }
+
+    @Test
     void aResumeThatCannotRegisterAbandonsSoTheGroupReplacesTheInstance() throws Exception {
         env.put("STUB_TARGET_STATE", "Warmed:Stopped");
         assertEquals(0, run().exitCode());
