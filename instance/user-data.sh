@@ -9,6 +9,11 @@
 # failure completes it with ABANDON instead, so the group replaces the instance at once rather
 # than waiting for the hook's heartbeat timeout.
 #
+# Warm pools: it also runs on every later boot (runnerscale-boot.service) and reads
+# autoscaling/target-lifecycle-state. Warmed:*: no runner (none is made for a warm instance), the
+# job image pulled, CONTINUE. InService (cold launch or resume): register as below. gitlab-runner
+# is disabled at boot; runnerscale-wipe.service deletes config.toml (the token) after it stops.
+#
 # The token never reaches stdout, a log or a command line: it is read into a variable and handed
 # to `gitlab-runner register` in the environment variable CI_SERVER_TOKEN (what its --token flag
 # reads, see gitlab-runner common/config.go RunnerCredentials). gitlab-runner itself stores it in
@@ -30,12 +35,13 @@
 #   LAUNCH_HOOK             optional  launch lifecycle hook name (default: runnerscale-launch)
 #   RUNNERSCALE_ROOT        optional  prefix for /etc paths (tests only; default: empty)
 #
-# The Auto Scaling group name comes from the instance tag aws:autoscaling:groupName: first from
-# IMDS instance tags (enable InstanceMetadataTags in the launch template: no IAM needed), else
-# from `aws ec2 describe-tags` (needs ec2:DescribeTags). The launch template cannot carry the
-# group name itself: the group refers to the template, so the template cannot refer back.
+# The group name comes from the instance tag aws:autoscaling:groupName: IMDS instance tags
+# (InstanceMetadataTags), else `aws ec2 describe-tags`. The launch template cannot carry it: the
+# group refers to the template, so the template cannot refer back.
 set -euo pipefail
 umask 077
+# first-boot (cloud-init), boot (runnerscale-boot.service), wipe (runnerscale-wipe.service at shutdown)
+MODE=${1:-first-boot}
 
 readonly LOG_TAG=runnerscale-user-data
 STEP="reading inputs"
@@ -78,15 +84,29 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# Identity first: with it, even a bad input ends in ABANDON instead of a hook timeout.
-LAUNCH_HOOK=${LAUNCH_HOOK:-runnerscale-launch}
 RUNNERSCALE_ROOT=${RUNNERSCALE_ROOT:-}
 readonly IMDS=http://169.254.169.254
-
 readonly CONFIG_DIR="${RUNNERSCALE_ROOT}/etc/gitlab-runner"
 readonly CONFIG_FILE="${CONFIG_DIR}/config.toml"
 readonly TEMPLATE_FILE="${CONFIG_DIR}/runnerscale-template.toml"
-readonly DROPIN_DIR="${RUNNERSCALE_ROOT}/etc/systemd/system/gitlab-runner.service.d"
+readonly UNIT_DIR="${RUNNERSCALE_ROOT}/etc/systemd/system"
+readonly DROPIN_DIR="${UNIT_DIR}/gitlab-runner.service.d"
+readonly BOOT_ENV="${RUNNERSCALE_ROOT}/etc/runnerscale/boot.env"
+readonly BOOT_SCRIPT="${RUNNERSCALE_ROOT}/usr/local/sbin/runnerscale-boot"
+
+if [[ $MODE == wipe ]]; then
+  # gitlab-runner has stopped (the unit is ordered before it): no runner token stays on the disk
+  LIFECYCLE_DONE=true
+  rm -f "$CONFIG_FILE"
+  exit 0
+fi
+if [[ $MODE == boot && -f $BOOT_ENV ]]; then
+  # shellcheck source=/dev/null
+  . "$BOOT_ENV"   # the inputs the first boot had, written by it below
+fi
+
+# Identity first: with it, even a bad input ends in ABANDON instead of a hook timeout.
+LAUNCH_HOOK=${LAUNCH_HOOK:-runnerscale-launch}
 
 # --- instance identity (IMDSv2) ---------------------------------------------------------------
 STEP="reading instance metadata"
@@ -184,6 +204,52 @@ KillMode=mixed
 TimeoutStopSec=${JOB_TIMEOUT_SECONDS}
 EOF
 
+# --- every later boot, and the warm pool --------------------------------------------------------
+if [[ $MODE == first-boot ]]; then
+  STEP="installing the boot units"
+  mkdir -p "${BOOT_SCRIPT%/*}" "${BOOT_ENV%/*}"
+  cp "${BASH_SOURCE[0]}" "$BOOT_SCRIPT"
+  chmod 700 "$BOOT_SCRIPT"
+  for name in RUNNERSCALE_STACK RUNNERSCALE_POOL GITLAB_URL CAPACITY_PER_INSTANCE CACHE_BUCKET RUNNER_EXECUTOR \
+    DOCKER_IMAGE JOB_TIMEOUT_SECONDS TOKEN_WAIT_SECONDS VERIFY_WAIT_SECONDS AWS_REGION LAUNCH_HOOK; do
+    printf 'export %s=%q\n' "$name" "${!name}"
+  done >"$BOOT_ENV"
+  printf '%s\n' "[Unit]" "Description=runnerscale: register this instance's runner when it resumes" \
+    "Wants=network-online.target" "After=network-online.target" "[Service]" "Type=oneshot" \
+    "ExecStart=${BOOT_SCRIPT} boot" "[Install]" "WantedBy=multi-user.target" >"${UNIT_DIR}/runnerscale-boot.service"
+  printf '%s\n' "[Unit]" "Description=runnerscale: remove the runner token once gitlab-runner stopped" \
+    "Before=gitlab-runner.service" "[Service]" "Type=oneshot" "RemainAfterExit=yes" "ExecStart=/bin/true" \
+    "ExecStop=${BOOT_SCRIPT} wipe" "[Install]" "WantedBy=multi-user.target" >"${UNIT_DIR}/runnerscale-wipe.service"
+  systemctl daemon-reload
+  # only runnerscale-boot starts gitlab-runner, once the config holds this boot's runner
+  systemctl disable gitlab-runner
+  systemctl enable runnerscale-boot.service
+  systemctl enable --now runnerscale-wipe.service
+fi
+
+STEP="reading the target lifecycle state"
+# Warmed:Stopped (or :Running, :Hibernated) on the way into the warm pool, InService otherwise.
+# Unreadable counts as InService: a warm instance then waits for a token that never comes (none is
+# made for a warm instance) and abandons, so it still takes no job.
+target=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || target=InService
+log "target lifecycle state: ${target}"
+if [[ $target == Warmed:* ]]; then
+  STEP="preparing for the warm pool"
+  systemctl stop gitlab-runner
+  if [[ $RUNNER_EXECUTOR == docker* ]] && command -v docker >/dev/null 2>&1; then
+    docker pull "$DOCKER_IMAGE" >/dev/null 2>&1 || log "could not pull ${DOCKER_IMAGE}; jobs pull it when they run"
+  fi
+  if [[ $MODE == first-boot ]]; then
+    complete_lifecycle_action CONTINUE
+  else
+    # restarted while warm: no launch action may be waiting
+    complete_lifecycle_action CONTINUE || log "no launch lifecycle action to complete"
+  fi
+  LIFECYCLE_DONE=true
+  log "prepared for the warm pool, without a runner; launch lifecycle action completed (CONTINUE)"
+  exit 0
+fi
+
 # --- the runner token ----------------------------------------------------------------------------
 STEP="waiting for the runner token"
 readonly TOKEN_PARAMETER="/runnerscale/${RUNNERSCALE_STACK}/runners/${INSTANCE_ID}"
@@ -234,7 +300,6 @@ chmod 600 "$CONFIG_FILE"
 
 STEP="starting gitlab-runner"
 systemctl daemon-reload
-systemctl enable gitlab-runner
 systemctl restart gitlab-runner
 
 STEP="verifying the runner with GitLab"
@@ -260,6 +325,11 @@ if [[ $verified != true ]]; then
 fi
 
 STEP="completing the launch lifecycle action"
-complete_lifecycle_action CONTINUE
+if [[ $MODE == first-boot ]]; then
+  complete_lifecycle_action CONTINUE
+elif ! complete_lifecycle_action CONTINUE; then
+  # rebooted while in service: the runner runs again, and no launch action waits
+  log "no launch lifecycle action to complete"
+fi
 LIFECYCLE_DONE=true
 log "runner ${INSTANCE_ID} registered and running; launch lifecycle action completed (CONTINUE)"

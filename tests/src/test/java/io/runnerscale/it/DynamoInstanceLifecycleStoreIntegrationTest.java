@@ -120,6 +120,63 @@ class DynamoInstanceLifecycleStoreIntegrationTest {
     }
 
     @Test
+    void aWarmInstanceResumesWithItsClocksRestartedAndReturnsWarmOnBothStores() {
+        List<Object> onDynamo = warmSteps(dynamo);
+        assertEquals(warmSteps(new InMemoryJobStore()), onDynamo);
+    }
+
+    /** Launched warm; a late warm event; resume after days; a job; drained back to warm; a second resume. */
+    private static List<Object> warmSteps(InstanceLifecycleStore store) {
+        io.runnerscale.store.JobStore jobs = (io.runnerscale.store.JobStore) store;
+        String name = store.getClass().getSimpleName();
+        List<Object> seen = new java.util.ArrayList<>();
+        assertTrue(store.markWarm(INSTANCE, "docker", T0), name);
+        assertTrue(store.markWarm(INSTANCE, "docker", T0.plusSeconds(5)), "warm again: a repeated event");
+        InstanceLifecycle warm = store.lifecycle(INSTANCE).orElseThrow();
+        assertEquals(InstanceState.WARM, warm.state());
+        assertNull(warm.runnerId());
+        assertEquals(List.of(INSTANCE), jobs.instances("docker").stream().map(InstanceRecord::instanceId).toList(),
+                name + ": in the pool's index (the sweep finds it once EC2 terminates it)");
+        assertEquals(InstanceState.WARM, jobs.instances("docker").getFirst().state());
+        seen.add(warm);
+
+        Instant resumed = T0.plus(Duration.ofDays(3));
+        assertFalse(store.resumeFromWarm(INSTANCE, resumed, T0.minusSeconds(1)), name + ": an event from before it went warm");
+        assertEquals(InstanceState.WARM, store.lifecycle(INSTANCE).orElseThrow().state(), name);
+        assertTrue(store.resumeFromWarm(INSTANCE, resumed, resumed.minusSeconds(2)), name);
+        assertFalse(store.resumeFromWarm(INSTANCE, resumed, null), "only from warm");
+        assertFalse(store.markWarm(INSTANCE, "docker", resumed), name + ": a late warm-launch event undoes nothing");
+        assertEquals(InstanceState.LAUNCHING, store.lifecycle(INSTANCE).orElseThrow().state());
+        assertTrue(store.claimLaunch(INSTANCE, "docker", resumed, Duration.ofSeconds(45)), name + ": claimable at once");
+        assertEquals(resumed, jobs.instances("docker").getFirst().launchedAt(), name + ": boot clock from the resume");
+        store.recordRunner(INSTANCE, "docker", 501L, InstanceState.REGISTERED, resumed);
+        jobs.apply(new JobEvent(new JobKey(3, 4), JobStatus.SUCCESS, 9L, "t", "t", resumed, resumed,
+                resumed.plusSeconds(9), null, 501L, INSTANCE, null, List.of("docker")), "docker", resumed.plusSeconds(10));
+        assertEquals(resumed, jobs.instances("docker").getFirst().launchedAt(), name);
+
+        // drained and returned to the warm pool
+        Instant returned = resumed.plus(Duration.ofHours(2));
+        store.returnToWarm(INSTANCE, "docker", returned);
+        InstanceLifecycle back = store.lifecycle(INSTANCE).orElseThrow();
+        assertEquals(InstanceState.WARM, back.state(), name);
+        assertNull(back.runnerId(), name);
+        assertEquals(2, back.drainAttempt(), name + ": the next drain gets a new execution name");
+        seen.add(back);
+        assertFalse(store.resumeFromWarm(INSTANCE, returned.plusSeconds(30), resumed.minusSeconds(2)),
+                name + ": a late copy of the first resume event makes nothing for the stopped instance");
+        assertFalse(store.markWarm(INSTANCE, "docker", T0), name + ": nor does a late warm-launch event move warmSince back");
+        assertFalse(store.resumeFromWarm(INSTANCE, returned.plusSeconds(40), resumed.minusSeconds(2)), name);
+        Instant again = resumed.plus(Duration.ofDays(1));
+        assertTrue(store.resumeFromWarm(INSTANCE, again, again.minusSeconds(1)), name);
+        InstanceRecord view = jobs.instances("docker").getFirst();
+        assertEquals(again, view.launchedAt(), name);
+        assertNull(view.lastJobFinishedAt(), name + ": idle since the resume, not since its last job before it");
+        assertEquals(1, view.useCount(), name + ": uses count across resumes (max_use_count retires the instance)");
+        seen.add(store.lifecycle(INSTANCE).orElseThrow());
+        return seen;
+    }
+
+    @Test
     void setStateOfAnUnknownInstanceWritesNothing() {
         assertFalse(dynamo.setState(INSTANCE, InstanceState.GONE));
         assertEquals(Optional.empty(), dynamo.lifecycle(INSTANCE));

@@ -57,6 +57,7 @@ class InstanceUserDataTest {
         stub(bin, "curl", CURL_STUB);
         stub(bin, "gitlab-runner", GITLAB_RUNNER_STUB);
         stub(bin, "systemctl", "#!/usr/bin/env bash\nprintf 'systemctl %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
+        stub(bin, "docker", "#!/usr/bin/env bash\nprintf 'docker %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
         stub(bin, "logger", "#!/usr/bin/env bash\nprintf 'logger %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
 
         env.put("PATH", bin + ":" + System.getenv("PATH"));
@@ -123,7 +124,8 @@ class InstanceUserDataTest {
         int verify = indexOfPrefix(calls, "gitlab-runner verify");
         int complete = indexOfPrefix(calls, "aws autoscaling complete-lifecycle-action");
         assertTrue(calls.indexOf("systemctl daemon-reload") >= 0 && calls.indexOf("systemctl daemon-reload") < restart, run::describe);
-        assertTrue(calls.contains("systemctl enable gitlab-runner"), run::describe);
+        assertTrue(calls.contains("systemctl disable gitlab-runner"), "only runnerscale-boot starts it: " + calls);
+        assertFalse(calls.contains("systemctl enable gitlab-runner"), run::describe);
         assertTrue(restart >= 0 && restart < verify && verify < complete, "restart, verify, then complete: " + calls);
         assertEquals("aws autoscaling complete-lifecycle-action --lifecycle-hook-name runnerscale-launch"
                         + " --auto-scaling-group-name " + ASG + " --instance-id " + INSTANCE_ID
@@ -131,6 +133,158 @@ class InstanceUserDataTest {
                 only(calls, "aws autoscaling complete-lifecycle-action"));
         assertFalse(calls.stream().anyMatch(c -> c.startsWith("aws ec2 describe-tags")),
                 "the group name came from IMDS tags: " + calls);
+    }
+
+    // ------------------------------------------------------------------ warm pools
+
+    @Test
+    void boundForTheWarmPoolItPreparesWithoutARunnerAndCompletesWithContinue() throws Exception {
+        env.put("STUB_TARGET_STATE", "Warmed:Stopped");
+
+        Run run = run();
+
+        assertEquals(0, run.exitCode(), run::describe);
+        List<String> calls = calls();
+        assertFalse(calls.stream().anyMatch(c -> c.startsWith("aws ssm ")), "no token is waited for: " + calls);
+        assertFalse(calls.stream().anyMatch(c -> c.startsWith("gitlab-runner ")), "nothing registered: " + calls);
+        assertFalse(calls.contains("systemctl restart gitlab-runner"), "gitlab-runner not started: " + calls);
+        assertTrue(calls.contains("docker pull alpine:3.20"), "the job image is pulled while warming: " + calls);
+        assertTrue(only(calls, "aws autoscaling complete-lifecycle-action").endsWith(" --lifecycle-action-result CONTINUE"));
+        assertTrue(calls.indexOf("systemctl disable gitlab-runner") < indexOfPrefix(calls, "aws autoscaling complete"),
+                "gitlab-runner cannot start on a resume before the new runner's config: " + calls);
+        assertTrue(calls.contains("systemctl enable runnerscale-boot.service"), calls.toString());
+        assertTrue(calls.contains("systemctl enable --now runnerscale-wipe.service"), calls.toString());
+        assertFalse(Files.readString(root.resolve("etc/gitlab-runner/config.toml")).contains("[[runners]]"));
+
+        String boot = Files.readString(root.resolve("etc/systemd/system/runnerscale-boot.service"));
+        assertTrue(boot.lines().anyMatch(("ExecStart=" + root + "/usr/local/sbin/runnerscale-boot boot")::equals), boot);
+        assertTrue(boot.lines().anyMatch("WantedBy=multi-user.target"::equals), boot);
+        String wipe = Files.readString(root.resolve("etc/systemd/system/runnerscale-wipe.service"));
+        assertTrue(wipe.lines().anyMatch("Before=gitlab-runner.service"::equals), "stops after gitlab-runner: " + wipe);
+        assertTrue(wipe.lines().anyMatch(("ExecStop=" + root + "/usr/local/sbin/runnerscale-boot wipe")::equals), wipe);
+        assertEquals(Files.readString(script()), Files.readString(bootScript()), "the boot script is this script");
+        assertEquals(PosixFilePermissions.fromString("rw-------"),
+                Files.getPosixFilePermissions(root.resolve("etc/runnerscale/boot.env")));
+        assertTokenNowhereVisible(run);
+    }
+
+    @Test
+    void onResumeItRegistersTheNewRunnerStartsItAndCompletesWithContinue() throws Exception {
+        env.put("STUB_TARGET_STATE", "Warmed:Stopped");
+        assertEquals(0, run().exitCode());
+        Files.delete(stubLog);
+
+        bootEnvironment("InService");
+        long started = System.nanoTime();
+        Run run = run(bootScript(), "boot");
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        System.out.println("runnerscale-boot resume path with stub tools (no real EC2 start): " + took.toMillis() + " ms");
+
+        assertEquals(0, run.exitCode(), run::describe);
+        List<String> calls = calls();
+        String register = only(calls, "gitlab-runner register ");
+        assertTrue(register.contains(" --url https://gitlab.example.com ") && register.endsWith(" --description " + INSTANCE_ID),
+                "inputs from boot.env: " + register);
+        int restart = calls.indexOf("systemctl restart gitlab-runner");
+        int verify = indexOfPrefix(calls, "gitlab-runner verify");
+        int complete = indexOfPrefix(calls, "aws autoscaling complete-lifecycle-action");
+        assertTrue(indexOfPrefix(calls, "gitlab-runner register") < restart && restart < verify && verify < complete,
+                "register, start, verify, complete: " + calls);
+        assertTrue(only(calls, "aws autoscaling complete-lifecycle-action").endsWith(" --lifecycle-action-result CONTINUE"));
+        assertFalse(calls.stream().anyMatch(c -> c.startsWith("systemctl enable")), "units are installed once: " + calls);
+        String config = Files.readString(root.resolve("etc/gitlab-runner/config.toml"));
+        assertTrue(config.contains("token = \"" + TOKEN + "\"") && config.lines().anyMatch("concurrent = 3"::equals), config);
+        assertTokenNowhereVisible(run);
+        assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "no waiting when the token is there: " + took);
+    }
+
+    @Test
+    void returnedToTheWarmPoolTheTokenIsWipedAtStopAndTheResumeRegistersOnlyTheNewRunner() throws Exception {
+        assertEquals(0, run().exitCode(), "a cold launch: registered, in service");
+        assertTrue(Files.readString(root.resolve("etc/gitlab-runner/config.toml")).contains(TOKEN));
+
+        // scaled in with reuse: drained (runner deleted), the group stops it; at shutdown, after gitlab-runner:
+        bootEnvironment("InService");
+        assertEquals(0, run(bootScript(), "wipe").exitCode());
+        assertFalse(Files.exists(root.resolve("etc/gitlab-runner/config.toml")), "no token on the stopped disk");
+
+        // resumed later: the lifecycle function made a new runner and token
+        String newToken = "glrt-n3wRunnerAfterReuse_7";
+        env.put("STUB_TOKEN", newToken);
+        Files.delete(stubLog);
+        Run run = run(bootScript(), "boot");
+        assertEquals(0, run.exitCode(), run::describe);
+        String config = Files.readString(root.resolve("etc/gitlab-runner/config.toml"));
+        assertTrue(config.contains(newToken), config);
+        assertFalse(config.contains(TOKEN), "the old runner is gone from the config: " + config);
+        assertEquals(1, config.lines().filter("[[runners]]"::equals).count(), config);
+    }
+
+    @Test
+    void restartedWhileWarmTheRunnerStaysStoppedAndAMissingActionIsNoFailure() throws Exception {
+        assertEquals(0, run().exitCode());
+        Files.delete(stubLog);
+        bootEnvironment("Warmed:Stopped");
+        env.put("STUB_COMPLETE", "fail");
+
+        Run run = run(bootScript(), "boot");
+
+        assertEquals(0, run.exitCode(), run::describe);
+        List<String> calls = calls();
+        assertTrue(calls.contains("systemctl stop gitlab-runner"), calls.toString());
+        assertFalse(calls.contains("systemctl restart gitlab-runner"), calls.toString());
+        assertFalse(calls.stream().anyMatch(c -> c.startsWith("gitlab-runner register") || c.startsWith("aws ssm")),
+                calls.toString());
+        assertTrue(run.stdout().contains("no launch lifecycle action to complete"), run::describe);
+    }
+
+    @Test
+    void aRebootWhileInServiceRegistersAgainAndAMissingLaunchActionIsNoFailure() throws Exception {
+        assertEquals(0, run().exitCode(), "a cold launch");
+        bootEnvironment("InService");
+        assertEquals(0, run(bootScript(), "wipe").exitCode(), "the reboot's shutdown");
+        Files.delete(stubLog);
+        env.put("STUB_COMPLETE", "fail");
+
+        Run run = run(bootScript(), "boot");
+
+        assertEquals(0, run.exitCode(), run::describe);
+        List<String> calls = calls();
+        assertTrue(calls.contains("systemctl restart gitlab-runner"), calls.toString());
+        assertTrue(only(calls, "aws autoscaling complete-lifecycle-action").endsWith(" CONTINUE"),
+                "no ABANDON for an instance in service: " + calls);
+        assertTrue(Files.readString(root.resolve("etc/gitlab-runner/config.toml")).contains(TOKEN));
+    }
+
+    @Test
+    void aResumeThatCannotRegisterAbandonsSoTheGroupReplacesTheInstance() throws Exception {
+        env.put("STUB_TARGET_STATE", "Warmed:Stopped");
+        assertEquals(0, run().exitCode());
+        Files.delete(stubLog);
+        bootEnvironment("InService");
+        env.put("STUB_REGISTER", "fail");
+
+        Run run = run(bootScript(), "boot");
+
+        assertNotEquals(0, run.exitCode(), run::describe);
+        List<String> calls = calls();
+        assertTrue(only(calls, "aws autoscaling complete-lifecycle-action").endsWith(" --lifecycle-action-result ABANDON"),
+                calls.toString());
+        assertFalse(calls.contains("systemctl restart gitlab-runner"), calls.toString());
+        assertTokenNowhereVisible(run);
+    }
+
+    /** What runnerscale-boot.service gives the script: no inputs in the environment (boot.env has them). */
+    private void bootEnvironment(String targetState) {
+        for (String input : List.of("RUNNERSCALE_STACK", "RUNNERSCALE_POOL", "GITLAB_URL", "CACHE_BUCKET",
+                "CAPACITY_PER_INSTANCE", "JOB_TIMEOUT_SECONDS", "TOKEN_WAIT_SECONDS")) {
+            env.remove(input);
+        }
+        env.put("STUB_TARGET_STATE", targetState);
+    }
+
+    private Path bootScript() {
+        return root.resolve("usr/local/sbin/runnerscale-boot");
     }
 
     @Test
@@ -236,7 +390,13 @@ class InstanceUserDataTest {
     }
 
     private Run run() throws IOException, InterruptedException {
-        ProcessBuilder builder = new ProcessBuilder("bash", script().toString()).directory(temp.toFile());
+        return run(script());
+    }
+
+    private Run run(Path script, String... args) throws IOException, InterruptedException {
+        List<String> command = new java.util.ArrayList<>(List.of("bash", script.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(temp.toFile());
         builder.environment().clear();
         builder.environment().putAll(env);
         builder.redirectOutput(temp.resolve("stdout").toFile()).redirectError(temp.resolve("stderr").toFile());
@@ -300,6 +460,7 @@ class InstanceUserDataTest {
             case "$url" in
               */latest/meta-data/instance-id) printf '%s' "$STUB_INSTANCE_ID" ;;
               */latest/meta-data/placement/region) printf '%s' "$STUB_REGION" ;;
+              */latest/meta-data/autoscaling/target-lifecycle-state) printf '%s' "${STUB_TARGET_STATE:-InService}" ;;
               */latest/meta-data/tags/instance/aws:autoscaling:groupName)
                 if [[ ${STUB_IMDS_TAGS:-on} == off ]]; then echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; fi
                 printf '%s' "$STUB_ASG" ;;
@@ -320,7 +481,10 @@ class InstanceUserDataTest {
                   echo "An error occurred (ParameterNotFound) when calling the GetParameter operation: " >&2; exit 254
                 fi ;;
               "ec2 describe-tags") printf '%s\\n' "$STUB_ASG" ;;
-              "autoscaling complete-lifecycle-action") ;;
+              "autoscaling complete-lifecycle-action")
+                if [[ ${STUB_COMPLETE:-ok} == fail ]]; then
+                  echo "An error occurred (ValidationError): No active Lifecycle Action found with instance ID" >&2; exit 254
+                fi ;;
               *) echo "stub aws: unexpected call $1 $2" >&2; exit 255 ;;
             esac
             """;

@@ -289,10 +289,18 @@ public final class AsgCompute implements Compute {
         return version != null && !version.isEmpty() && version.chars().allMatch(Character::isDigit);
     }
 
+    /**
+     * Leaving, or not in the group at all: a warm pool's instances are listed by DescribeWarmPool, not
+     * here, but one listed in a {@code Warmed:*} state would be neither capacity nor booting (it has no
+     * runner while warm), and a boot timeout must not drain it.
+     */
     private static boolean isLeaving(LifecycleState state) {
         return switch (state) {
             case TERMINATING, TERMINATING_WAIT, TERMINATING_PROCEED, TERMINATED, DETACHING, DETACHED,
                  ENTERING_STANDBY, STANDBY -> true;
+            case WARMED_PENDING, WARMED_PENDING_WAIT, WARMED_PENDING_PROCEED, WARMED_TERMINATING,
+                 WARMED_TERMINATING_WAIT, WARMED_TERMINATING_PROCEED, WARMED_TERMINATED, WARMED_STOPPED,
+                 WARMED_RUNNING, WARMED_HIBERNATED -> true;
             default -> false;
         };
     }

@@ -16,7 +16,7 @@ import java.util.List;
 /**
  * {@link Drain} as the drain state machine's JSON (issue 7's contract):
  * <pre>{"instanceId", "pool", "asg", "runnerId": number|null, "reason": "scale-in"|...,
- *  "lifecycleHook": null|{"name","token"}, "startedAt": ISO-8601, "deadline": ISO-8601,
+ *  "lifecycleHook": null|{"name","token"[,"toWarmPool": true]}, "startedAt": ISO-8601, "deadline": ISO-8601,
  *  "heartbeatSeconds": number, "runningJobs": [{"project":N,"job":N}], "jobStartedDuringDrain": bool,
  *  "cancelledJobs": [{"project":N,"job":N}], "outcome": null|"terminated"|"abandoned"|"timed-out-cleaned",
  *  "next": null|"Pause"|"WaitForJobs"|"Abandon"|"CancelAndRetry"|"DeleteRunner"|"Terminate"}</pre>
@@ -49,6 +49,9 @@ public final class DrainCodec {
             ObjectNode hook = node.putObject("lifecycleHook");
             hook.put("name", drain.lifecycleHook().name());
             hook.put("token", drain.lifecycleHook().token());
+            if (drain.lifecycleHook().toWarmPool()) {
+                hook.put("toWarmPool", true);
+            }
         }
         node.put("startedAt", drain.startedAt().toString());
         node.put("deadline", drain.deadline().toString());
@@ -171,7 +174,8 @@ public final class DrainCodec {
         if (!node.isObject() || !node.path("name").isTextual() || !node.path("token").isTextual()) {
             throw bad("lifecycleHook", node);
         }
-        return new LifecycleHook(node.get("name").asText(), node.get("token").asText());
+        return new LifecycleHook(node.get("name").asText(), node.get("token").asText(),
+                node.path("toWarmPool").asBoolean(false));
     }
 
     private static Instant instant(JsonNode node, String field) {

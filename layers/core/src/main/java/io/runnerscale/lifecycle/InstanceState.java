@@ -3,9 +3,19 @@ package io.runnerscale.lifecycle;
 import java.util.Arrays;
 import java.util.Optional;
 
-/** Where an EC2 runner instance is in its life ({@code INST#<id>}); it only moves forward. */
+/**
+ * Where an EC2 runner instance is in its life ({@code INST#<id>}). It moves forward, with one loop: a
+ * warm instance (in the Auto Scaling group's warm pool, stopped, without a runner) goes back to
+ * launching when it resumes, and a drained instance the group returns to its warm pool is warm again.
+ */
 public enum InstanceState {
-    /** Launched; the launch lifecycle hook holds it while its runner is created. */
+    /**
+     * In the group's warm pool (launched into it, or returned to it on scale-in): prepared, then stopped,
+     * hibernated or kept running by the group. It has no runner and no token, so it can take no job and
+     * no credential sits on its disk; it is neither capacity nor an orphan. Resuming makes it launching.
+     */
+    WARM("warm"),
+    /** Launched (or resumed from the warm pool); the launch lifecycle hook holds it while its runner is created. */
     LAUNCHING("launching"),
     /** Runner created and its token stored in SSM; gitlab-runner not yet polling. */
     REGISTERED("registered"),

@@ -64,7 +64,9 @@ public final class LifecycleEvents {
                 String instanceId = field(detail, "EC2InstanceId");
                 LifecycleService.LaunchResult launch = service.onLaunch(field(detail, "AutoScalingGroupName"), instanceId,
                         InstanceArns.of(field(event, "region"), field(event, "account"), instanceId),
-                        field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"));
+                        field(detail, "LifecycleHookName"), field(detail, "LifecycleActionToken"),
+                        LifecycleService.LaunchPath.of(optional(detail, "Origin"), optional(detail, "Destination")),
+                        time(event));
                 if (launch == LifecycleService.LaunchResult.IN_PROGRESS) {
                     // a failure, so Lambda retries the event: by then the other handler has finished (and
                     // the retry finds the runner) or died (and its claim has lapsed)
@@ -74,7 +76,7 @@ public final class LifecycleEvents {
             }
             case TERMINATE -> service.onTerminateHook(field(detail, "AutoScalingGroupName"),
                     field(detail, "EC2InstanceId"), field(detail, "LifecycleHookName"),
-                    field(detail, "LifecycleActionToken"));
+                    field(detail, "LifecycleActionToken"), "WarmPool".equals(optional(detail, "Destination")));
             case SPOT -> service.onSpotWarning(field(detail, "instance-id"), time(event));
             case REBALANCE -> service.onRebalance(field(detail, "instance-id"), time(event));
             case LAUNCH_SUCCESSFUL -> service.onLaunchSuccessful(field(detail, "EC2InstanceId")) ? "READY" : "UNCHANGED";
@@ -143,6 +145,12 @@ public final class LifecycleEvents {
                 detail.path("desiredStatus").asText(null), detail.path("stopCode").asText(null),
                 detail.path("stoppedReason").asText(null), containerReason, exitCode,
                 detail.path("capacityProviderName").asText(null), version.asLong(), at));
+    }
+
+    /** A text field that may be absent (Origin and Destination come only from groups with a warm pool). */
+    static String optional(JsonNode node, String name) {
+        JsonNode value = node.get(name);
+        return value != null && value.isTextual() ? value.asText() : null;
     }
 
     static String field(JsonNode node, String name) {

@@ -93,7 +93,38 @@ public final class LifecycleService {
         /** The instance is gone already (drained, or interrupted before this event): no runner, ABANDON. */
         ABANDONED_GONE,
         /** Another handler holds the launch (a copy of the event handled at the same time): nothing created. */
-        IN_PROGRESS
+        IN_PROGRESS,
+        /**
+         * Launched into the group's warm pool: recorded warm, no runner and no token (the instance
+         * prepares, completes the action itself and is stopped by the group).
+         */
+        WARM,
+        /**
+         * A resume event from before the instance last went warm (a late copy of an earlier one): the
+         * instance is stopped in the warm pool, so nothing is made and no action completed.
+         */
+        STALE
+    }
+
+    /**
+     * Where a launch lifecycle action takes the instance, from the event's {@code Origin} and
+     * {@code Destination} (only groups with a warm pool send them).
+     */
+    public enum LaunchPath {
+        /** Launched straight into the group ({@code EC2} → {@code AutoScalingGroup}, or no warm pool). */
+        COLD,
+        /** Launched into the warm pool ({@code EC2} → {@code WarmPool}). */
+        TO_WARM_POOL,
+        /** Leaves the warm pool for the group ({@code WarmPool} → {@code AutoScalingGroup}): it resumes. */
+        FROM_WARM_POOL;
+
+        /** From the event's fields; either may be null (a group without a warm pool sends neither). */
+        public static LaunchPath of(String origin, String destination) {
+            if ("WarmPool".equals(destination)) {
+                return TO_WARM_POOL;
+            }
+            return "WarmPool".equals(origin) ? FROM_WARM_POOL : COLD;
+        }
     }
 
     public enum DrainRequestResult {
@@ -122,6 +153,21 @@ public final class LifecycleService {
      * @param instanceArn the instance's ARN, the tag that lets only this instance read its token
      */
     public LaunchResult onLaunch(String asg, String instanceId, String instanceArn, String hookName, String token) {
+        return onLaunch(asg, instanceId, instanceArn, hookName, token, LaunchPath.COLD, null);
+    }
+
+    /**
+     * The launch lifecycle action on any of its paths. Into the warm pool: the instance is recorded
+     * warm and gets no runner and no token, so a stopped instance can take no job and keeps no
+     * credential on its disk; its user data prepares it and completes the action. Out of the warm
+     * pool: the same as a cold launch (one runner even for two copies of the event; abandoned if the
+     * instance was drained meanwhile), with the boot clock restarted at the resume.
+     *
+     * @param eventTime the event's time (null if unknown): when a warm launch went warm, and what tells a
+     *                  resume from a late copy of one that came before the instance went back to the warm pool
+     */
+    public LaunchResult onLaunch(String asg, String instanceId, String instanceArn, String hookName, String token,
+                                 LaunchPath path, Instant eventTime) {
         Optional<PoolConfig> pool = poolOfGroup(asg);
         if (pool.isEmpty()) {
             LOG.error("launch of {} in group {}: no pool has backend.asg {}; the lifecycle action is abandoned",
@@ -138,6 +184,27 @@ public final class LifecycleService {
                     instanceId);
             actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.ABANDON);
             return LaunchResult.ABANDONED_GONE;
+        }
+        if (path == LaunchPath.TO_WARM_POOL) {
+            if (store.markWarm(instanceId, poolName, eventTime != null ? eventTime : clock.instant())) {
+                LOG.info("instance {} of pool {}: launched into the warm pool; no runner until it resumes", instanceId,
+                        poolName);
+                return LaunchResult.WARM;
+            }
+            // past warm already (resumed, draining): a late or repeated event, nothing to undo
+            return LaunchResult.ALREADY_REGISTERED;
+        }
+        if (record.isPresent() && record.get().state() == InstanceState.WARM) {
+            // resuming (or a cold-path event for a warm instance): its runner is made now, while EC2 starts it
+            if (store.resumeFromWarm(instanceId, clock.instant(), eventTime)) {
+                LOG.info("instance {} of pool {}: leaves the warm pool; creating its runner", instanceId, poolName);
+            }
+            record = store.lifecycle(instanceId);
+            if (record.isPresent() && record.get().state() == InstanceState.WARM) {
+                LOG.info("launch of {}: a resume event from {}, before the instance went back to the warm pool;"
+                        + " nothing made", instanceId, eventTime);
+                return LaunchResult.STALE;
+            }
         }
         // past launching (registered, ready, draining or gone, with or without a runner): a late or
         // repeated event; a runner made now for a draining or terminated instance would never be deleted
@@ -220,8 +287,27 @@ public final class LifecycleService {
      * action and completing it with CONTINUE.
      */
     public DrainRequestResult onTerminateHook(String asg, String instanceId, String hookName, String token) {
+        return onTerminateHook(asg, instanceId, hookName, token, false);
+    }
+
+    /**
+     * @param toWarmPool the group returns the instance to its warm pool (the event's {@code Destination}
+     *                   is {@code WarmPool}: instance reuse on scale-in): drained the same way (no job may
+     *                   be running when it stops), but it ends warm, without runner or token, not gone
+     */
+    public DrainRequestResult onTerminateHook(String asg, String instanceId, String hookName, String token,
+                                              boolean toWarmPool) {
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
         if (record.isPresent() && record.get().state() == InstanceState.GONE) {
+            actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
+            return DrainRequestResult.COMPLETED_AT_ONCE;
+        }
+        if (record.isPresent() && record.get().state() == InstanceState.WARM) {
+            // warm: no runner to drain. Returned already (a repeated event), or terminated from the warm pool.
+            if (!toWarmPool) {
+                tokens.delete(instanceId);   // none is made for a warm instance; deleting none is harmless
+                store.setState(instanceId, InstanceState.GONE);
+            }
             actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
             return DrainRequestResult.COMPLETED_AT_ONCE;
         }
@@ -232,8 +318,8 @@ public final class LifecycleService {
             actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
             return DrainRequestResult.COMPLETED_AT_ONCE;
         }
-        return startDrain(instanceId, pool.get(), asg, DrainReason.LIFECYCLE_HOOK, new LifecycleHook(hookName, token),
-                clock.instant(), record);
+        return startDrain(instanceId, pool.get(), asg, DrainReason.LIFECYCLE_HOOK,
+                new LifecycleHook(hookName, token, toWarmPool), clock.instant(), record);
     }
 
     /**
@@ -463,6 +549,16 @@ public final class LifecycleService {
         if (drain.runnerId() != null) {
             throw new IllegalStateException("instance " + drain.instanceId() + " still has runner " + drain.runnerId()
                     + "; DeleteRunner comes before Terminate");
+        }
+        if (drain.lifecycleHook() != null && drain.lifecycleHook().toWarmPool()) {
+            // back to the warm pool: runner and token are deleted, so it is warm again; the next drain of
+            // this instance (after a resume) needs a new execution name
+            store.returnToWarm(drain.instanceId(), drain.pool(), clock.instant());
+            actions.complete(drain.lifecycleHook().name(), drain.asg(), drain.instanceId(), drain.lifecycleHook().token(),
+                    LifecycleActions.Result.CONTINUE);
+            LOG.info("drain of {}: runner and token deleted; the group returns it to its warm pool (warm)",
+                    drain.instanceId());
+            return drain.withOutcome(DrainOutcome.TERMINATED);
         }
         if (!store.setState(drain.instanceId(), InstanceState.GONE)) {
             store.recordRunner(drain.instanceId(), drain.pool(), null, InstanceState.GONE, clock.instant());

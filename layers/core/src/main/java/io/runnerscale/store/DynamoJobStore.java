@@ -399,6 +399,64 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
     }
 
     @Override
+    public boolean markWarm(String instanceId, String pool, Instant since) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+                            + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm, warmSince = :since "
+                            + "REMOVE runnerId, runnerPaused")
+                    // never back to an older warmSince: a late warm-launch event after a return to the pool
+                    .conditionExpression("attribute_not_exists(#state) OR (#state = :warm AND "
+                            + "(attribute_not_exists(warmSince) OR warmSince <= :since))")
+                    .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
+                    .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
+                            ":id", s(instanceId), ":now", s(since.toString()), ":since", n(since.toEpochMilli()),
+                            ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName()))));
+            return true;
+        } catch (ConditionalCheckFailedException past) {
+            return false;
+        }
+    }
+
+    @Override
+    public void returnToWarm(String instanceId, String pool, Instant since) {
+        // the first drain used attempt 1 without writing it: the counter starts there
+        dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+                        + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm, warmSince = :since, "
+                        + "drainAttempt = if_not_exists(drainAttempt, :first) + :one REMOVE runnerId, runnerPaused")
+                .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
+                .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
+                        ":id", s(instanceId), ":now", s(since.toString()), ":since", n(since.toEpochMilli()),
+                        ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName()), ":first", n(1), ":one", n(1))));
+    }
+
+    @Override
+    public boolean resumeFromWarm(String instanceId, Instant now, Instant eventTime) {
+        Map<String, AttributeValue> values = new HashMap<>(Map.of(":now", s(now.toString()),
+                ":launching", s(io.runnerscale.lifecycle.InstanceState.LAUNCHING.wireName()),
+                ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName())));
+        String condition = "#state = :warm";
+        if (eventTime != null) {
+            // a late copy of an earlier resume event: from before the instance last went warm
+            condition += " AND (attribute_not_exists(warmSince) OR warmSince <= :eventTime)";
+            values.put(":eventTime", n(eventTime.toEpochMilli()));
+        }
+        String check = condition;
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #state = :launching, launchedAt = :now "
+                            + "REMOVE launchClaimedAt, lastJobFinishedAt, unknownSince, runnerId, runnerPaused")
+                    .conditionExpression(check)
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(values));
+            return true;
+        } catch (ConditionalCheckFailedException notWarm) {
+            return false;
+        }
+    }
+
+    @Override
     public void releaseLaunch(String instanceId) {
         dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId)).updateExpression("REMOVE launchClaimedAt"));
     }

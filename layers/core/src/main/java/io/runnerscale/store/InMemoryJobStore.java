@@ -220,6 +220,7 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
 
     @Override
     public synchronized void forgetInstance(String instanceId) {
+        warmSince.remove(instanceId);
         instances.remove(instanceId);
         lifecycles.remove(instanceId);
     }
@@ -257,6 +258,50 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
         launchClaims.put(instanceId, now);
         return true;
     }
+
+    @Override
+    public synchronized boolean markWarm(String instanceId, String pool, Instant since) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old != null && old.state() != null && old.state() != io.runnerscale.lifecycle.InstanceState.WARM) {
+            return false;
+        }
+        Instant was = warmSince.get(instanceId);
+        if (was != null && was.isAfter(since)) {
+            return false;   // a late warm-launch event for an instance warm again since
+        }
+        recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, since);
+        warmSince.put(instanceId, since);
+        return true;
+    }
+
+    @Override
+    public synchronized void returnToWarm(String instanceId, String pool, Instant since) {
+        recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, since);
+        warmSince.put(instanceId, since);
+        nextDrainAttempt(instanceId);
+    }
+
+    @Override
+    public synchronized boolean resumeFromWarm(String instanceId, Instant now, Instant eventTime) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old == null || old.state() != io.runnerscale.lifecycle.InstanceState.WARM) {
+            return false;
+        }
+        Instant since = warmSince.get(instanceId);
+        if (eventTime != null && since != null && eventTime.isBefore(since)) {
+            return false;
+        }
+        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, old.pool(), null,
+                io.runnerscale.lifecycle.InstanceState.LAUNCHING, false, old.drainAttempt()));
+        launchClaims.remove(instanceId);
+        InstanceRecord seen = instances.get(instanceId);
+        instances.put(instanceId, new InstanceRecord(instanceId, old.pool(), now, seen == null ? 0 : seen.useCount(),
+                null, null));
+        return true;
+    }
+
+    /** When each warm instance went warm (DynamoDB: {@code warmSince}, epoch milliseconds). */
+    private final Map<String, Instant> warmSince = new HashMap<>();
 
     @Override
     public synchronized void releaseLaunch(String instanceId) {

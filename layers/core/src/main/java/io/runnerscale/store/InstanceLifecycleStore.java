@@ -30,6 +30,36 @@ public interface InstanceLifecycleStore {
      */
     boolean claimLaunch(String instanceId, String pool, Instant now, java.time.Duration lease);
 
+    /**
+     * Records an instance launched into the Auto Scaling group's warm pool: state warm, no runner.
+     * Only when the instance has no state yet or is warm already: a late or repeated warm-launch event
+     * must not undo a resume, a drain or a tombstone that came after it.
+     *
+     * @param since when it went warm (the warm-launch event's time): a resume event from before that
+     *              is stale ({@link #resumeFromWarm})
+     * @return false (nothing written) when the instance is past that, or went warm again after {@code since}
+     */
+    boolean markWarm(String instanceId, String pool, Instant since);
+
+    /**
+     * A drained instance the group returns to its warm pool: state warm (its runner is deleted already),
+     * warm {@code since} now; the next drain of it needs a new execution name, so its attempt moves on.
+     */
+    void returnToWarm(String instanceId, String pool, Instant since);
+
+    /**
+     * A warm instance leaves the warm pool for the group: warm → launching, with {@code now} as its
+     * launch time and no job finished on it yet, so the scaler's boot timeout and idle clock start at
+     * the resume, not at its first launch into the warm pool (possibly days ago). Any launch claim left
+     * from its first life is dropped.
+     *
+     * @param eventTime the resume event's time: an event from before the instance last went warm is a
+     *                  late copy of an earlier resume (the instance is stopped in the warm pool now, and a
+     *                  runner made for it would sit there unused); null skips the check
+     * @return false (nothing written) when the instance is not warm, or the event is stale
+     */
+    boolean resumeFromWarm(String instanceId, Instant now, Instant eventTime);
+
     /** Gives a claim up early (its handler failed), so a retry of the event need not wait out the lease. */
     void releaseLaunch(String instanceId);
 

@@ -59,6 +59,16 @@ class DrainCodecTest {
     }
 
     @Test
+    void aHookReturningTheInstanceToTheWarmPoolSaysSoAndOthersStayAsTheContract() throws Exception {
+        String toWarm = CONTRACT.replace("\"token\":\"tok-1\"}", "\"token\":\"tok-1\",\"toWarmPool\":true}");
+        Drain drain = codec.read(toWarm);
+        assertEquals(new LifecycleHook("runnerscale-terminate", "tok-1", true), drain.lifecycleHook());
+        assertEquals(json.readTree(toWarm), json.readTree(codec.write(drain)));
+        assertFalse(codec.read(CONTRACT).lifecycleHook().toWarmPool());
+        assertFalse(codec.write(codec.read(CONTRACT)).contains("toWarmPool"), "absent unless true");
+    }
+
+    @Test
     void unknownFieldsAreIgnoredAndOptionalOnesDefault() {
         Drain drain = codec.read("""
                 {"instanceId":"i-1","pool":"p","asg":"a","reason":"scale-in","startedAt":"2025-03-01T10:00:00+01:00",
@@ -106,7 +116,7 @@ class DrainCodecTest {
         for (DrainOutcome o : DrainOutcome.values()) {
             assertEquals(o, DrainOutcome.fromWireName(o.wireName()).orElseThrow());
         }
-        assertEquals(List.of("launching", "registered", "ready", "draining", "interrupted", "gone"),
+        assertEquals(List.of("warm", "launching", "registered", "ready", "draining", "interrupted", "gone"),
                 java.util.Arrays.stream(InstanceState.values()).map(InstanceState::wireName).toList());
         for (InstanceState s : InstanceState.values()) {
             assertEquals(s, InstanceState.fromWireName(s.wireName()).orElseThrow());

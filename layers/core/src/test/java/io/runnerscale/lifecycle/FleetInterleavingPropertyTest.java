@@ -69,6 +69,12 @@ import java.util.Optional;
  *       job either.</li>
  * </ol>
  *
+ * <p>With warm pools ({@link #warmPoolsKeepNoRunnerWhileStoppedAndNothingGoesUnderAJob}) the docker group
+ * keeps one instance prepared and stopped in its warm pool, resumes it on scale-out and, with instance
+ * reuse, gets instances back on scale-in; checked besides the three above: <b>no stopped instance ever
+ * has a runner GitLab knows or a stored token</b>, and <b>no instance is returned to the warm pool while
+ * GitLab lists a running job on its runner</b>.
+ *
  * <p>Timing is faithful where safety depends on it: drain executions run when their Wait or retry
  * interval ends, EventBridge events are handled within 10 s (a failed handler is retried after a
  * minute, twice, as Lambda does), a terminate hook not heartbeated for 300 s lets AWS terminate, and
@@ -186,6 +192,21 @@ class FleetInterleavingPropertyTest {
     record AwsTerminates(int instance) implements Action {
     }
 
+    /** Warm pools: something lowers the group's size (an operator, a policy); the group returns an instance to the warm pool. */
+    record ReuseScaleIn(int instance) implements Action {
+    }
+
+    /**
+     * EventBridge delivers a copy of a queued event minutes later (at least once, best effort): with
+     * warm pools, a resume event's copy may come after the instance went back to the warm pool.
+     */
+    record DuplicateLater(int event, int minutes) implements Action {
+    }
+
+    /** Warm pools: the group terminates a stopped warm instance (the pool is larger than needed, an instance refresh). */
+    record WarmPoolShrinks(int instance) implements Action {
+    }
+
     /** GitLab answers 503 to the next calls. */
     record GitLabDown(int calls) implements Action {
     }
@@ -204,8 +225,12 @@ class FleetInterleavingPropertyTest {
 
     @Provide
     Arbitrary<List<Action>> actions() {
+        return action().list().ofMinSize(1).ofMaxSize(60).withSizeDistribution(RandomDistribution.uniform());
+    }
+
+    Arbitrary<Action> action() {
         Arbitrary<Integer> pick = Arbitraries.integers().between(0, 7);
-        Arbitrary<Action> action = Arbitraries.frequencyOf(
+        return Arbitraries.frequencyOf(
                 Tuple.of(12, Arbitraries.integers().between(0, TAGS.size() - 1).map(NewJob::new)),
                 Tuple.of(10, Combinators.combine(pick, pick, Arbitraries.frequency(Tuple.of(4, Hook.DELIVERED),
                         Tuple.of(2, Hook.LATE), Tuple.of(2, Hook.LOST))).as(Assign::new)),
@@ -227,7 +252,18 @@ class FleetInterleavingPropertyTest {
                         .map(GitLabDown::new)),
                 Tuple.of(3, Arbitraries.frequency(Tuple.of(4, 10), Tuple.of(4, 60), Tuple.of(3, 300), Tuple.of(1, 1800))
                         .map(ClockJump::new)));
-        return action.list().ofMinSize(1).ofMaxSize(60).withSizeDistribution(RandomDistribution.uniform());
+    }
+
+    /** The actions above, and the warm pool's own: scale-in returning an instance, the pool shrinking. */
+    @Provide
+    Arbitrary<List<Action>> warmActions() {
+        Arbitrary<Integer> pick = Arbitraries.integers().between(0, 7);
+        Arbitrary<Action> warm = Arbitraries.frequencyOf(
+                Tuple.of(3, pick.map(ReuseScaleIn::new)),
+                Tuple.of(1, pick.map(WarmPoolShrinks::new)),
+                Tuple.of(2, Combinators.combine(pick, Arbitraries.integers().between(2, 20)).as(DuplicateLater::new)));
+        Arbitrary<Action> any = Arbitraries.frequencyOf(Tuple.of(9, action()), Tuple.of(2, warm));
+        return any.list().ofMinSize(1).ofMaxSize(60).withSizeDistribution(RandomDistribution.uniform());
     }
 
     // ------------------------------------------------------------------ the properties
@@ -241,6 +277,55 @@ class FleetInterleavingPropertyTest {
         world.quiesce();
         world.checkNothingLeftBehind();
         world.collectStatistics();
+    }
+
+    @Property(tries = 120, afterFailure = AfterFailureMode.SAMPLE_FIRST, edgeCases = EdgeCasesMode.NONE)
+    void warmPoolsKeepNoRunnerWhileStoppedAndNothingGoesUnderAJob(@ForAll("warmActions") List<Action> actions,
+                                                                 @ForAll("jobTimeouts") Duration jobTimeout) {
+        World world = new World(true, false, jobTimeout, true);
+        world.run(actions);
+        world.quiesce();
+        world.checkNothingLeftBehind();
+        world.collectStatistics();
+        Statistics.label("resumed from the warm pool").collect(world.counts.getOrDefault("resumes", 0) > 0);
+        Statistics.label("returned to the warm pool").collect(world.counts.getOrDefault("returns", 0) > 0);
+    }
+
+    /** A job runs on a resumed instance; scale-in returns it: it goes back warm only after its job, runner and token deleted. */
+    @net.jqwik.api.Example
+    void aResumedInstanceGoesBackWarmOnlyAfterItsJobWithoutRunnerOrToken() {
+        World world = new World(true, false, Duration.ofMinutes(30), true);
+        world.run(List.of(new ClockJump(60), new NewJob(1), new ClockJump(120), new ClockJump(120), new ReuseScaleIn(0),
+                new StepDrain(0, List.of()), new ClockJump(60)));
+        if (world.counts.getOrDefault("resumes", 0) == 0) {
+            world.fail("the warm instance was expected to resume for the job");
+        }
+        if (world.instances.values().stream().noneMatch(i -> i.state == World.State.RETURN_WAIT)) {
+            world.fail("the busy instance was expected to wait in its return hook");
+        }
+        world.quiesce();
+        if (world.counts.getOrDefault("returns", 0) == 0) {
+            world.fail("the instance never went back to the warm pool");
+        }
+        world.checkNothingLeftBehind();
+    }
+
+    /**
+     * A copy of the resume event comes after the instance went back to the warm pool: it must not make a
+     * runner and token for the stopped instance (the event is older than the instance's return).
+     */
+    @net.jqwik.api.Example
+    void aLateCopyOfAResumeEventMakesNoRunnerForTheStoppedInstance() {
+        World world = new World(true, false, Duration.ofMinutes(30), true);
+        world.run(List.of(new ClockJump(60), new NewJob(1), new Scale(0, 0, false), new DuplicateLater(0, 15),
+                new ClockJump(120), new ClockJump(120)));
+        world.run(List.of(new Finish(0), new Scale(0, 0, false), new ReuseScaleIn(0), new ClockJump(300)));
+        if (world.counts.getOrDefault("returns", 0) == 0) {
+            world.fail("the instance was expected back in the warm pool before the copy came");
+        }
+        world.run(List.of(new ClockJump(900)));
+        world.quiesce();
+        world.checkNothingLeftBehind();
     }
 
     /**
@@ -299,10 +384,20 @@ class FleetInterleavingPropertyTest {
         final Map<String, Instant> scaleRequests = new java.util.LinkedHashMap<>();
 
         World(boolean protectedFromScaleIn, boolean gracefulCancel, Duration jobTimeout) {
+            this(protectedFromScaleIn, gracefulCancel, jobTimeout, false);
+        }
+
+        /** @param warm the docker group keeps one instance in a warm pool (stopped) and reuses instances on scale-in */
+        World(boolean protectedFromScaleIn, boolean gracefulCancel, Duration jobTimeout, boolean warm) {
             this.protectedFromScaleIn = protectedFromScaleIn;
             this.gitlab = new ModelGitLab(this, gracefulCancel);
             for (PoolConfig pool : POOLS) {
-                groups.put(asg(pool), new Group(pool));
+                Group group = new Group(pool);
+                if (warm && pool == DOCKER) {
+                    group.warmMin = 1;
+                    group.reuse = true;
+                }
+                groups.put(asg(pool), group);
             }
             PoolsConfig config = new PoolsConfig(POOLS);
             // the fast path: a scale request is a decision for the pool about a second later (SQS + the scaler)
@@ -324,9 +419,27 @@ class FleetInterleavingPropertyTest {
 
         void run(List<Action> actions) {
             actionCount = actions.size();
+            groups.values().forEach(this::reconcile);   // a warm pool fills at once
             for (Action action : actions) {
                 log("> " + action);
                 apply(action);
+                checkStopped();
+            }
+        }
+
+        /** No stopped (warm) instance has a runner GitLab knows, nor a stored token: it could take no job with it anyway. */
+        void checkStopped() {
+            for (Instance instance : instances.values()) {
+                if (instance.state != State.WARMED) {
+                    continue;
+                }
+                if (tokens.values.containsKey(instance.id)) {
+                    fail("warm (stopped) instance " + instance.id + " has a stored runner token");
+                }
+                List<ModelGitLab.Runner> live = gitlab.liveRunnersOf(instance.id);
+                if (!live.isEmpty()) {
+                    fail("warm (stopped) instance " + instance.id + " has live runner(s) " + live);
+                }
             }
         }
 
@@ -372,7 +485,8 @@ class FleetInterleavingPropertyTest {
                     }
                 }
                 case Boot a -> {
-                    List<Instance> launching = instances.values().stream().filter(i -> i.state == State.PENDING_WAIT).toList();
+                    List<Instance> launching = instances.values().stream()
+                            .filter(i -> i.state == State.PENDING_WAIT || i.state == State.WARM_PENDING_WAIT).toList();
                     if (!launching.isEmpty()) {
                         boot(launching.get(a.instance() % launching.size()));
                     }
@@ -390,7 +504,7 @@ class FleetInterleavingPropertyTest {
                 case SpotWarning a -> {
                     // busy instances first: a small index picks one, where the warning matters most
                     List<Instance> alive = instances.values().stream()
-                            .filter(i -> i.state != State.TERMINATED && i.spotKillAt == null)
+                            .filter(i -> i.state != State.TERMINATED && i.spotKillAt == null && !groups.get(i.asg).warm())
                             .filter(i -> EARLY_SPOT_WARNINGS || store.lifecycle(i.id).map(l -> l.runnerId() != null
                                     || l.state() != InstanceState.LAUNCHING).orElse(false))
                             .sorted(java.util.Comparator.comparing(i -> gitlab.unfinishedOnInstance(i.id).isEmpty()))
@@ -403,7 +517,8 @@ class FleetInterleavingPropertyTest {
                     }
                 }
                 case Rebalance a -> {
-                    List<Instance> alive = instances.values().stream().filter(i -> i.state != State.TERMINATED).toList();
+                    List<Instance> alive = instances.values().stream()
+                            .filter(i -> i.state != State.TERMINATED && !groups.get(i.asg).warm()).toList();
                     if (!alive.isEmpty()) {
                         emit(new Event(Kind.REBALANCE, alive.get(a.instance() % alive.size()), null, clock.instant()));
                     }
@@ -415,6 +530,33 @@ class FleetInterleavingPropertyTest {
                         log("AWS replaces " + instance.id);
                         beginTermination(instance);
                         reconcile(groups.get(instance.asg));
+                    }
+                }
+                case ReuseScaleIn a -> {
+                    List<Instance> reusable = instances.values().stream()
+                            .filter(i -> i.state == State.IN_SERVICE && groups.get(i.asg).reuse).toList();
+                    if (!reusable.isEmpty()) {
+                        Instance instance = reusable.get(a.instance() % reusable.size());
+                        Group group = groups.get(instance.asg);
+                        group.desired--;
+                        log("AWS scales " + instance.asg + " in with reuse: " + instance.id + " (desired " + group.desired + ")");
+                        beginReturn(instance);
+                        reconcile(group);
+                    }
+                }
+                case DuplicateLater a -> {
+                    if (!events.isEmpty()) {
+                        Event event = new ArrayList<>(events).get(a.event() % events.size());
+                        events.addLast(event.copy(clock.instant().plus(Duration.ofMinutes(a.minutes()))));
+                        log("a copy of " + event + " comes in " + a.minutes() + " min");
+                    }
+                }
+                case WarmPoolShrinks a -> {
+                    List<Instance> warmed = instances.values().stream().filter(i -> i.state == State.WARMED).toList();
+                    if (!warmed.isEmpty()) {
+                        Instance instance = warmed.get(a.instance() % warmed.size());
+                        log("AWS terminates warm " + instance.id);
+                        beginTermination(instance);
                     }
                 }
                 case GitLabDown a -> gitlab.unavailableCalls = Math.max(gitlab.unavailableCalls, a.calls());
@@ -443,7 +585,8 @@ class FleetInterleavingPropertyTest {
                         gitlab.finish(job, ModelGitLab.Status.SUCCESS);
                     }
                 }
-                instances.values().stream().filter(i -> i.state == State.PENDING_WAIT).toList().forEach(this::boot);
+                instances.values().stream().filter(i -> i.state == State.PENDING_WAIT || i.state == State.WARM_PENDING_WAIT)
+                        .toList().forEach(this::boot);
                 for (ModelGitLab.Job job : pendingJobs()) {
                     pollingRunners().stream().filter(r -> r.accepts(job.tags)).findFirst().ifPresent(r -> start(job, r));
                 }
@@ -620,6 +763,9 @@ class FleetInterleavingPropertyTest {
             final Instant at;
             Instant deliverBy;
             int attempts;
+            /** A launch's Origin/Destination; a terminate hook's Destination WarmPool. */
+            LifecycleService.LaunchPath path = LifecycleService.LaunchPath.COLD;
+            boolean toWarmPool;
 
             Event(Kind kind, Instance instance, String token, Instant at) {
                 this.kind = kind;
@@ -632,12 +778,15 @@ class FleetInterleavingPropertyTest {
             Event copy(Instant by) {
                 Event copy = new Event(kind, instance, token, at);
                 copy.deliverBy = by;
+                copy.path = path;
+                copy.toWarmPool = toWarmPool;
                 return copy;
             }
 
             @Override
             public String toString() {
-                return kind + " " + instance.id;
+                return kind + " " + instance.id + (path != LifecycleService.LaunchPath.COLD ? " " + path : "")
+                        + (toWarmPool ? " to the warm pool" : "");
             }
         }
 
@@ -656,8 +805,8 @@ class FleetInterleavingPropertyTest {
             try {
                 Object result = switch (event.kind) {
                     case LAUNCH -> lifecycle.onLaunch(i.asg, i.id, "arn:aws:ec2:eu-west-1:123456789012:instance/" + i.id,
-                            LAUNCH_HOOK, event.token);
-                    case TERMINATE_HOOK -> lifecycle.onTerminateHook(i.asg, i.id, TERMINATE_HOOK, event.token);
+                            LAUNCH_HOOK, event.token, event.path, event.at);
+                    case TERMINATE_HOOK -> lifecycle.onTerminateHook(i.asg, i.id, TERMINATE_HOOK, event.token, event.toWarmPool);
                     case SPOT -> lifecycle.onSpotWarning(i.id, event.at);
                     case REBALANCE -> lifecycle.onRebalance(i.id, event.at);
                 };
@@ -793,7 +942,12 @@ class FleetInterleavingPropertyTest {
                         next = i.hookDeadline;
                         due = () -> kill(i, "terminate hook timed out (DefaultResult)");
                     }
-                    if (i.state == State.PENDING_WAIT && (next == null || i.launchDeadline.isBefore(next))) {
+                    if (i.state == State.RETURN_WAIT && (next == null || i.hookDeadline.isBefore(next))) {
+                        next = i.hookDeadline;
+                        due = () -> stopInWarmPool(i, "return hook timed out (DefaultResult)");
+                    }
+                    if ((i.state == State.PENDING_WAIT || i.state == State.WARM_PENDING_WAIT)
+                            && (next == null || i.launchDeadline.isBefore(next))) {
                         next = i.launchDeadline;
                         due = () -> {
                             log("launch hook of " + i.id + " timed out: ABANDON");
@@ -818,7 +972,8 @@ class FleetInterleavingPropertyTest {
                         // the scaler's schedule: a decision for every pool every minute; meanwhile launched
                         // instances with a token boot, and free runners take pending jobs
                         nextTick = nextTick.plus(TICK);
-                        instances.values().stream().filter(i -> i.state == State.PENDING_WAIT).toList().forEach(this::boot);
+                        instances.values().stream().filter(i -> i.state == State.PENDING_WAIT
+                                || i.state == State.WARM_PENDING_WAIT).toList().forEach(this::boot);
                         for (ModelGitLab.Job job : pendingJobs()) {
                             pollingRunners().stream().filter(r -> r.accepts(job.tags)).findFirst().ifPresent(r -> start(job, r));
                         }
@@ -835,20 +990,34 @@ class FleetInterleavingPropertyTest {
                     clock.set(next);
                 }
                 due.run();
+                checkStopped();
             }
             fail("time does not move: something falls due forever");
         }
 
         // ---------------------------------------------------------------- the Auto Scaling groups
 
-        enum State { PENDING_WAIT, IN_SERVICE, TERMINATING_WAIT, TERMINATED }
+        /**
+         * The group's words, and the warm pool's: WARM_PENDING_WAIT (launched into the warm pool, the launch
+         * hook holds it), WARMED (stopped in the warm pool), RETURN_WAIT (scaled in with reuse: the
+         * terminate hook holds it on its way back to the warm pool, still running).
+         */
+        enum State { PENDING_WAIT, IN_SERVICE, TERMINATING_WAIT, TERMINATED, WARM_PENDING_WAIT, WARMED, RETURN_WAIT }
 
         static final class Group {
             final PoolConfig pool;
             int desired;
+            /** Warm pool minimum size; 0: no warm pool. */
+            int warmMin;
+            /** Instance reuse on scale-in. */
+            boolean reuse;
 
             Group(PoolConfig pool) {
                 this.pool = pool;
+            }
+
+            boolean warm() {
+                return warmMin > 0;
             }
         }
 
@@ -908,6 +1077,20 @@ class FleetInterleavingPropertyTest {
         /** The group launches up to desired; below it, an unprotected group terminates the newest instance (through its hook). */
         private void reconcile(Group group) {
             while (inGroup(group) < group.desired) {
+                Optional<Instance> warmed = instances.values().stream()
+                        .filter(i -> i.asg.equals(asg(group.pool)) && i.state == State.WARMED).findFirst();
+                if (warmed.isPresent()) {
+                    Instance instance = warmed.get();
+                    // started by EC2: the launch hook holds it in Pending:Wait; its old config was wiped at its stop
+                    instance.state = State.PENDING_WAIT;
+                    instance.launchDeadline = clock.instant().plus(LAUNCH_HOOK_TIMEOUT);
+                    count("resumes");
+                    log("AWS resumes " + instance.id + " from the warm pool");
+                    Event launch = new Event(Kind.LAUNCH, instance, "launch-" + nextToken++, clock.instant());
+                    launch.path = LifecycleService.LaunchPath.FROM_WARM_POOL;
+                    emit(launch);
+                    continue;
+                }
                 String id = String.format("i-%017x", nextInstance++);
                 Instance instance = new Instance(id, group.pool, clock.instant());
                 instances.put(id, instance);
@@ -918,8 +1101,51 @@ class FleetInterleavingPropertyTest {
                 Instance newest = instances.values().stream().filter(i -> i.asg.equals(asg(group.pool)) && i.inGroup())
                         .reduce((a, b) -> b).orElseThrow();
                 log("AWS scales " + newest.asg + " in: " + newest.id);
-                beginTermination(newest);
+                if (group.reuse && newest.state == State.IN_SERVICE) {
+                    beginReturn(newest);
+                } else {
+                    beginTermination(newest);
+                }
             }
+            while (group.warm() && instances.values().stream().filter(i -> i.asg.equals(asg(group.pool))
+                    && (i.state == State.WARM_PENDING_WAIT || i.state == State.WARMED)).count() < group.warmMin) {
+                String id = String.format("i-%017x", nextInstance++);
+                Instance instance = new Instance(id, group.pool, clock.instant());
+                instance.state = State.WARM_PENDING_WAIT;
+                instances.put(id, instance);
+                log("AWS launches " + id + " into the warm pool of " + instance.asg);
+                Event launch = new Event(Kind.LAUNCH, instance, "launch-" + nextToken++, clock.instant());
+                launch.path = LifecycleService.LaunchPath.TO_WARM_POOL;
+                emit(launch);
+            }
+        }
+
+        /** Scaled in with reuse: the terminate hook holds it (Warmed:Pending:Wait) on its way back to the warm pool. */
+        private void beginReturn(Instance instance) {
+            instance.state = State.RETURN_WAIT;
+            instance.terminateToken = "terminate-" + nextToken++;
+            instance.hookDeadline = clock.instant().plus(TERMINATE_HOOK_TIMEOUT);
+            Event hook = new Event(Kind.TERMINATE_HOOK, instance, instance.terminateToken, clock.instant());
+            hook.toWarmPool = true;
+            emit(hook);
+        }
+
+        /** The group stops it in its warm pool: the rule is checked as for a termination; the wipe unit removes its config. */
+        private void stopInWarmPool(Instance instance, String cause) {
+            List<ModelGitLab.Job> listed = gitlab.listedRunningOnInstance(instance.id);
+            if (!listed.isEmpty()) {
+                fail(instance.id + " returned to the warm pool (" + cause + ") while GitLab lists running " + listed);
+            }
+            count("returns");
+            log("AWS stops " + instance.id + " in the warm pool: " + cause);
+            instance.state = State.WARMED;
+            instance.registeredRunner = null;
+            for (ModelGitLab.Job job : gitlab.unfinishedOnInstance(instance.id)) {
+                if (job.status == ModelGitLab.Status.RUNNING) {
+                    gitlab.finish(job, ModelGitLab.Status.FAILED);
+                }
+            }
+            reconcile(groups.get(instance.asg));
         }
 
         /** Terminating:Wait: the terminate hook holds the instance, which still runs (its runner still polls). */
@@ -931,6 +1157,12 @@ class FleetInterleavingPropertyTest {
         }
 
         private void boot(Instance instance) {
+            if (instance.state == State.WARM_PENDING_WAIT) {
+                // user data sees Warmed:Stopped: prepares without a runner, completes CONTINUE; the group stops it
+                instance.state = State.WARMED;
+                log(instance.id + " prepared and stopped in the warm pool");
+                return;
+            }
             String token = tokens.values.get(instance.id);
             if (token == null) {
                 return;   // user data waits for its token
@@ -988,7 +1220,8 @@ class FleetInterleavingPropertyTest {
         @Override
         public void heartbeat(String hookName, String asg, String instanceId, String token) {
             Instance instance = instances.get(instanceId);
-            if (instance != null && instance.state == State.TERMINATING_WAIT && token.equals(instance.terminateToken)) {
+            if (instance != null && (instance.state == State.TERMINATING_WAIT || instance.state == State.RETURN_WAIT)
+                    && token.equals(instance.terminateToken)) {
                 instance.hookDeadline = clock.instant().plus(TERMINATE_HOOK_TIMEOUT);
             }
         }
@@ -1000,7 +1233,8 @@ class FleetInterleavingPropertyTest {
                 return;
             }
             if (hookName.equals(LAUNCH_HOOK)) {
-                if (instance.state == State.PENDING_WAIT && result == Result.ABANDON) {
+                if ((instance.state == State.PENDING_WAIT || instance.state == State.WARM_PENDING_WAIT)
+                        && result == Result.ABANDON) {
                     beginTermination(instance);
                     reconcile(groups.get(instance.asg));
                 }
@@ -1009,6 +1243,10 @@ class FleetInterleavingPropertyTest {
             if (instance.state == State.TERMINATING_WAIT && token.equals(instance.terminateToken)) {
                 count("hook completions");
                 kill(instance, "terminate hook completed " + result);
+            }
+            if (instance.state == State.RETURN_WAIT && token.equals(instance.terminateToken)) {
+                count("hook completions");
+                stopInWarmPool(instance, "return hook completed " + result);
             }
         }
 

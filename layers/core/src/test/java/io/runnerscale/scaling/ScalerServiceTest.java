@@ -161,6 +161,25 @@ class ScalerServiceTest {
     }
 
     @Test
+    void aWarmInstanceIsNeitherCapacityNorForgottenAndAResumedOnesBootClockStartsAtItsResume() {
+        // warm (stopped in the warm pool): the group does not list it (DescribeWarmPool would)
+        assertTrue(store.markWarm(IA, "docker", NOW.minus(Duration.ofDays(3))));
+        compute.group = new GroupState(0, List.of());
+        PoolSnapshot snapshot = service().snapshot(DOCKER, NOW);
+        assertTrue(snapshot.instances().isEmpty(), "not capacity");
+        assertEquals(Set.of(IA), recorded("docker").keySet(), "kept: its resume and the sweep need the record");
+        service().scale("docker");
+        assertEquals(List.of(), compute.calls, "nothing to drain, nothing to launch");
+
+        // resumed a minute ago and still booting: not past the 5 minute boot timeout, although launched days ago
+        assertTrue(store.resumeFromWarm(IA, NOW.minus(min(1)), NOW.minus(min(1))));
+        compute.group = new GroupState(1, List.of(new GroupState.Instance(IA, false, NOW.minus(Duration.ofDays(3)))));
+        assertEquals(NOW.minus(min(1)), views(service().snapshot(DOCKER, NOW)).get(IA).launchedAt());
+        service().scale("docker");
+        assertTrue(compute.calls.stream().noneMatch(c -> c.contains("drain")), compute.calls.toString());
+    }
+
+    @Test
     void aRecordedLaunchTimeIsUsedWhenTheGroupDoesNotSay() {
         store.recordInstance("docker", IA, NOW.minus(Duration.ofHours(2)));
         compute.group = new GroupState(1, List.of(ready(IA, null)));
