@@ -234,8 +234,9 @@ STEP="reading the target lifecycle state"
 # Warmed:Stopped (or :Running, :Hibernated) on the way into the warm pool, InService otherwise.
 # Unreadable counts as InService: a warm instance then waits for a token that never comes (none is
 # made for a warm instance) and abandons, so it still takes no job.
-target=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || target=InService
-# resume: until InService, with a new IMDS session each time (a hibernation outlasts one)
+target=""
+[[ $MODE == resume ]] || target=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || target=InService
+# resume (warm, so unreadable is no InService): poll with a new IMDS session each time (a hibernation outlasts one)
 while [[ $MODE == resume && $target != InService ]]; do
   sleep "${RESUME_POLL_SECONDS:-5}"
   target=$(imds_session 2>/dev/null && imds autoscaling/target-lifecycle-state 2>/dev/null) || target=""

@@ -243,10 +243,10 @@ class InstanceUserDataTest {
         assertFalse(unit.contains("[Install]"), "started only by the warm path, never at boot: " + unit);
         Files.delete(stubLog);
 
-        // the watcher: warm for two reads, then drawn into service (no boot in between)
+        // the watcher: a failed read (no InService guessed: the instance is warm), warm, then drawn (no boot)
         bootEnvironment(warmState);
         env.remove("STUB_TARGET_STATE");
-        env.put("STUB_TARGET_STATES", warmState + "," + warmState + ",InService");
+        env.put("STUB_TARGET_STATES", "fail," + warmState + ",InService");
         env.put("RESUME_POLL_SECONDS", "0");
         Run run = run(bootScript(), "resume");
 
@@ -508,7 +508,9 @@ class InstanceUserDataTest {
                   # one state per read, the last one repeated: a warm instance that the group draws later
                   IFS=, read -ra states <<<"$STUB_TARGET_STATES"
                   n=$(cat "$STUB_LOG.reads" 2>/dev/null || echo 0); echo $((n + 1)) >"$STUB_LOG.reads"
-                  printf '%s' "${states[$((n < ${#states[@]} ? n : ${#states[@]} - 1))]}"
+                  state=${states[$((n < ${#states[@]} ? n : ${#states[@]} - 1))]}
+                  [[ $state != fail ]] || { echo "curl: (22) The requested URL returned error: 500" >&2; exit 22; }
+                  printf '%s' "$state"
                 else
                   printf '%s' "${STUB_TARGET_STATE:-InService}"
                 fi ;;
