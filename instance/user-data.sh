@@ -236,7 +236,7 @@ STEP="reading the target lifecycle state"
 # made for a warm instance) and abandons, so it still takes no job.
 target=""
 [[ $MODE == resume ]] || target=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || target=InService
-# resume (warm, so unreadable is no InService): poll with a new IMDS session each time (a hibernation outlasts one)
+# resume (warm: unreadable is no InService): poll, a new IMDS session each time (a hibernation outlasts one)
 while [[ $MODE == resume && $target != InService ]]; do
   sleep "${RESUME_POLL_SECONDS:-5}"
   target=$(imds_session 2>/dev/null && imds autoscaling/target-lifecycle-state 2>/dev/null) || target=""
@@ -246,7 +246,7 @@ if [[ $target == Warmed:* ]]; then
   STEP="preparing for the warm pool"
   systemctl stop gitlab-runner
   if [[ $RUNNER_EXECUTOR == docker* ]] && command -v docker >/dev/null 2>&1; then
-    docker pull "$DOCKER_IMAGE" >/dev/null 2>&1 || log "could not pull ${DOCKER_IMAGE}; jobs pull it when they run"
+    timeout "$TOKEN_WAIT_SECONDS" docker pull "$DOCKER_IMAGE" >/dev/null 2>&1 || log "could not pull ${DOCKER_IMAGE}; jobs pull it when they run"
   fi
   # started before CONTINUE, which lets the group hibernate it; a stopped one boots on resume
   [[ $target == Warmed:Stopped ]] || systemctl start runnerscale-resume.service

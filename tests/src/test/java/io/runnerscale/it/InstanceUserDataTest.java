@@ -59,7 +59,8 @@ class InstanceUserDataTest {
         stub(bin, "curl", CURL_STUB);
         stub(bin, "gitlab-runner", GITLAB_RUNNER_STUB);
         stub(bin, "systemctl", "#!/usr/bin/env bash\nprintf 'systemctl %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
-        stub(bin, "docker", "#!/usr/bin/env bash\nprintf 'docker %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
+        stub(bin, "docker", "#!/usr/bin/env bash\nprintf 'docker %s\\n' \"$*\" >>\"$STUB_LOG\"\n"
+                + "[[ ${STUB_DOCKER:-ok} != slow ]] || exec sleep 40\n");
         stub(bin, "logger", "#!/usr/bin/env bash\nprintf 'logger %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
 
         env.put("PATH", bin + ":" + System.getenv("PATH"));
@@ -169,6 +170,26 @@ class InstanceUserDataTest {
         assertEquals(PosixFilePermissions.fromString("rw-------"),
                 Files.getPosixFilePermissions(root.resolve("etc/runnerscale/boot.env")));
         assertTokenNowhereVisible(run);
+    }
+
+    /**
+     * The launch hook's heartbeat timeout (600 s, DefaultResult ABANDON) runs while the image is pulled: a
+     * pull that outlasts it would have every launch into the warm pool abandoned and replaced, forever.
+     */
+    @Test
+    void aSlowImagePullIsCutAtTheTokenWaitAndTheWarmLaunchStillCompletes() throws Exception {
+        env.put("STUB_TARGET_STATE", "Warmed:Stopped");
+        env.put("STUB_DOCKER", "slow");
+        env.put("TOKEN_WAIT_SECONDS", "2");
+
+        long started = System.nanoTime();
+        Run run = run();
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+        assertEquals(0, run.exitCode(), run::describe);
+        assertTrue(took.compareTo(Duration.ofSeconds(30)) < 0, "the pull is bounded: " + took);
+        assertTrue(only(calls(), "aws autoscaling complete-lifecycle-action").endsWith(" CONTINUE"), run::describe);
+        assertTrue(run.stdout().contains("could not pull alpine:3.20"), run::describe);
     }
 
     @Test
