@@ -13,11 +13,10 @@
 # autoscaling/target-lifecycle-state. Warmed:*: no runner (none is made for a warm instance), the
 # job image pulled, CONTINUE. InService (cold launch or resume): register as below. gitlab-runner
 # is disabled at boot; runnerscale-wipe.service deletes config.toml (the token) after it stops.
+# Leaving a Running or Hibernated warm pool is no boot: runnerscale-resume.service waits for InService.
 #
-# The token never reaches stdout, a log or a command line: it is read into a variable and handed
-# to `gitlab-runner register` in the environment variable CI_SERVER_TOKEN (what its --token flag
-# reads, see gitlab-runner common/config.go RunnerCredentials). gitlab-runner itself stores it in
-# config.toml (mode 0600), as it must to poll for jobs.
+# The token never reaches stdout, a log or a command line: register gets it in CI_SERVER_TOKEN
+# (what --token reads) and stores it in config.toml (0600). See instance/README.md.
 #
 # Inputs (environment variables; the launch template renders them above this script):
 #   RUNNERSCALE_STACK       required  stack name; the token parameter is /runnerscale/<stack>/runners/<id>
@@ -35,12 +34,11 @@
 #   LAUNCH_HOOK             optional  launch lifecycle hook name (default: runnerscale-launch)
 #   RUNNERSCALE_ROOT        optional  prefix for /etc paths (tests only; default: empty)
 #
-# The group name comes from the instance tag aws:autoscaling:groupName: IMDS instance tags
-# (InstanceMetadataTags), else `aws ec2 describe-tags`. The launch template cannot carry it: the
-# group refers to the template, so the template cannot refer back.
+# The group name: tag aws:autoscaling:groupName from IMDS, else `aws ec2 describe-tags`.
 set -euo pipefail
 umask 077
-# first-boot (cloud-init), boot (runnerscale-boot.service), wipe (runnerscale-wipe.service at shutdown)
+# first-boot (cloud-init), boot (runnerscale-boot.service), wipe (runnerscale-wipe.service at shutdown),
+# resume (runnerscale-resume.service)
 MODE=${1:-first-boot}
 
 readonly LOG_TAG=runnerscale-user-data
@@ -100,7 +98,7 @@ if [[ $MODE == wipe ]]; then
   rm -f "$CONFIG_FILE"
   exit 0
 fi
-if [[ $MODE == boot && -f $BOOT_ENV ]]; then
+if [[ $MODE != first-boot && -f $BOOT_ENV ]]; then
   # shellcheck source=/dev/null
   . "$BOOT_ENV"   # the inputs the first boot had, written by it below
 fi
@@ -108,10 +106,13 @@ fi
 # Identity first: with it, even a bad input ends in ABANDON instead of a hook timeout.
 LAUNCH_HOOK=${LAUNCH_HOOK:-runnerscale-launch}
 
-# --- instance identity (IMDSv2) ---------------------------------------------------------------
+# --- instance identity (IMDSv2) ---
 STEP="reading instance metadata"
-imds_token=$(curl -fsS --max-time 2 --retry 5 --retry-connrefused -X PUT \
-  -H "X-aws-ec2-metadata-token-ttl-seconds: 600" "${IMDS}/latest/api/token")
+imds_session() {
+  imds_token=$(curl -fsS --max-time 2 --retry 5 --retry-connrefused -X PUT \
+    -H "X-aws-ec2-metadata-token-ttl-seconds: 600" "${IMDS}/latest/api/token")
+}
+imds_session
 imds() {
   curl -fsS --max-time 2 --retry 3 -H "X-aws-ec2-metadata-token: ${imds_token}" "${IMDS}/latest/meta-data/$1"
 }
@@ -165,7 +166,7 @@ for name in RUNNERSCALE_STACK RUNNERSCALE_POOL CACHE_BUCKET; do
   fi
 done
 
-# --- configuration that needs no token -----------------------------------------------------------
+# --- configuration that needs no token ---
 STEP="writing the gitlab-runner configuration"
 mkdir -p "$CONFIG_DIR" "$DROPIN_DIR"
 chmod 700 "$CONFIG_DIR"
@@ -204,7 +205,7 @@ KillMode=mixed
 TimeoutStopSec=${JOB_TIMEOUT_SECONDS}
 EOF
 
-# --- every later boot, and the warm pool --------------------------------------------------------
+# --- every later boot, and the warm pool ---
 if [[ $MODE == first-boot ]]; then
   STEP="installing the boot units"
   mkdir -p "${BOOT_SCRIPT%/*}" "${BOOT_ENV%/*}"
@@ -220,6 +221,8 @@ if [[ $MODE == first-boot ]]; then
   printf '%s\n' "[Unit]" "Description=runnerscale: remove the runner token once gitlab-runner stopped" \
     "Before=gitlab-runner.service" "[Service]" "Type=oneshot" "RemainAfterExit=yes" "ExecStart=/bin/true" \
     "ExecStop=${BOOT_SCRIPT} wipe" "[Install]" "WantedBy=multi-user.target" >"${UNIT_DIR}/runnerscale-wipe.service"
+  printf '%s\n' "[Unit]" "Description=runnerscale: register the runner once out of the warm pool" \
+    "After=network-online.target" "[Service]" "ExecStart=${BOOT_SCRIPT} resume" >"${UNIT_DIR}/runnerscale-resume.service"
   systemctl daemon-reload
   # only runnerscale-boot starts gitlab-runner, once the config holds this boot's runner
   systemctl disable gitlab-runner
@@ -231,14 +234,22 @@ STEP="reading the target lifecycle state"
 # Warmed:Stopped (or :Running, :Hibernated) on the way into the warm pool, InService otherwise.
 # Unreadable counts as InService: a warm instance then waits for a token that never comes (none is
 # made for a warm instance) and abandons, so it still takes no job.
-target=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || target=InService
+target=""
+[[ $MODE == resume ]] || target=$(imds autoscaling/target-lifecycle-state 2>/dev/null) || target=InService
+# resume (warm: unreadable is no InService): poll, a new IMDS session each time (a hibernation outlasts one)
+while [[ $MODE == resume && $target != InService ]]; do
+  sleep "${RESUME_POLL_SECONDS:-5}"
+  target=$(imds_session 2>/dev/null && imds autoscaling/target-lifecycle-state 2>/dev/null) || target=""
+done
 log "target lifecycle state: ${target}"
 if [[ $target == Warmed:* ]]; then
   STEP="preparing for the warm pool"
   systemctl stop gitlab-runner
   if [[ $RUNNER_EXECUTOR == docker* ]] && command -v docker >/dev/null 2>&1; then
-    docker pull "$DOCKER_IMAGE" >/dev/null 2>&1 || log "could not pull ${DOCKER_IMAGE}; jobs pull it when they run"
+    timeout "$TOKEN_WAIT_SECONDS" docker pull "$DOCKER_IMAGE" >/dev/null 2>&1 || log "could not pull ${DOCKER_IMAGE}; jobs pull it when they run"
   fi
+  # started before CONTINUE, which lets the group hibernate it; a stopped one boots on resume
+  [[ $target == Warmed:Stopped ]] || systemctl start runnerscale-resume.service
   if [[ $MODE == first-boot ]]; then
     complete_lifecycle_action CONTINUE
   else
@@ -250,7 +261,7 @@ if [[ $target == Warmed:* ]]; then
   exit 0
 fi
 
-# --- the runner token ----------------------------------------------------------------------------
+# --- the runner token ---
 STEP="waiting for the runner token"
 readonly TOKEN_PARAMETER="/runnerscale/${RUNNERSCALE_STACK}/runners/${INSTANCE_ID}"
 # bash's SECONDS counts whole seconds: +1 so the wait is never shorter than asked
@@ -277,7 +288,7 @@ done
 rm -f "$ssm_errors"
 log "token parameter ${TOKEN_PARAMETER} read"
 
-# --- register and start --------------------------------------------------------------------------
+# --- register and start ---
 STEP="registering the runner"
 if ! register_output=$(CI_SERVER_TOKEN="$runner_token" gitlab-runner register --non-interactive \
   --config "$CONFIG_FILE" \

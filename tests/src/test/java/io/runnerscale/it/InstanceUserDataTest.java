@@ -2,6 +2,8 @@ package io.runnerscale.it;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -57,7 +59,8 @@ class InstanceUserDataTest {
         stub(bin, "curl", CURL_STUB);
         stub(bin, "gitlab-runner", GITLAB_RUNNER_STUB);
         stub(bin, "systemctl", "#!/usr/bin/env bash\nprintf 'systemctl %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
-        stub(bin, "docker", "#!/usr/bin/env bash\nprintf 'docker %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
+        stub(bin, "docker", "#!/usr/bin/env bash\nprintf 'docker %s\\n' \"$*\" >>\"$STUB_LOG\"\n"
+                + "[[ ${STUB_DOCKER:-ok} != slow ]] || exec sleep 40\n");
         stub(bin, "logger", "#!/usr/bin/env bash\nprintf 'logger %s\\n' \"$*\" >>\"$STUB_LOG\"\n");
 
         env.put("PATH", bin + ":" + System.getenv("PATH"));
@@ -154,6 +157,7 @@ class InstanceUserDataTest {
                 "gitlab-runner cannot start on a resume before the new runner's config: " + calls);
         assertTrue(calls.contains("systemctl enable runnerscale-boot.service"), calls.toString());
         assertTrue(calls.contains("systemctl enable --now runnerscale-wipe.service"), calls.toString());
+        assertFalse(calls.contains("systemctl start runnerscale-resume.service"), "a stopped one boots on resume: " + calls);
         assertFalse(Files.readString(root.resolve("etc/gitlab-runner/config.toml")).contains("[[runners]]"));
 
         String boot = Files.readString(root.resolve("etc/systemd/system/runnerscale-boot.service"));
@@ -166,6 +170,26 @@ class InstanceUserDataTest {
         assertEquals(PosixFilePermissions.fromString("rw-------"),
                 Files.getPosixFilePermissions(root.resolve("etc/runnerscale/boot.env")));
         assertTokenNowhereVisible(run);
+    }
+
+    /**
+     * The launch hook's heartbeat timeout (600 s, DefaultResult ABANDON) runs while the image is pulled: a
+     * pull that outlasts it would have every launch into the warm pool abandoned and replaced, forever.
+     */
+    @Test
+    void aSlowImagePullIsCutAtTheTokenWaitAndTheWarmLaunchStillCompletes() throws Exception {
+        env.put("STUB_TARGET_STATE", "Warmed:Stopped");
+        env.put("STUB_DOCKER", "slow");
+        env.put("TOKEN_WAIT_SECONDS", "2");
+
+        long started = System.nanoTime();
+        Run run = run();
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+
+        assertEquals(0, run.exitCode(), run::describe);
+        assertTrue(took.compareTo(Duration.ofSeconds(30)) < 0, "the pull is bounded: " + took);
+        assertTrue(only(calls(), "aws autoscaling complete-lifecycle-action").endsWith(" CONTINUE"), run::describe);
+        assertTrue(run.stdout().contains("could not pull alpine:3.20"), run::describe);
     }
 
     @Test
@@ -218,6 +242,46 @@ class InstanceUserDataTest {
         assertTrue(config.contains(newToken), config);
         assertFalse(config.contains(TOKEN), "the old runner is gone from the config: " + config);
         assertEquals(1, config.lines().filter("[[runners]]"::equals).count(), config);
+    }
+
+    /**
+     * Leaving a Running or Hibernated warm pool is no boot (the instance runs on, or wakes with its RAM),
+     * so runnerscale-boot.service never runs then: a watcher started while warming must register it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"Warmed:Running", "Warmed:Hibernated"})
+    void warmedRunningOrHibernatedItStartsAWatcherThatRegistersOnceInService(String warmState) throws Exception {
+        env.put("STUB_TARGET_STATE", warmState);
+        Run warm = run();
+        assertEquals(0, warm.exitCode(), warm::describe);
+        List<String> calls = calls();
+        int watcher = calls.indexOf("systemctl start runnerscale-resume.service");
+        assertTrue(watcher >= 0 && watcher < indexOfPrefix(calls, "aws autoscaling complete-lifecycle-action"),
+                "the watcher starts before CONTINUE lets the group hibernate the instance: " + calls);
+        assertFalse(calls.stream().anyMatch(c -> c.startsWith("gitlab-runner ") || c.startsWith("aws ssm ")), calls.toString());
+        String unit = Files.readString(root.resolve("etc/systemd/system/runnerscale-resume.service"));
+        assertTrue(unit.lines().anyMatch(("ExecStart=" + root + "/usr/local/sbin/runnerscale-boot resume")::equals), unit);
+        assertFalse(unit.contains("[Install]"), "started only by the warm path, never at boot: " + unit);
+        Files.delete(stubLog);
+
+        // the watcher: a failed read (no InService guessed: the instance is warm), warm, then drawn (no boot)
+        bootEnvironment(warmState);
+        env.remove("STUB_TARGET_STATE");
+        env.put("STUB_TARGET_STATES", "fail," + warmState + ",InService");
+        env.put("RESUME_POLL_SECONDS", "0");
+        Run run = run(bootScript(), "resume");
+
+        assertEquals(0, run.exitCode(), run::describe);
+        calls = calls();
+        assertEquals(3, calls.stream().filter(c -> c.endsWith("/latest/meta-data/autoscaling/target-lifecycle-state")).count(),
+                "polled until InService: " + calls);
+        assertTrue(calls.stream().filter(c -> c.contains(" -X PUT ")).count() >= 3,
+                "a new IMDS session per poll (a hibernation outlasts the token's TTL): " + calls);
+        int register = indexOfPrefix(calls, "gitlab-runner register");
+        int restart = calls.indexOf("systemctl restart gitlab-runner");
+        assertTrue(register >= 0 && register < restart && restart < indexOfPrefix(calls, "aws autoscaling complete"), calls.toString());
+        assertTrue(only(calls, "aws autoscaling complete-lifecycle-action").endsWith(" --lifecycle-action-result CONTINUE"));
+        assertTokenNowhereVisible(run);
     }
 
     @Test
@@ -460,7 +524,17 @@ class InstanceUserDataTest {
             case "$url" in
               */latest/meta-data/instance-id) printf '%s' "$STUB_INSTANCE_ID" ;;
               */latest/meta-data/placement/region) printf '%s' "$STUB_REGION" ;;
-              */latest/meta-data/autoscaling/target-lifecycle-state) printf '%s' "${STUB_TARGET_STATE:-InService}" ;;
+              */latest/meta-data/autoscaling/target-lifecycle-state)
+                if [[ -n ${STUB_TARGET_STATES:-} ]]; then
+                  # one state per read, the last one repeated: a warm instance that the group draws later
+                  IFS=, read -ra states <<<"$STUB_TARGET_STATES"
+                  n=$(cat "$STUB_LOG.reads" 2>/dev/null || echo 0); echo $((n + 1)) >"$STUB_LOG.reads"
+                  state=${states[$((n < ${#states[@]} ? n : ${#states[@]} - 1))]}
+                  [[ $state != fail ]] || { echo "curl: (22) The requested URL returned error: 500" >&2; exit 22; }
+                  printf '%s' "$state"
+                else
+                  printf '%s' "${STUB_TARGET_STATE:-InService}"
+                fi ;;
               */latest/meta-data/tags/instance/aws:autoscaling:groupName)
                 if [[ ${STUB_IMDS_TAGS:-on} == off ]]; then echo "curl: (22) The requested URL returned error: 404" >&2; exit 22; fi
                 printf '%s' "$STUB_ASG" ;;
