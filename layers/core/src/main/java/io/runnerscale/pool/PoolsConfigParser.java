@@ -587,6 +587,12 @@ public final class PoolsConfigParser {
             f.problem("warm_pool.max_prepared", maxPrepared + " is more than max_instances " + maxInstances
                     + ": instances prepared beyond it would never be used");
         }
+        if (reuse && state != null && state != PoolConfig.WarmPool.State.STOPPED) {
+            // only a stopped instance boots again on its next draw, which is when its runner is reset
+            f.problem("warm_pool.reuse_on_scale_in", "needs state stopped: a " + state.awsName().toLowerCase()
+                    + " instance goes back to the warm pool and out again without a boot, so nothing would reset"
+                    + " its runner");
+        }
         if (ec2.drainOnRebalance()) {
             f.problem("warm_pool", "AWS allows no warm pool on a group with Spot or mixed instances, and"
                     + " backend.drain_on_rebalance is for Spot instances: use an On-Demand group or drop one of them");

@@ -52,8 +52,8 @@ class WarmPoolConfigTest {
     @Test
     void everySetting() {
         PoolConfig pool = pool(ec2("boot_time: 45s-70s, runner_start_time: 2s, volume_gib: 50",
-                "{state: hibernated, min_size: 2, max_prepared: 12, reuse_on_scale_in: true, resume_time: 10s-14s}"));
-        assertEquals(new PoolConfig.WarmPool(PoolConfig.WarmPool.State.HIBERNATED, 2, 12, true,
+                "{state: hibernated, min_size: 2, max_prepared: 12, reuse_on_scale_in: false, resume_time: 10s-14s}"));
+        assertEquals(new PoolConfig.WarmPool(PoolConfig.WarmPool.State.HIBERNATED, 2, 12, false,
                 new PoolConfig.StartTime(Duration.ofSeconds(10), Duration.ofSeconds(14))), pool.warmPool());
         assertEquals(new PoolConfig.Ec2Asg("runners", false, pool.warmPool(),
                 new PoolConfig.StartTime(Duration.ofSeconds(45), Duration.ofSeconds(70)),
@@ -91,6 +91,16 @@ class WarmPoolConfigTest {
     void spotGroupsAreRefusedNamingThePool() {
         assertProblem(ec2("drain_on_rebalance: true", "{min_size: 1}"),
                 "pool 'docker': warm_pool: AWS allows no warm pool on a group with Spot or mixed instances");
+    }
+
+    @Test
+    void reuseNeedsAStoppedWarmPool() {
+        // a running or hibernated instance comes back without a boot: nothing resets its runner
+        assertProblem(ec2("", "{state: running, reuse_on_scale_in: true}"),
+                "pool 'docker': warm_pool.reuse_on_scale_in: needs state stopped");
+        assertProblem(ec2("", "{state: hibernated, reuse_on_scale_in: true}"),
+                "pool 'docker': warm_pool.reuse_on_scale_in: needs state stopped");
+        assertTrue(pool(ec2("", "{state: stopped, reuse_on_scale_in: true}")).warmPool().reuseOnScaleIn());
     }
 
     @Test
