@@ -290,6 +290,15 @@ public final class OrphanSweep {
     }
 
     /**
+     * Only the returning-instance rule, for one instance the group lists in service (with its record
+     * returning): what a run does for it, for models that run the sweep's other rules their own way.
+     */
+    void sweepReturningOnly(String instanceId, String pool) {
+        Run run = new Run();
+        sweepReturning(run, instanceId, pool);
+    }
+
+    /**
      * A returning instance the group still lists in service: past {@link #RETURN_GRACE} its decrement
      * was lost, and it is terminated (it has no runner: its drain deleted it before returning it).
      */
