@@ -107,6 +107,39 @@ class TemplateWarmPoolTest {
         });
     }
 
+    /**
+     * A scale-in drain of a reuse pool returns its instance: SetInstanceProtection and SetDesiredCapacity
+     * for the lifecycle function, on the pool groups only (the same ARNs and region condition as its
+     * TerminateInstanceInAutoScalingGroup), and the example group protects new instances.
+     */
+    @Test
+    void theLifecycleFunctionMayReleaseProtectionAndLowerDesiredOnThePoolGroupsOnly() throws IOException {
+        CfnTemplate template = CfnTemplate.load(example(Map.of("WarmPoolState", "Stopped",
+                "WarmPoolReuseOnScaleIn", "true")));
+        List<Statement> lifecycle = statements(template.resource("LifecycleFunctionRole"));
+        Statement terminate = lifecycle.stream()
+                .filter(s -> s.actions().contains("autoscaling:TerminateInstanceInAutoScalingGroup")).findFirst().orElseThrow();
+        for (String action : List.of("autoscaling:SetInstanceProtection", "autoscaling:SetDesiredCapacity")) {
+            List<Statement> granting = lifecycle.stream().filter(s -> s.actions().contains(action)).toList();
+            assertEquals(1, granting.size(), action + ": " + lifecycle);
+            assertEquals(List.of("arn:*:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/rs-runners",
+                    "arn:*:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/other-runners"),
+                    granting.getFirst().resources(), action);
+            assertEquals(terminate.resources(), granting.getFirst().resources());
+            assertEquals(List.of(REGION), granting.getFirst().condition("StringEquals", "aws:RequestedRegion"));
+        }
+        assertEquals(true, asMap(template.resource("ExampleRunnerGroup").get("Properties"))
+                .get("NewInstancesProtectedFromScaleIn"), "returns need the group to protect its instances");
+        // nobody else may lift a protection
+        template.resources().forEach((id, resource) -> {
+            if ("AWS::IAM::Role".equals(resource.get("Type")) && !id.equals("LifecycleFunctionRole")) {
+                for (Statement s : statements(resource)) {
+                    assertFalse(s.actions().contains("autoscaling:SetInstanceProtection"), id + ": " + s);
+                }
+            }
+        });
+    }
+
     private static Map<String, Object> environment(CfnTemplate template) {
         return asMap(asMap(asMap(template.resource("LifecycleFunction").get("Properties")).get("Environment"))
                 .get("Variables"));

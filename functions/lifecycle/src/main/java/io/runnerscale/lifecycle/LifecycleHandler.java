@@ -19,6 +19,7 @@ import io.runnerscale.gitlab.GitLabRunners;
 import io.runnerscale.gitlab.GitLabRunnersApiClient;
 import io.runnerscale.lifecycle.aws.AsgGroupMembers;
 import io.runnerscale.lifecycle.aws.AsgLifecycleActions;
+import io.runnerscale.lifecycle.aws.AsgScaleInReturns;
 import io.runnerscale.lifecycle.aws.AwsFailures;
 import io.runnerscale.lifecycle.aws.Ec2DescribeInstances;
 import io.runnerscale.lifecycle.aws.SfnDrainStarter;
@@ -148,14 +149,15 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
         DynamoJobStore store = new DynamoJobStore(dynamo, settings.tableName(), settings.jobTtl());
         SsmRunnerTokens tokens = new SsmRunnerTokens(ssm, lifecycle.runnerTokenPrefix(), lifecycle.runnerTokenKmsKeyId());
         SqsScaleRequests scaleRequests = new SqsScaleRequests(sqs, settings.scaleQueueUrl(), json);
+        AsgLifecycleActions actions = new AsgLifecycleActions(autoScaling);
         LifecycleService service = new LifecycleService(pools::current, store, gitlab, tokens,
-                new AsgLifecycleActions(autoScaling), new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec),
-                scaleRequests, lifecycle.runnerOwner(), lifecycle.jobTimeout(), clock);
+                actions, new SfnDrainStarter(sfn, lifecycle.drainStateMachineArn(), codec),
+                scaleRequests, lifecycle.runnerOwner(), lifecycle.jobTimeout(), clock, new AsgScaleInReturns(autoScaling));
         this.events = new LifecycleEvents(service,
                 new TaskLifecycle(pools::current, store, store, gitlab, scaleRequests, clock), codec, json);
         this.sweep = new OrphanSweep(pools::current, store, store, gitlab, lifecycle.runnerOwner(), tokens,
                 new AsgGroupMembers(autoScaling), new Ec2DescribeInstances(ec2), service::startDrain,
-                OrphanSweep.Settings.DEFAULT, clock);
+                OrphanSweep.Settings.DEFAULT, actions, clock);
         // STACK_WARM_POOL_GROUPS: the example group when the stack gives it a warm pool (CloudFormation
         // then stays the only writer of that one); read here, not in LifecycleSettings, as it has no default
         this.warmPools = new WarmPoolApplier(pools::current, new AsgWarmPools(autoScaling, ec2),

@@ -87,7 +87,9 @@ public final class DrainRequests implements InstanceDrains {
      */
     public Result start(String instanceId, String pool, String asg, DrainReason reason, LifecycleHook hook,
                         Instant startedAt, Optional<InstanceLifecycle> record) {
-        if (record.isPresent() && record.get().state() == InstanceState.GONE) {
+        if (record.isPresent() && (record.get().state() == InstanceState.GONE
+                || record.get().state() == InstanceState.RETURNING)) {
+            // returning: drained already (no runner, no token) and on its way to the warm pool
             return Result.IGNORED_GONE;
         }
         Drain drain = Drain.start(instanceId, pool, asg, record.map(InstanceLifecycle::runnerId).orElse(null), reason,

@@ -19,16 +19,40 @@ public interface GroupMembers {
      *                   does runnerscale create its instances' runners, so only then is an instance
      *                   without a runner record an orphan
      */
-    record Group(String asg, boolean launchHook, List<Member> members) {
+    record Group(String asg, boolean launchHook, List<Member> members, boolean newInstancesProtectedFromScaleIn,
+                 int desiredCapacity, int minSize) {
         public Group {
             members = List.copyOf(members);
         }
+
+        /** A group as the orphan sweep reads it (protection and capacity unknown: unprotected, 0). */
+        public Group(String asg, boolean launchHook, List<Member> members) {
+            this(asg, launchHook, members, false, 0, 0);
+        }
     }
 
-    /** @param lifecycleState the group's word for it: {@code InService}, {@code Pending:Wait}, {@code Terminating:Wait}, ... */
-    record Member(String instanceId, String lifecycleState) {
+    /**
+     * @param lifecycleState       the group's word for it: {@code InService}, {@code Pending:Wait},
+     *                             {@code Terminating:Wait}, {@code Warmed:Stopped}, ...
+     * @param protectedFromScaleIn the instance's scale-in protection: the group's own scale-in never picks it
+     */
+    record Member(String instanceId, String lifecycleState, boolean protectedFromScaleIn) {
+        public Member(String instanceId, String lifecycleState) {
+            this(instanceId, lifecycleState, false);
+        }
+
         public boolean inService() {
             return "InService".equals(lifecycleState);
+        }
+
+        /** In the warm pool ({@code Warmed:*}): not one of the instances the group's scale-in picks from. */
+        public boolean warmed() {
+            return lifecycleState != null && lifecycleState.startsWith("Warmed:");
+        }
+
+        /** Leaving already ({@code Terminating*}): the group's scale-in cannot pick it again. */
+        public boolean terminating() {
+            return lifecycleState != null && lifecycleState.startsWith("Terminating");
         }
     }
 }

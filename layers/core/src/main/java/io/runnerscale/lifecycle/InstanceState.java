@@ -28,6 +28,14 @@ public enum InstanceState {
      * are not served there (they will be cancelled and retried) and need capacity elsewhere now.
      */
     INTERRUPTED("interrupted"),
+    /**
+     * Drained (runner and token deleted) by a scale-in drain that hands the instance back to the group's
+     * warm pool instead of terminating it ({@link WarmReturnPolicy}): its scale-in protection was lifted
+     * and desired capacity lowered by one, so the group takes it out. It has no runner, so it is no
+     * capacity and may never be drained again; the terminate hook (Destination WarmPool) makes it warm,
+     * and the orphan sweep terminates one still in service long after (a lost decrement).
+     */
+    RETURNING("returning"),
     /** Terminated, or its terminate lifecycle action completed. */
     GONE("gone");
 
@@ -41,9 +49,12 @@ public enum InstanceState {
         return wireName;
     }
 
-    /** A drain owns the instance (draining, or interrupted): nothing else may drain, adopt or count it. */
+    /**
+     * A drain owns the instance (draining, or interrupted), or its drain has handed it back to the warm
+     * pool (returning): nothing else may drain, adopt or count it.
+     */
     public boolean draining() {
-        return this == DRAINING || this == INTERRUPTED;
+        return this == DRAINING || this == INTERRUPTED || this == RETURNING;
     }
 
     public static Optional<InstanceState> fromWireName(String name) {

@@ -63,6 +63,7 @@ public final class LifecycleService {
     private final DrainRequests drainRequests;
     private final RunnerOwner owner;
     private final ScaleRequests scaleRequests;
+    private final ScaleInReturns returns;
     private final Clock clock;
 
     /**
@@ -72,6 +73,18 @@ public final class LifecycleService {
     public LifecycleService(Supplier<PoolsConfig> pools, InstanceLifecycleStore store, GitLabRunners gitlab,
                             RunnerTokens tokens, LifecycleActions actions, DrainStarter drains,
                             ScaleRequests scaleRequests, RunnerOwner owner, Duration jobTimeout, Clock clock) {
+        this(pools, store, gitlab, tokens, actions, drains, scaleRequests, owner, jobTimeout, clock, null);
+    }
+
+    /**
+     * @param returns how a scale-in drain of a pool with {@code warm_pool.reuse_on_scale_in} hands its
+     *                instance back to the warm pool ({@link WarmReturnPolicy}); null: every drain terminates
+     */
+    public LifecycleService(Supplier<PoolsConfig> pools, InstanceLifecycleStore store, GitLabRunners gitlab,
+                            RunnerTokens tokens, LifecycleActions actions, DrainStarter drains,
+                            ScaleRequests scaleRequests, RunnerOwner owner, Duration jobTimeout, Clock clock,
+                            ScaleInReturns returns) {
+        this.returns = returns;
         this.pools = pools;
         this.store = store;
         this.gitlab = gitlab;
@@ -194,6 +207,17 @@ public final class LifecycleService {
             // past warm already (resumed, draining): a late or repeated event, nothing to undo
             return LaunchResult.ALREADY_REGISTERED;
         }
+        if (path == LaunchPath.FROM_WARM_POOL && record.isPresent() && record.get().state() == InstanceState.RETURNING) {
+            // returned by its scale-in drain, and resumed before its terminate hook (Destination WarmPool)
+            // was handled (lost, or the group has no terminate hook): it is warm, as that hook would have made it
+            Optional<Instant> since = store.returningSince(instanceId);
+            Instant at = eventTime != null ? eventTime : clock.instant();
+            if (since.isPresent() && !at.isBefore(since.get())) {
+                store.returnToWarm(instanceId, poolName, since.get());
+                LOG.info("launch of {}: resumes after its return to the warm pool; warm before resuming", instanceId);
+                record = store.lifecycle(instanceId);
+            }
+        }
         if (record.isPresent() && record.get().state() == InstanceState.WARM) {
             // resuming (or a cold-path event for a warm instance): its runner is made now, while EC2 starts it
             if (store.resumeFromWarm(instanceId, clock.instant(), eventTime)) {
@@ -299,6 +323,20 @@ public final class LifecycleService {
                                               boolean toWarmPool) {
         Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
         if (record.isPresent() && record.get().state() == InstanceState.GONE) {
+            actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
+            return DrainRequestResult.COMPLETED_AT_ONCE;
+        }
+        if (record.isPresent() && record.get().state() == InstanceState.RETURNING) {
+            // drained already and handed back by its scale-in drain (runner and token deleted): no second
+            // GitLab round. Into the warm pool it is warm; terminated instead (the warm pool is full, or
+            // no warm pool) it is gone.
+            if (toWarmPool) {
+                store.returnToWarm(instanceId, record.get().pool(), clock.instant());
+                LOG.info("instance {}: returned by its scale-in drain; back in the warm pool (warm)", instanceId);
+            } else {
+                store.setState(instanceId, InstanceState.GONE);
+                LOG.info("instance {}: returned by its scale-in drain, but the group terminates it (gone)", instanceId);
+            }
             actions.complete(hookName, asg, instanceId, token, LifecycleActions.Result.CONTINUE);
             return DrainRequestResult.COMPLETED_AT_ONCE;
         }
@@ -560,6 +598,9 @@ public final class LifecycleService {
                     drain.instanceId());
             return drain.withOutcome(DrainOutcome.TERMINATED);
         }
+        if (drain.lifecycleHook() == null && returnToWarmPool(drain)) {
+            return drain.withOutcome(DrainOutcome.TERMINATED);
+        }
         if (!store.setState(drain.instanceId(), InstanceState.GONE)) {
             store.recordRunner(drain.instanceId(), drain.pool(), null, InstanceState.GONE, clock.instant());
         }
@@ -572,6 +613,67 @@ public final class LifecycleService {
             actions.terminate(drain.instanceId(), true);
         }
         return drain.withOutcome(DrainOutcome.TERMINATED);
+    }
+
+    /**
+     * A scale-in drain's end for a pool that reuses instances: back to the warm pool instead of
+     * terminated, when {@link WarmReturnPolicy} allows (read its rule there). In order: describe the
+     * group and decide; record the instance returning (only from draining: a spot warning that came
+     * meanwhile owns it, and then it is terminated); lift its scale-in protection; lower desired
+     * capacity by one from the value just read. The record comes first because the terminate hook
+     * (Destination WarmPool) may arrive before this returns and must find the instance drained.
+     *
+     * <p>No atomic decrement exists: a scaler decision or another return that writes desired capacity
+     * between the read and the write may undo this decrement. That costs capacity, not safety: only
+     * instances without a runner are unprotected, so whatever the group then takes out runs no job, and
+     * an instance left in service stays returning (the scaler counts it out, the orphan sweep terminates
+     * it after a grace time). A Terminate retried after its decrement succeeded finds the instance out
+     * of service (it is then done), or lowers desired once more: again capacity only.
+     *
+     * @return true when the instance was returned (or was already); false: terminate it as usual
+     */
+    private boolean returnToWarmPool(Drain drain) {
+        if (returns == null) {
+            return false;
+        }
+        boolean reuse = pools.get().pool(drain.pool()).map(PoolConfig::warmPool)
+                .map(PoolConfig.WarmPool::reuseOnScaleIn).orElse(false);
+        if (!WarmReturnPolicy.candidate(drain.reason(), reuse, false)) {
+            return false;
+        }
+        String id = drain.instanceId();
+        InstanceState state = store.lifecycle(id).map(InstanceLifecycle::state).orElse(null);
+        Optional<GroupMembers.Group> group = returns.describe(drain.asg());
+        if (state == InstanceState.WARM || state == InstanceState.RETURNING && group.isPresent()
+                && group.get().members().stream().noneMatch(m -> m.instanceId().equals(id) && m.inService())) {
+            // a repeated Terminate: returned already (the hook made it warm, or the group is taking it out)
+            LOG.info("drain of {}: returned to the warm pool already ({})", id, state.wireName());
+            return true;
+        }
+        Set<String> returning = new LinkedHashSet<>();
+        group.ifPresent(g -> g.members().forEach(m -> {
+            if (!m.instanceId().equals(id) && !m.protectedFromScaleIn() && !m.warmed() && !m.terminating()
+                    && store.lifecycle(m.instanceId()).map(InstanceLifecycle::state).orElse(null) == InstanceState.RETURNING) {
+                returning.add(m.instanceId());
+            }
+        }));
+        WarmReturnPolicy.Verdict verdict = WarmReturnPolicy.decide(drain.reason(), reuse, false, id, group, returning);
+        if (!verdict.decision().returns()) {
+            LOG.info("drain of {} (pool {}): terminated, not returned to the warm pool: {}", id, drain.pool(),
+                    verdict.why());
+            return false;
+        }
+        if (!store.markReturning(id, clock.instant())) {
+            LOG.info("drain of {} (pool {}): terminated, not returned to the warm pool: the instance is {} now",
+                    id, drain.pool(), store.lifecycle(id).map(l -> String.valueOf(l.state())).orElse("unknown"));
+            return false;
+        }
+        returns.releaseProtection(drain.asg(), id);
+        int desired = group.get().desiredCapacity() - 1;
+        returns.setDesiredCapacity(drain.asg(), desired);
+        LOG.info("drain of {} (pool {}): runner and token deleted; scale-in protection lifted and desired capacity"
+                + " set to {}: the group returns it to its warm pool (returning)", id, drain.pool(), desired);
+        return true;
     }
 
     /**

@@ -42,6 +42,10 @@ import java.util.function.Supplier;
  *       runnerscale job and is drained ({@code boot-timeout}, through {@link Drains}: never
  *       terminated here). Several such runners: left alone and logged (which one the instance uses
  *       cannot be told).</li>
+ *   <li><b>A returning instance still in service</b> {@link #RETURN_GRACE} after its scale-in drain
+ *       handed it back to the warm pool (the decrement of desired capacity was lost to a concurrent
+ *       write, see {@link WarmReturnPolicy}): it has no runner, so it is terminated
+ *       ({@code TerminateInstanceInAutoScalingGroup}, desired capacity − 1).</li>
  *   <li><b>Instances that are gone</b> (EC2 lists them terminated or shutting down, or no longer
  *       knows them) that have a runner in GitLab, a token parameter or a record: each runner is
  *       deleted unless GitLab lists a running job on it (then it is left for the next run), then the
@@ -99,11 +103,27 @@ public final class OrphanSweep {
     private final Ec2Instances ec2;
     private final Drains drains;
     private final Settings settings;
+    private final LifecycleActions actions;
     private final Clock clock;
+
+    /**
+     * How long a returning instance may stay in service before the sweep terminates it: the group acts
+     * on a lowered desired capacity within seconds to a minute; 10 minutes leaves room for its
+     * terminate hook and a slow drain's retries without letting a lost decrement cost more than a sweep or two.
+     */
+    public static final Duration RETURN_GRACE = Duration.ofMinutes(10);
 
     public OrphanSweep(Supplier<PoolsConfig> pools, JobStore jobs, InstanceLifecycleStore store, GitLabRunners gitlab,
                        RunnerOwner owner, RunnerTokens tokens, GroupMembers groups, Ec2Instances ec2, Drains drains,
                        Settings settings, Clock clock) {
+        this(pools, jobs, store, gitlab, owner, tokens, groups, ec2, drains, settings, null, clock);
+    }
+
+    /** @param actions terminates a returning instance left in service (null: such instances are only logged) */
+    public OrphanSweep(Supplier<PoolsConfig> pools, JobStore jobs, InstanceLifecycleStore store, GitLabRunners gitlab,
+                       RunnerOwner owner, RunnerTokens tokens, GroupMembers groups, Ec2Instances ec2, Drains drains,
+                       Settings settings, LifecycleActions actions, Clock clock) {
+        this.actions = actions;
         this.pools = pools;
         this.jobs = jobs;
         this.store = store;
@@ -229,7 +249,12 @@ public final class OrphanSweep {
                     || instance.launchedAt().isAfter(launchedBefore)) {
                 continue;
             }
-            if (hasRunnerRecord(store.lifecycle(instanceId))) {
+            Optional<InstanceLifecycle> record = store.lifecycle(instanceId);
+            if (record.isPresent() && record.get().state() == InstanceState.RETURNING) {
+                sweepReturning(run, instanceId, pool);
+                continue;
+            }
+            if (hasRunnerRecord(record)) {
                 continue;
             }
             if (runnersByInstance == null) {
@@ -262,6 +287,41 @@ public final class OrphanSweep {
                 }
             }
         }
+    }
+
+    /**
+     * Only the returning-instance rule, for one instance the group lists in service (with its record
+     * returning): what a run does for it, for models that run the sweep's other rules their own way.
+     */
+    void sweepReturningOnly(String instanceId, String pool) {
+        Run run = new Run();
+        sweepReturning(run, instanceId, pool);
+    }
+
+    /**
+     * A returning instance the group still lists in service: past {@link #RETURN_GRACE} its decrement
+     * was lost, and it is terminated (it has no runner: its drain deleted it before returning it).
+     */
+    private void sweepReturning(Run run, String instanceId, String pool) {
+        Optional<Instant> since = store.returningSince(instanceId);
+        if (since.isPresent() && since.get().plus(RETURN_GRACE).isAfter(clock.instant())) {
+            return;   // the group may still take it out
+        }
+        if (actions == null) {
+            LOG.warn("orphan sweep: returning instance {} of pool {} is still in service since {}; not terminated"
+                    + " (no Auto Scaling access)", instanceId, pool, since.orElse(null));
+            return;
+        }
+        run.spend("returning instance " + instanceId);
+        // read again: its terminate hook may have come meanwhile (warm, or gone)
+        if (store.lifecycle(instanceId).map(InstanceLifecycle::state).orElse(null) != InstanceState.RETURNING) {
+            return;
+        }
+        store.setState(instanceId, InstanceState.GONE);
+        actions.terminate(instanceId, true);
+        LOG.warn("orphan sweep: instance {} of pool {} was returned to the warm pool at {} but is still in service"
+                + " (its desired capacity decrement was lost); terminated", instanceId, pool, since.orElse(null));
+        run.report.returnsTerminated.add(instanceId);
     }
 
     /** A record made by the launch (a state or a runner); the scaler's own records have neither. */

@@ -18,12 +18,15 @@ import java.util.List;
  * @param recordsForgotten records of gone instances, removed
  * @param drainsEnded      gone instances whose record still said draining (a failed or ending drain):
  *                         cleaned like any gone instance, the record kept as a tombstone
+ * @param returnsTerminated returning instances still in service past the grace time (a lost decrement
+ *                        of desired capacity): terminated
  * @param unclaimed       gone instances whose runners show no sign that runnerscale made them: not
  *                        touched
  * @param cutShort        the run stopped at its action or time budget; the next run continues
  */
 public record SweepReport(Kind adopted, Kind drainsStarted, Kind runnersDeleted, Kind runnersBusy, Kind tokensDeleted,
-                          Kind recordsForgotten, Kind drainsEnded, Kind unclaimed, boolean cutShort) {
+                          Kind recordsForgotten, Kind drainsEnded, Kind returnsTerminated, Kind unclaimed,
+                          boolean cutShort) {
     public static final int MAX_IDS = 50;
 
     public record Kind(int count, List<String> ids) {
@@ -41,12 +44,14 @@ public record SweepReport(Kind adopted, Kind drainsStarted, Kind runnersDeleted,
         final Tally tokensDeleted = new Tally();
         final Tally recordsForgotten = new Tally();
         final Tally drainsEnded = new Tally();
+        final Tally returnsTerminated = new Tally();
         final Tally unclaimed = new Tally();
         boolean cutShort;
 
         SweepReport build() {
             return new SweepReport(adopted.kind(), drainsStarted.kind(), runnersDeleted.kind(), runnersBusy.kind(),
-                    tokensDeleted.kind(), recordsForgotten.kind(), drainsEnded.kind(), unclaimed.kind(), cutShort);
+                    tokensDeleted.kind(), recordsForgotten.kind(), drainsEnded.kind(), returnsTerminated.kind(),
+                    unclaimed.kind(), cutShort);
         }
     }
 

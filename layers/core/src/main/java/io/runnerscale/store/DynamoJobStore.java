@@ -424,7 +424,7 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
         dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
                 .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
                         + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm, warmSince = :since, "
-                        + "drainAttempt = if_not_exists(drainAttempt, :first) + :one REMOVE runnerId, runnerPaused")
+                        + "drainAttempt = if_not_exists(drainAttempt, :first) + :one REMOVE runnerId, runnerPaused, returningSince")
                 .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
                 .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
                         ":id", s(instanceId), ":now", s(since.toString()), ":since", n(since.toEpochMilli()),
@@ -454,6 +454,32 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
         } catch (ConditionalCheckFailedException notWarm) {
             return false;
         }
+    }
+
+    @Override
+    public boolean markReturning(String instanceId, Instant since) {
+        try {
+            dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
+                    .updateExpression("SET #state = :returning, returningSince = if_not_exists(returningSince, :since)")
+                    .conditionExpression("#state = :draining OR #state = :returning")
+                    .expressionAttributeNames(Map.of("#state", "state"))
+                    .expressionAttributeValues(Map.of(":since", n(since.toEpochMilli()),
+                            ":draining", s(io.runnerscale.lifecycle.InstanceState.DRAINING.wireName()),
+                            ":returning", s(io.runnerscale.lifecycle.InstanceState.RETURNING.wireName()))));
+            return true;
+        } catch (ConditionalCheckFailedException other) {
+            return false;
+        }
+    }
+
+    @Override
+    public Optional<Instant> returningSince(String instanceId) {
+        GetItemResponse response = dynamo.getItem(r -> r.tableName(table).key(instanceKey(instanceId)).consistentRead(true));
+        if (!response.hasItem()) {
+            return Optional.empty();
+        }
+        Long millis = number(response.item().get("returningSince"));
+        return millis == null ? Optional.empty() : Optional.of(Instant.ofEpochMilli(millis));
     }
 
     @Override

@@ -278,6 +278,7 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
     public synchronized void returnToWarm(String instanceId, String pool, Instant since) {
         recordRunner(instanceId, pool, null, io.runnerscale.lifecycle.InstanceState.WARM, since);
         warmSince.put(instanceId, since);
+        returningSince.remove(instanceId);
         nextDrainAttempt(instanceId);
     }
 
@@ -302,6 +303,27 @@ public final class InMemoryJobStore implements JobStore, InstanceLifecycleStore,
 
     /** When each warm instance went warm (DynamoDB: {@code warmSince}, epoch milliseconds). */
     private final Map<String, Instant> warmSince = new HashMap<>();
+
+    /** When each returning instance was marked so (DynamoDB: {@code returningSince}, epoch milliseconds). */
+    private final Map<String, Instant> returningSince = new HashMap<>();
+
+    @Override
+    public synchronized boolean markReturning(String instanceId, Instant since) {
+        InstanceLifecycle old = lifecycles.get(instanceId);
+        if (old == null || old.state() != io.runnerscale.lifecycle.InstanceState.DRAINING
+                && old.state() != io.runnerscale.lifecycle.InstanceState.RETURNING) {
+            return false;
+        }
+        lifecycles.put(instanceId, new InstanceLifecycle(instanceId, old.pool(), old.runnerId(),
+                io.runnerscale.lifecycle.InstanceState.RETURNING, old.runnerPaused(), old.drainAttempt()));
+        returningSince.putIfAbsent(instanceId, since);
+        return true;
+    }
+
+    @Override
+    public synchronized Optional<Instant> returningSince(String instanceId) {
+        return Optional.ofNullable(returningSince.get(instanceId));
+    }
 
     @Override
     public synchronized void releaseLaunch(String instanceId) {

@@ -48,6 +48,19 @@ public interface InstanceLifecycleStore {
     void returnToWarm(String instanceId, String pool, Instant since);
 
     /**
+     * A drained instance whose scale-in drain returns it to the warm pool: state returning, since
+     * {@code since} (what the orphan sweep's grace time counts from). Only from draining or returning
+     * (a repeated Terminate task): a spot warning (interrupted) or a drain's end that came meanwhile
+     * owns the instance, and then it is terminated as usual.
+     *
+     * @return false (nothing written) when the instance is in another state; a repeat keeps the first {@code since}
+     */
+    boolean markReturning(String instanceId, Instant since);
+
+    /** When the instance was marked returning ({@link #markReturning}), or empty. */
+    Optional<Instant> returningSince(String instanceId);
+
+    /**
      * A warm instance leaves the warm pool for the group: warm → launching, with {@code now} as its
      * launch time and no job finished on it yet, so the scaler's boot timeout and idle clock start at
      * the resume, not at its first launch into the warm pool (possibly days ago). Any launch claim left

@@ -116,7 +116,7 @@ class DrainCodecTest {
         for (DrainOutcome o : DrainOutcome.values()) {
             assertEquals(o, DrainOutcome.fromWireName(o.wireName()).orElseThrow());
         }
-        assertEquals(List.of("warm", "launching", "registered", "ready", "draining", "interrupted", "gone"),
+        assertEquals(List.of("warm", "launching", "registered", "ready", "draining", "interrupted", "returning", "gone"),
                 java.util.Arrays.stream(InstanceState.values()).map(InstanceState::wireName).toList());
         for (InstanceState s : InstanceState.values()) {
             assertEquals(s, InstanceState.fromWireName(s.wireName()).orElseThrow());

@@ -46,6 +46,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import io.runnerscale.store.InstanceLifecycle;
 
 /**
  * Issue 7's safety proof, over random interleavings of job events, scaling decisions and lifecycle
@@ -73,7 +74,14 @@ import java.util.Optional;
  * keeps one instance prepared and stopped in its warm pool, resumes it on scale-out and, with instance
  * reuse, gets instances back on scale-in; checked besides the three above: <b>no stopped instance ever
  * has a runner GitLab knows or a stored token</b>, and <b>no instance is returned to the warm pool while
- * GitLab lists a running job on its runner</b>.
+ * GitLab lists a running job on its runner</b>. The model group honours scale-in protection (every
+ * instance protected at launch and at a resume; when desired capacity drops it picks at random among
+ * the unprotected ones, and none leaves if none is), and runnerscale's own scale-in drains take the
+ * return path ({@link WarmReturnPolicy}: protection lifted, desired capacity − 1) against an operator
+ * who lifts protections by hand and stale desired-capacity writes that undo a return's decrement;
+ * checked besides: <b>a return's decrement never makes the group pick an instance with a live
+ * runner</b>, runnerscale never lifts the protection of one, and a return whose decrement was lost is
+ * terminated by the orphan sweep's rule, never left in service.
  *
  * <p>Timing is faithful where safety depends on it: drain executions run when their Wait or retry
  * interval ends, EventBridge events are handled within 10 s (a failed handler is retried after a
@@ -118,6 +126,14 @@ class FleetInterleavingPropertyTest {
             new PoolConfig.Ec2Asg("gpu-asg"), 1, 3, 0, Duration.ofMinutes(5),
             List.of(TestPools.always(0, Duration.ofMinutes(2), 0, 0)), ForecastConfig.OFF);
     static final List<PoolConfig> POOLS = List.of(DOCKER, GPU);
+
+    /** The pool with a stopped warm pool of one that reuses instances on scale-in, as the warm world's group has. */
+    static PoolConfig reusing(PoolConfig pool) {
+        PoolConfig.Ec2Asg ec2 = ((PoolConfig.Ec2Asg) pool.backend())
+                .withWarmPool(new PoolConfig.WarmPool(PoolConfig.WarmPool.State.STOPPED, 1, null, true, null));
+        return new PoolConfig(pool.name(), pool.match(), ec2, pool.capacityPerInstance(), pool.maxInstances(),
+                pool.maxUseCount(), pool.bootTimeout(), pool.policy(), pool.forecast());
+    }
     /** Job tags: untagged and docker go to docker, gpu to gpu, the last two to no pool. */
     static final List<List<String>> TAGS = List.of(List.of(), List.of("docker"), List.of("gpu"),
             List.of("docker", "gpu"), List.of("arm"));
@@ -192,8 +208,28 @@ class FleetInterleavingPropertyTest {
     record AwsTerminates(int instance) implements Action {
     }
 
-    /** Warm pools: something lowers the group's size (an operator, a policy); the group returns an instance to the warm pool. */
+    /**
+     * Warm pools: an operator lifts one instance's scale-in protection and lowers the group's size by one;
+     * the group returns that instance to the warm pool (through its terminate hook, which drains it).
+     */
     record ReuseScaleIn(int instance) implements Action {
+    }
+
+    /**
+     * Warm pools: a scaler decision that read the group's desired capacity before a change and writes it
+     * after (no atomic decrement exists): the docker group's desired goes back to its previous value
+     * now, or ({@code racesNextReturn}) right after runnerscale's next return lowers it, before the group
+     * acted on the lower value: that decrement is lost and the released instance stays in service.
+     */
+    record StaleDesired(boolean racesNextReturn) implements Action {
+    }
+
+    /**
+     * Warm pools: an operator lifts one in-service instance's scale-in protection and leaves desired
+     * capacity as it is: a runnerscale return must then not lower desired capacity (the group could
+     * pick that instance, busy or not), but terminate its own instance instead.
+     */
+    record OperatorUnprotects(int instance) implements Action {
     }
 
     /**
@@ -260,6 +296,8 @@ class FleetInterleavingPropertyTest {
         Arbitrary<Integer> pick = Arbitraries.integers().between(0, 7);
         Arbitrary<Action> warm = Arbitraries.frequencyOf(
                 Tuple.of(3, pick.map(ReuseScaleIn::new)),
+                Tuple.of(2, Arbitraries.of(false, true).map(StaleDesired::new)),
+                Tuple.of(3, pick.map(OperatorUnprotects::new)),
                 Tuple.of(1, pick.map(WarmPoolShrinks::new)),
                 Tuple.of(2, Combinators.combine(pick, Arbitraries.integers().between(2, 20)).as(DuplicateLater::new)));
         Arbitrary<Action> any = Arbitraries.frequencyOf(Tuple.of(9, action()), Tuple.of(2, warm));
@@ -287,8 +325,14 @@ class FleetInterleavingPropertyTest {
         world.quiesce();
         world.checkNothingLeftBehind();
         world.collectStatistics();
+        world.checkNoLostReturnInService();
         Statistics.label("resumed from the warm pool").collect(world.counts.getOrDefault("resumes", 0) > 0);
         Statistics.label("returned to the warm pool").collect(world.counts.getOrDefault("returns", 0) > 0);
+        Statistics.label("runnerscale's own returns").collect(world.counts.getOrDefault("return decrements", 0) > 0);
+        Statistics.label("stale desired writes").collect(world.counts.getOrDefault("stale desired writes", 0) > 0);
+        Statistics.label("lost decrements").collect(world.counts.getOrDefault("lost decrements", 0) > 0);
+        Statistics.label("lost returns terminated by the sweep")
+                .collect(world.counts.getOrDefault("lost returns terminated", 0) > 0);
     }
 
     /** A job runs on a resumed instance; scale-in returns it: it goes back warm only after its job, runner and token deleted. */
@@ -352,7 +396,7 @@ class FleetInterleavingPropertyTest {
 
     // ------------------------------------------------------------------ the world
 
-    static final class World implements Compute, LifecycleActions, DrainStarter, ModelGitLab.Hooks {
+    static final class World implements Compute, LifecycleActions, DrainStarter, ModelGitLab.Hooks, ScaleInReturns {
         final MutableClock clock = new MutableClock(T0);
         final InMemoryJobStore store = new InMemoryJobStore();
         final ModelGitLab gitlab;
@@ -387,9 +431,14 @@ class FleetInterleavingPropertyTest {
             this(protectedFromScaleIn, gracefulCancel, jobTimeout, false);
         }
 
+        final boolean warm;
+        /** The orphan sweep, for its returning-instance rule only (every 10 minutes in warm worlds). */
+        final OrphanSweep sweep;
+
         /** @param warm the docker group keeps one instance in a warm pool (stopped) and reuses instances on scale-in */
         World(boolean protectedFromScaleIn, boolean gracefulCancel, Duration jobTimeout, boolean warm) {
             this.protectedFromScaleIn = protectedFromScaleIn;
+            this.warm = warm;
             this.gitlab = new ModelGitLab(this, gracefulCancel);
             for (PoolConfig pool : POOLS) {
                 Group group = new Group(pool);
@@ -399,11 +448,13 @@ class FleetInterleavingPropertyTest {
                 }
                 groups.put(asg(pool), group);
             }
-            PoolsConfig config = new PoolsConfig(POOLS);
+            // with warm pools the docker pool's configuration says reuse_on_scale_in, so its scale-in drains
+            // take the return path (scale-in protection lifted, desired capacity - 1) instead of terminating
+            PoolsConfig config = new PoolsConfig(warm ? List.of(reusing(DOCKER), GPU) : POOLS);
             // the fast path: a scale request is a decision for the pool about a second later (SQS + the scaler)
             this.lifecycle = new LifecycleService(() -> config, store, new CountingGitLab(), tokens, this, this,
                     (pool, reason, dedupeId) -> scaleRequests.putIfAbsent(pool, clock.instant().plusSeconds(1)),
-                    RunnerOwner.instance(), jobTimeout, clock);
+                    RunnerOwner.instance(), jobTimeout, clock, this);
             DrainRequests drains = new DrainRequests(store, this, jobTimeout, clock);
             this.scaler = new ScalerService(PoolsConfigSource.fixed(config), store, this, (pool, id, reason) -> {
                 if (jobLandsOnChosen) {
@@ -411,14 +462,37 @@ class FleetInterleavingPropertyTest {
                 }
                 drains.drain(pool, id, reason);
             }, DemandForecast.NONE, clock);
+            this.sweep = new OrphanSweep(() -> config, store, store, new CountingGitLab(), RunnerOwner.instance(), tokens,
+                    null, null, null, OrphanSweep.Settings.DEFAULT, this, clock);
+        }
+
+        /**
+         * The sweep's safety net: a returning instance still in service past its grace time (its decrement
+         * was lost to a stale write) is terminated; the rule's own code decides.
+         */
+        void sweepLostReturns() {
+            for (Instance i : List.copyOf(instances.values())) {
+                if (i.state == State.IN_SERVICE && store.lifecycle(i.id).map(InstanceLifecycle::state)
+                        .orElse(null) == InstanceState.RETURNING) {
+                    int before = counts.getOrDefault("terminate calls", 0);
+                    sweep.sweepReturningOnly(i.id, i.pool.name());
+                    if (counts.getOrDefault("terminate calls", 0) > before) {
+                        count("lost returns terminated");
+                    }
+                }
+            }
         }
 
         // ---------------------------------------------------------------- running the actions
 
         int actionCount;
 
+        /** The group's choice among unprotected instances on scale-in: random, the same for the same actions. */
+        java.util.Random choice = new java.util.Random(0);
+
         void run(List<Action> actions) {
             actionCount = actions.size();
+            choice = new java.util.Random(actions.toString().hashCode());
             groups.values().forEach(this::reconcile);   // a warm pool fills at once
             for (Action action : actions) {
                 log("> " + action);
@@ -538,10 +612,31 @@ class FleetInterleavingPropertyTest {
                     if (!reusable.isEmpty()) {
                         Instance instance = reusable.get(a.instance() % reusable.size());
                         Group group = groups.get(instance.asg);
-                        group.desired--;
-                        log("AWS scales " + instance.asg + " in with reuse: " + instance.id + " (desired " + group.desired + ")");
-                        beginReturn(instance);
-                        reconcile(group);
+                        instance.scaleInProtected = false;
+                        instance.releasedByOperator = true;
+                        log("operator lifts the protection of " + instance.id + " and lowers desired of " + instance.asg
+                                + " to " + (group.desired - 1));
+                        writeDesired(group, group.desired - 1);
+                    }
+                }
+                case StaleDesired a when a.racesNextReturn() -> staleWriteRacesNextReturn = true;
+                case OperatorUnprotects a -> {
+                    List<Instance> inService = instances.values().stream()
+                            .filter(i -> i.state == State.IN_SERVICE && groups.get(i.asg).reuse).toList();
+                    if (!inService.isEmpty()) {
+                        Instance instance = inService.get(a.instance() % inService.size());
+                        instance.scaleInProtected = false;
+                        instance.releasedByOperator = true;
+                        count("operator unprotects");
+                        log("operator lifts the protection of " + instance.id + " (desired unchanged)");
+                    }
+                }
+                case StaleDesired a -> {
+                    Group group = groups.get(asg(DOCKER));
+                    if (group.previousDesired >= 0 && group.previousDesired != group.desired) {
+                        log("a stale write sets desired of " + asg(DOCKER) + " back to " + group.previousDesired);
+                        count("stale desired writes");
+                        writeDesired(group, group.previousDesired);
                     }
                 }
                 case DuplicateLater a -> {
@@ -643,6 +738,22 @@ class FleetInterleavingPropertyTest {
                     fail("job lost: " + job);
                 }
             }
+        }
+
+        /**
+         * Returns whose decrement a stale write lost: none is still in service once the sweep had time for
+         * it (grace time plus a sweep interval), and none runs a job meanwhile (it has no runner).
+         */
+        void checkNoLostReturnInService() {
+            run(List.of(new ClockJump(1800)));
+            quiesce();
+            for (Instance i : instances.values()) {
+                if (i.state == State.IN_SERVICE && store.lifecycle(i.id).map(InstanceLifecycle::state)
+                        .orElse(null) == InstanceState.RETURNING) {
+                    fail("returning instance " + i.id + " is still in service 30 minutes after the quiescent phase");
+                }
+            }
+            checkNothingLeftBehind();
         }
 
         void collectStatistics() {
@@ -978,6 +1089,9 @@ class FleetInterleavingPropertyTest {
                             pollingRunners().stream().filter(r -> r.accepts(job.tags)).findFirst().ifPresent(r -> start(job, r));
                         }
                         POOLS.forEach(this::decide);
+                        if (warm && nextTick.getEpochSecond() % 600 == 0) {
+                            sweepLostReturns();
+                        }
                     };
                 }
                 if (next.isAfter(until)) {
@@ -1011,6 +1125,8 @@ class FleetInterleavingPropertyTest {
             int warmMin;
             /** Instance reuse on scale-in. */
             boolean reuse;
+            /** Desired capacity before its last change (-1: never changed): what a stale write puts back. */
+            int previousDesired = -1;
 
             Group(PoolConfig pool) {
                 this.pool = pool;
@@ -1032,6 +1148,10 @@ class FleetInterleavingPropertyTest {
             Instant hookDeadline;
             Instant spotKillAt;
             String endedBy;
+            /** ProtectedFromScaleIn: set at launch and at a resume from the group's NewInstancesProtectedFromScaleIn. */
+            boolean scaleInProtected;
+            /** An operator lifted its protection by hand ({@link ReuseScaleIn}): the group may pick it busy. */
+            boolean releasedByOperator;
 
             Instance(String id, PoolConfig pool, Instant now) {
                 this.id = id;
@@ -1066,7 +1186,12 @@ class FleetInterleavingPropertyTest {
                 // ScalingPolicy's claim: never below the instances still in the group
                 fail("desired capacity of " + asg(pool) + " set to " + desired + " with " + inGroup + " instances in the group");
             }
-            group.desired = desired;
+            writeDesired(group, desired);
+        }
+
+        private void writeDesired(Group group, int desired) {
+            group.previousDesired = group.desired;
+            group.desired = Math.max(desired, 0);
             reconcile(group);
         }
 
@@ -1084,6 +1209,9 @@ class FleetInterleavingPropertyTest {
                     // started by EC2: the launch hook holds it in Pending:Wait; its old config was wiped at its stop
                     instance.state = State.PENDING_WAIT;
                     instance.launchDeadline = clock.instant().plus(LAUNCH_HOOK_TIMEOUT);
+                    // instances leaving the warm pool take the group's protection setting (AWS documents)
+                    instance.scaleInProtected = protectedFromScaleIn;
+                    instance.releasedByOperator = false;
                     count("resumes");
                     log("AWS resumes " + instance.id + " from the warm pool");
                     Event launch = new Event(Kind.LAUNCH, instance, "launch-" + nextToken++, clock.instant());
@@ -1093,18 +1221,33 @@ class FleetInterleavingPropertyTest {
                 }
                 String id = String.format("i-%017x", nextInstance++);
                 Instance instance = new Instance(id, group.pool, clock.instant());
+                instance.scaleInProtected = protectedFromScaleIn;
                 instances.put(id, instance);
                 log("AWS launches " + id + " in " + instance.asg);
                 emit(new Event(Kind.LAUNCH, instance, "launch-" + nextToken++, clock.instant()));
             }
-            while (!protectedFromScaleIn && inGroup(group) > group.desired) {
-                Instance newest = instances.values().stream().filter(i -> i.asg.equals(asg(group.pool)) && i.inGroup())
-                        .reduce((a, b) -> b).orElseThrow();
-                log("AWS scales " + newest.asg + " in: " + newest.id);
-                if (group.reuse && newest.state == State.IN_SERVICE) {
-                    beginReturn(newest);
+            // scale-in: a random one of the unprotected instances; none unprotected, nothing leaves
+            while (inGroup(group) > group.desired) {
+                List<Instance> unprotected = instances.values().stream()
+                        .filter(i -> i.asg.equals(asg(group.pool)) && i.inGroup() && !i.scaleInProtected).toList();
+                if (unprotected.isEmpty()) {
+                    break;
+                }
+                Instance picked = unprotected.get(choice.nextInt(unprotected.size()));
+                log("AWS scales " + picked.asg + " in: " + picked.id);
+                if (pickingForReturn && !gitlab.liveRunnersOf(picked.id).isEmpty()) {
+                    fail("runnerscale's return lowered desired capacity and the group picked " + picked.id
+                            + ", which has live runner(s) " + gitlab.liveRunnersOf(picked.id));
+                }
+                if (protectedFromScaleIn && !picked.releasedByOperator && !gitlab.liveRunnersOf(picked.id).isEmpty()) {
+                    // only runnerscale lifts a protection in a protecting group, and only of a runner-less instance
+                    fail("the group's scale-in picked " + picked.id + ", which has live runner(s) "
+                            + gitlab.liveRunnersOf(picked.id));
+                }
+                if (group.reuse && picked.state == State.IN_SERVICE) {
+                    beginReturn(picked);
                 } else {
-                    beginTermination(newest);
+                    beginTermination(picked);
                 }
             }
             while (group.warm() && instances.values().stream().filter(i -> i.asg.equals(asg(group.pool))
@@ -1268,6 +1411,72 @@ class FleetInterleavingPropertyTest {
             log("TerminateInstanceInAutoScalingGroup " + instanceId + (decrement ? " (desired " + group.desired + ")" : ""));
             beginTermination(instance);
             reconcile(group);
+        }
+
+        // ---------------------------------------------------------------- ScaleInReturns
+
+        @Override
+        public Optional<GroupMembers.Group> describe(String asg) {
+            Group group = groups.get(asg);
+            if (group == null) {
+                return Optional.empty();
+            }
+            count("return describes");
+            List<GroupMembers.Member> members = new ArrayList<>();
+            for (Instance i : instances.values()) {
+                if (!i.asg.equals(asg)) {
+                    continue;
+                }
+                String state = switch (i.state) {
+                    case PENDING_WAIT -> "Pending:Wait";
+                    case IN_SERVICE -> "InService";
+                    case TERMINATING_WAIT -> "Terminating:Wait";
+                    case RETURN_WAIT -> "Warmed:Pending:Wait";
+                    case TERMINATED, WARM_PENDING_WAIT, WARMED -> null;   // gone, or listed with the warm pool
+                };
+                if (state != null) {
+                    members.add(new GroupMembers.Member(i.id, state, i.scaleInProtected));
+                }
+            }
+            return Optional.of(new GroupMembers.Group(asg, true, members, protectedFromScaleIn, group.desired, 0));
+        }
+
+        @Override
+        public void releaseProtection(String asg, String instanceId) {
+            Instance instance = instances.get(instanceId);
+            if (instance != null && instance.inGroup()) {
+                List<ModelGitLab.Runner> live = gitlab.liveRunnersOf(instanceId);
+                if (!live.isEmpty()) {
+                    fail("runnerscale lifts the scale-in protection of " + instanceId + " with live runner(s) " + live);
+                }
+                instance.scaleInProtected = false;
+                log("SetInstanceProtection " + instanceId + " false");
+            }
+        }
+
+        /** The group's scale-in answers a desired capacity a return lowered: it must pick a runner-less instance. */
+        boolean pickingForReturn;
+        /** The next return's decrement is overwritten by a stale write before the group acts on it. */
+        boolean staleWriteRacesNextReturn;
+
+        @Override
+        public void setDesiredCapacity(String asg, int desired) {
+            count("return decrements");
+            Group group = groups.get(asg);
+            if (staleWriteRacesNextReturn) {
+                staleWriteRacesNextReturn = false;
+                count("lost decrements");
+                log("SetDesiredCapacity " + asg + " " + group.desired + " -> " + desired + " (a return), overwritten at"
+                        + " once by a stale write of " + group.desired + ": the decrement is lost");
+                return;
+            }
+            log("SetDesiredCapacity " + asg + " " + group.desired + " -> " + desired + " (a return)");
+            pickingForReturn = true;
+            try {
+                writeDesired(group, desired);
+            } finally {
+                pickingForReturn = false;
+            }
         }
 
         // ---------------------------------------------------------------- bookkeeping

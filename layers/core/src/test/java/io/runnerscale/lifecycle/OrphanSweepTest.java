@@ -84,6 +84,67 @@ class OrphanSweepTest {
                 service::startDrain, settings, clock);
     }
 
+    OrphanSweep sweepTerminatingWith(List<String> terminated) {
+        LifecycleActions actions = new LifecycleActions() {
+            @Override
+            public void heartbeat(String hookName, String asg, String instanceId, String token) {
+                throw new AssertionError("the sweep sends no heartbeat");
+            }
+
+            @Override
+            public void complete(String hookName, String asg, String instanceId, String token, Result result) {
+                throw new AssertionError("the sweep completes no lifecycle action");
+            }
+
+            @Override
+            public void terminate(String instanceId, boolean decrement) {
+                terminated.add(instanceId + " " + decrement);
+            }
+        };
+        LifecycleService service = new LifecycleService(() -> pools, store, gitlab, tokens, noActions, starter,
+                (pool, reason, dedupeId) -> { }, RunnerOwner.group(9), Duration.ofHours(1), clock);
+        return new OrphanSweep(() -> pools, store, store, gitlab, RunnerOwner.group(9), tokens, groups, ec2,
+                service::startDrain, settings, actions, clock);
+    }
+
+    // ------------------------------------------------------------------ returning instances (warm pool reuse)
+
+    @Test
+    void aReturningInstanceStillInServicePastItsGraceIsTerminated() {
+        groups.member("docker-asg", A, "InService");
+        groups.member("docker-asg", B, "InService");
+        ec2.running(A, LONG_AGO);
+        ec2.running(B, LONG_AGO);
+        store.recordRunner(A, "docker", null, InstanceState.DRAINING, LONG_AGO);
+        store.markReturning(A, NOW.minus(OrphanSweep.RETURN_GRACE).minusSeconds(1));
+        store.recordRunner(B, "docker", null, InstanceState.DRAINING, LONG_AGO);
+        store.markReturning(B, NOW.minus(OrphanSweep.RETURN_GRACE).plusSeconds(1));
+        List<String> terminated = new ArrayList<>();
+
+        SweepReport report = sweepTerminatingWith(terminated).run();
+
+        assertEquals(List.of(A + " true"), terminated, "only past the grace time; desired capacity lowered");
+        assertEquals(ids(A), report.returnsTerminated().ids());
+        assertEquals(InstanceState.GONE, store.lifecycle(A).orElseThrow().state());
+        assertEquals(InstanceState.RETURNING, store.lifecycle(B).orElseThrow().state());
+        assertTrue(starter.names.isEmpty(), "no drain: it has no runner");
+        assertTrue(gitlab.deleted.isEmpty());
+    }
+
+    @Test
+    void aReturningInstanceTheGroupTookOutIsLeftToItsHook() {
+        groups.member("docker-asg", A, "Warmed:Pending:Wait");
+        ec2.running(A, LONG_AGO);
+        store.recordRunner(A, "docker", null, InstanceState.DRAINING, LONG_AGO);
+        store.markReturning(A, LONG_AGO);
+        List<String> terminated = new ArrayList<>();
+
+        sweepTerminatingWith(terminated).run();
+
+        assertTrue(terminated.isEmpty());
+        assertEquals(InstanceState.RETURNING, store.lifecycle(A).orElseThrow().state());
+    }
+
     static List<String> ids(String... ids) {
         return List.of(ids);
     }

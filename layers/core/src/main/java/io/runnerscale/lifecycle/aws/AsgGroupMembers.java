@@ -33,8 +33,11 @@ public final class AsgGroupMembers implements GroupMembers {
                     .anyMatch(h -> LAUNCH_HOOK.equals(h.lifecycleHookName())
                             && "autoscaling:EC2_INSTANCE_LAUNCHING".equals(h.lifecycleTransition()));
             return Optional.of(new Group(asg, hook, group.instances().stream()
-                    .map(i -> new Member(i.instanceId(), i.lifecycleStateAsString()))
-                    .toList()));
+                    .map(i -> new Member(i.instanceId(), i.lifecycleStateAsString(),
+                            Boolean.TRUE.equals(i.protectedFromScaleIn())))
+                    .toList(), Boolean.TRUE.equals(group.newInstancesProtectedFromScaleIn()),
+                    group.desiredCapacity() == null ? 0 : group.desiredCapacity(),
+                    group.minSize() == null ? 0 : group.minSize()));
         } catch (SdkException e) {
             throw AwsFailures.classify("Auto Scaling describe " + asg, e);
         }
