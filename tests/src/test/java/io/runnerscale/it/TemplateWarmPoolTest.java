@@ -71,6 +71,17 @@ class TemplateWarmPoolTest {
     }
 
     @Test
+    void reuseNeedsAStoppedWarmPool() throws IOException {
+        String why = "WarmPoolReuseOnScaleIn needs WarmPoolState Stopped: a running or hibernated instance goes back to"
+                + " the warm pool and out again without a boot, so nothing would reset its runner.";
+        for (String state : List.of("Running", "Hibernated")) {
+            CfnTemplate template = CfnTemplate.load(example(Map.of("WarmPoolState", state,
+                    "WarmPoolReuseOnScaleIn", "true")));
+            assertEquals(List.of(why), template.failedRules(), state);
+        }
+    }
+
+    @Test
     void aWarmPoolWithoutTheExampleGroupIsRejected() throws IOException {
         CfnTemplate template = CfnTemplate.load(Map.of("WarmPoolState", "Running"));
         assertEquals(List.of("WarmPoolState needs VpcSubnetIds (the warm pool is the example group's)."),
