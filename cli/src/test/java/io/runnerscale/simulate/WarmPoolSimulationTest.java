@@ -217,7 +217,7 @@ class WarmPoolSimulationTest {
                     warm_pool: {state: %s, min_size: %d, max_prepared: %d, reuse_on_scale_in: %s}
                     policy: [{idle_count: 0, idle_time: %ds}]
                 """.formatted(maxUse, running ? "running" : "stopped", minSize, Math.min(8, Math.max(1, minSize + extraPrepared)),
-                reuse, random.nextInt(3) * 60), "test");
+                reuse && !running, random.nextInt(3) * 60), "test"); // reuse needs a stopped warm pool
         Simulation simulation = new Simulation("p", trace, config, options().withSeed(seed), done -> { });
         SimulationResult r = simulation.run(); // throws when an instance left service with a job on it
         assertEquals(jobs, r.jobs());

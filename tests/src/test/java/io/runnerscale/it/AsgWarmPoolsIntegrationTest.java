@@ -40,14 +40,14 @@ class AsgWarmPoolsIntegrationTest {
     @Test
     void aPlainGroupGetsTheConfiguredWarmPoolAndASecondRunWritesNothing() {
         String group = plainGroup("plain");
-        WarmPoolApplier applier = applier(pools(group, "{state: hibernated, min_size: 1, max_prepared: 4,"
+        WarmPoolApplier applier = applier(pools(group, "{state: stopped, min_size: 1, max_prepared: 4,"
                 + " reuse_on_scale_in: true}"));
 
         WarmPoolApplier.Report first = applier.run();
         assertEquals(Kind.PUT, first.outcomes().getFirst().kind(), first.toString());
         WarmPoolConfiguration config = autoScaling.describeWarmPool(r -> r.autoScalingGroupName(group))
                 .warmPoolConfiguration();
-        assertEquals("Hibernated", config.poolStateAsString());
+        assertEquals("Stopped", config.poolStateAsString());
         assertEquals(1, config.minSize());
         assertEquals(4, config.maxGroupPreparedCapacity());
         assertEquals(true, config.instanceReusePolicy().reuseOnScaleIn());

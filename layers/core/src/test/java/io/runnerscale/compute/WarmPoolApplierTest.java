@@ -51,7 +51,7 @@ class WarmPoolApplierTest {
                   - name: b
                     match: {tags: [b]}
                     backend: {type: ec2-asg, asg: gb}
-                    warm_pool: {state: running, max_prepared: 4, reuse_on_scale_in: true}
+                    warm_pool: {state: running, max_prepared: 4}
                   - name: c
                     match: {tags: [c]}
                     backend: {type: ec2-asg, asg: gc}
@@ -68,7 +68,7 @@ class WarmPoolApplierTest {
 
         WarmPoolApplier.Report first = applier.run();
         assertEquals(List.of("ga Settings[poolState=Stopped, minSize=1, maxGroupPreparedCapacity=-1, reuseOnScaleIn=false]",
-                "gb Settings[poolState=Running, minSize=0, maxGroupPreparedCapacity=4, reuseOnScaleIn=true]"), aws.puts);
+                "gb Settings[poolState=Running, minSize=0, maxGroupPreparedCapacity=4, reuseOnScaleIn=false]"), aws.puts);
         assertEquals("none 1, put 2, failed 0", first.summary());
 
         WarmPoolApplier.Report second = applier.run();
