@@ -58,12 +58,13 @@ class TemplateOperationsTest {
             Map.entry("FargateTaskEvents", Set.of(Set.of("Result"))),
             Map.entry("ReconcilerRepairs", Set.of(Set.of("Kind"))),
             Map.entry("HooksDisabled", Set.of(Set.of())),
+            Map.entry("WarmPoolsNotApplied", Set.of(Set.of())),
             Map.entry("GitLabApiErrors", Set.of(Set.of("Kind"))));
     private static final Set<String> REPAIR_KINDS = Set.of("TO_RUNNING", "TO_CANCELING", "TO_FINISHED", "GONE", "DISCOVERED");
     private static final List<String> FUNCTIONS = List.of("WebhookFunction", "ScalerFunction", "LifecycleFunction");
     private static final Set<String> ALARMS = Set.of("JobWaitAlarm", "DecisionFailuresAlarm", "ScaleDeadLetterAlarm",
             "LifecycleDeadLetterAlarm", "Webhook5xxAlarm", "WebhookErrorsAlarm", "ScalerErrorsAlarm", "LifecycleErrorsAlarm",
-            "LambdaThrottlesAlarm", "ReconcilerRepairsAlarm", "HooksDisabledAlarm");
+            "LambdaThrottlesAlarm", "ReconcilerRepairsAlarm", "HooksDisabledAlarm", "WarmPoolsNotAppliedAlarm");
     private static final String TOPIC = "{ref:AlarmTopic}";
     /** SEARCH('{namespace,Dim,...} MetricName="Name"', ...) */
     private static final Pattern SEARCH = Pattern.compile("SEARCH\\('\\{([^}]*)} MetricName=\"([^\"]+)\"', '([^']+)'");
@@ -202,6 +203,20 @@ class TemplateOperationsTest {
     }
 
     @Test
+    void theWarmPoolsAlarmFiresOnAnyPoolWhoseWarmPoolIsNotAppliedAndKeepsItsStateBetweenRuns() throws IOException {
+        Map<String, Object> alarm = properties(CfnTemplate.load(Map.of()), "WarmPoolsNotAppliedAlarm");
+
+        assertEquals(namespace(), alarm.get("Namespace"));
+        assertEquals("WarmPoolsNotApplied", alarm.get("MetricName"));
+        assertNull(alarm.get("Dimensions"));
+        assertEquals("Maximum", alarm.get("Statistic"));
+        assertEquals(0, alarm.get("Threshold"));
+        assertEquals("GreaterThanThreshold", alarm.get("ComparisonOperator"));
+        assertEquals("ignore", alarm.get("TreatMissingData"));
+        assertTrue(((String) alarm.get("AlarmDescription")).contains("mixed instances policy"));
+    }
+
+    @Test
     void everyRunnerscaleMetricAnAlarmWatchesIsInTheContractWithItsDimensions() throws IOException {
         CfnTemplate template = CfnTemplate.load(Map.of());
         List<String> watched = new ArrayList<>();
@@ -232,7 +247,8 @@ class TemplateOperationsTest {
             }
         });
         assertEquals(List.of(), wrong);
-        assertEquals(Set.of("JobWait", "DecisionFailures", "ReconcilerRepairs", "HooksDisabled"), Set.copyOf(watched));
+        assertEquals(Set.of("JobWait", "DecisionFailures", "ReconcilerRepairs", "HooksDisabled", "WarmPoolsNotApplied"),
+                Set.copyOf(watched));
     }
 
     @Test

@@ -27,6 +27,7 @@ import io.runnerscale.lifecycle.aws.SsmRunnerTokens;
 import io.runnerscale.metrics.MeteredGitLab;
 import io.runnerscale.metrics.MetricName;
 import io.runnerscale.metrics.ReconcileMetrics;
+import io.runnerscale.metrics.WarmPoolMetrics;
 import io.runnerscale.metrics.RunnerscaleMetrics;
 import io.runnerscale.pool.PoolsConfigSource;
 import io.runnerscale.reconcile.ReconcileSettings;
@@ -226,7 +227,9 @@ public final class LifecycleHandler implements RequestStreamHandler, Resource {
             // (10 min at most), while the scaler's path is a waiting job's, and its role stays without
             // any write to a group's configuration.
             try {
-                answer.put("warmPools", warmPools.run().summary());
+                WarmPoolApplier.Report applied = warmPools.run();
+                WarmPoolMetrics.record(applied, metrics);
+                answer.put("warmPools", applied.summary());
             } catch (RuntimeException e) {
                 // the pools file could not be read: the next run tries again
                 LOG.error("warm pools not applied: {}", e.toString());

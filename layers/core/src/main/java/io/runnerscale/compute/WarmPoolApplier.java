@@ -62,6 +62,16 @@ public final class WarmPoolApplier {
             outcomes = List.copyOf(outcomes);
         }
 
+        /**
+         * Pools whose {@code warm_pool} is not on their group and that this run could not put there:
+         * refused (Spot, mixed instances), a group that does not exist, or an AWS failure. Not counted: a
+         * stack-managed group (CloudFormation writes it) and a warm pool the file does not ask for.
+         */
+        public int notApplied() {
+            return (int) outcomes.stream().filter(o -> o.kind() == null || o.kind() == Kind.REFUSED
+                    || o.kind() == Kind.NO_GROUP && o.message() != null).count();
+        }
+
         /** e.g. {@code "put 1, unchanged 2, refused 1, failed 0"}: each kind seen, and failures. */
         public String summary() {
             Map<Kind, Integer> counts = new EnumMap<>(Kind.class);

@@ -47,6 +47,11 @@ public enum MetricName {
     RECONCILER_REPAIRS("ReconcilerRepairs", Type.COUNTER, List.of(KIND), false),
     /** runnerscale's project hooks GitLab has disabled, at the last check. */
     HOOKS_DISABLED("HooksDisabled", Type.GAUGE, List.of(), false),
+    /**
+     * Pools whose {@code warm_pool} the last scheduled run could not apply: the group refuses one
+     * (Spot, mixed instances), does not exist, or AWS failed.
+     */
+    WARM_POOLS_NOT_APPLIED("WarmPoolsNotApplied", Type.GAUGE, List.of(), false),
     /** GitLab API calls that failed: rate_limited, unavailable or rejected. */
     GITLAB_API_ERRORS("GitLabApiErrors", Type.COUNTER, List.of(KIND), false);
 

@@ -4,6 +4,9 @@ import io.runnerscale.compute.WarmPoolApplier.Outcome;
 import io.runnerscale.compute.WarmPoolPolicy.Kind;
 import io.runnerscale.compute.WarmPools.Group;
 import io.runnerscale.compute.WarmPools.Settings;
+import io.runnerscale.metrics.MetricName;
+import io.runnerscale.metrics.RecordingMetrics;
+import io.runnerscale.metrics.WarmPoolMetrics;
 import io.runnerscale.pool.PoolsConfig;
 import io.runnerscale.pool.PoolsConfigParser;
 import org.junit.jupiter.api.Test;
@@ -70,6 +73,7 @@ class WarmPoolApplierTest {
         assertEquals(List.of("ga Settings[poolState=Stopped, minSize=1, maxGroupPreparedCapacity=-1, reuseOnScaleIn=false]",
                 "gb Settings[poolState=Running, minSize=0, maxGroupPreparedCapacity=4, reuseOnScaleIn=false]"), aws.puts);
         assertEquals("none 1, put 2, failed 0", first.summary());
+        assertEquals(0, first.notApplied());
 
         WarmPoolApplier.Report second = applier.run();
         assertEquals(2, aws.puts.size(), "nothing written when nothing changed");
@@ -94,6 +98,21 @@ class WarmPoolApplierTest {
                 b.message());
         assertEquals(Kind.NOT_IN_POOLS_FILE, report.outcomes().get(2).kind());
         assertEquals("refused 1, not_in_pools_file 1, failed 1", report.summary());
+        assertEquals(2, report.notApplied(), "the failed and the refused pool; a warm pool left in place is not");
+    }
+
+    @Test
+    void missingGroupsCountAsNotAppliedOnlyWhereAWarmPoolIsAskedFor() {
+        WarmPoolApplier.Report report = new WarmPoolApplier(WarmPoolApplierTest::pools, new FakeWarmPools(), Set.of())
+                .run();
+        assertEquals("no_group 3, failed 0", report.summary());
+        assertEquals(2, report.notApplied(), "a and b ask for a warm pool; c does not");
+
+        RecordingMetrics metrics = new RecordingMetrics();
+        WarmPoolMetrics.record(report, metrics);
+        assertEquals(2.0, metrics.total(MetricName.WARM_POOLS_NOT_APPLIED));
+        WarmPoolMetrics.record(new WarmPoolApplier.Report(List.of()), metrics);
+        assertEquals(2, metrics.points().size(), "a zero is sent too, so the alarm clears");
     }
 
     @Test

@@ -38,6 +38,7 @@ class MetricNameTest {
                 "FargateTaskEvents | Count | [Result] | runnerscale_fargate_task_events_total | COUNTER | result",
                 "ReconcilerRepairs | Count | [Kind] | runnerscale_reconciler_repairs_total | COUNTER | kind",
                 "HooksDisabled | Count | [] | runnerscale_hooks_disabled | GAUGE | ",
+                "WarmPoolsNotApplied | Count | [] | runnerscale_warm_pools_not_applied | GAUGE | ",
                 "GitLabApiErrors | Count | [Kind] | runnerscale_gitlab_api_errors_total | COUNTER | kind");
         assertEquals(expected, Arrays.stream(MetricName.values()).map(MetricNameTest::row).toList());
     }
