@@ -21,10 +21,6 @@ public final class LocalReconciler implements AutoCloseable {
         return thread;
     });
 
-    public LocalReconciler(Reconciler reconciler, Duration every) {
-        this(reconciler, every, RunnerscaleMetrics.NONE);
-    }
-
     /** @param metrics told each run's repairs ({@code ReconcilerRepairs}) */
     public LocalReconciler(Reconciler reconciler, Duration every, RunnerscaleMetrics metrics) {
         schedule.scheduleWithFixedDelay(() -> {

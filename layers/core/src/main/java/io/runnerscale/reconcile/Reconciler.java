@@ -153,14 +153,14 @@ public final class Reconciler {
         List<PoolJob> stale = ReconcilePolicy.stale(live, now, settings, quietUntil);
         List<ProjectRecord> remembered = discovery == null ? List.of() : discovery.store().projects();
         Run run = new Run(stale, now, deadline);
+        String hookUrl = hookUrl(config);
         if (pausedUntil != null && now.isBefore(pausedUntil)) {
             run.stopped = new Stopped(Stop.RATE_LIMITED, Duration.between(now, pausedUntil),
                     "GitLab asked to wait until " + pausedUntil);
-            return run.report(remembered, List.of(), hookUrl(config) != null);
+            return run.report(remembered, List.of(), hookUrl != null);
         }
         pausedUntil = null;
         ReconcilePolicy.Shares shares = ReconcilePolicy.shares(settings.budget(), discovery != null);
-        String hookUrl = hookUrl(config);
         List<Long> due = List.of();
         List<Long> hooksDue = List.of();
         Map<JobKey, JobStatus> liveStatus = new HashMap<>();
