@@ -257,9 +257,12 @@ public final class Reconciler {
         List<Long> ids = new ArrayList<>();
         for (String group : groups) {
             GroupProjects known = groupProjects.get(group);
-            if (known == null || !known.listedAt().plus(GROUPS_KEPT).isAfter(now)) {
-                List<Long> listed = new ArrayList<>();
-                Integer page = 1;
+            if (known == null || known.nextPage() != null || !known.listedAt().plus(GROUPS_KEPT).isAfter(now)) {
+                // a listing the budget or the deadline cut short is taken up at its next page: a group of
+                // more pages than one run can spare is still listed, over several runs
+                boolean resuming = known != null && known.nextPage() != null;
+                List<Long> listed = new ArrayList<>(resuming ? known.projects() : List.of());
+                Integer page = resuming ? known.nextPage() : 1;
                 try {
                     while (page != null && listed.size() < MAX_GROUP_PROJECTS) {
                         int asked = page;
@@ -267,8 +270,11 @@ public final class Reconciler {
                         listed.addAll(answer.items());
                         page = answer.nextPage();
                     }
-                    known = new GroupProjects(now, List.copyOf(listed));
+                    known = new GroupProjects(now, List.copyOf(listed), null);
                     groupProjects.put(group, known);
+                } catch (Stopped stopped) {
+                    groupProjects.put(group, new GroupProjects(now, List.copyOf(listed), page));
+                    throw stopped;
                 } catch (GitLabRejectedException e) {
                     rejectedUnlessToken(e);
                     LOG.warn("reconciler: group {} cannot be listed: {}", Quoted.abbreviate(group), e.getMessage());
@@ -431,7 +437,8 @@ public final class Reconciler {
         }
     }
 
-    private record GroupProjects(Instant listedAt, List<Long> projects) {
+    /** @param nextPage the page a listing cut short goes on from, or null once the listing is whole */
+    private record GroupProjects(Instant listedAt, List<Long> projects, Integer nextPage) {
     }
 
     private void quiet(JobRecord job, Instant now) {

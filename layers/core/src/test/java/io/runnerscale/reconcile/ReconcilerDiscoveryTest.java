@@ -75,7 +75,10 @@ class ReconcilerDiscoveryTest {
         @Override
         public Page<Long> groupProjects(String group, int page) {
             calls.add("group " + group + " p" + page);
-            return new Page<>(groups.getOrDefault(group, List.of()), null);
+            List<Long> all = groups.getOrDefault(group, List.of());
+            int from = (page - 1) * perPage;
+            int to = Math.min(all.size(), from + perPage);
+            return new Page<>(from >= all.size() ? List.of() : all.subList(from, to), to < all.size() ? page + 1 : null);
         }
 
         @Override
@@ -204,6 +207,26 @@ class ReconcilerDiscoveryTest {
         same.run();
         assertEquals(1, gitlab.calls.stream().filter(c -> c.startsWith("group ")).count(),
                 "one instance lists a group once an hour");
+    }
+
+    @Test
+    void aGroupListingCutShortResumesAtItsNextPageInTheNextRun() {
+        gitlab.groups.put("big", List.of(30L, 31L, 32L, 33L, 34L));   // 3 pages of 2
+        String yaml = POOLS_YAML + "reconcile: {groups: [big]}\n";
+        // no hook URL: no hook checks, so the whole budget goes to the group and the listing
+        Reconciler reconciler = reconciler(yaml, ReconcileSettings.DEFAULTS.withBudget(2), null);
+
+        reconciler.run();
+        assertEquals(List.of("group big p1", "group big p2"), gitlab.calls);
+        gitlab.calls.clear();
+        reconciler.run();
+        assertEquals("group big p3", gitlab.calls.getFirst(), "taken up at the page the last run did not reach");
+        assertEquals(List.of("jobs 30 p1"), gitlab.calls.subList(1, gitlab.calls.size()),
+                "then the listing's first project, with the budget left");
+        gitlab.calls.clear();
+        reconciler.run();
+        assertEquals(2, gitlab.listCalls());
+        assertEquals(2, gitlab.calls.size(), "the group is known now: no group call " + gitlab.calls);
     }
 
     @Test
