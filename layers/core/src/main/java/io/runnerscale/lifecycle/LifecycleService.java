@@ -650,14 +650,8 @@ public final class LifecycleService {
             LOG.info("drain of {}: returned to the warm pool already ({})", id, state.wireName());
             return true;
         }
-        Set<String> returning = new LinkedHashSet<>();
-        group.ifPresent(g -> g.members().forEach(m -> {
-            if (!m.instanceId().equals(id) && !m.protectedFromScaleIn() && !m.warmed() && !m.terminating()
-                    && store.lifecycle(m.instanceId()).map(InstanceLifecycle::state).orElse(null) == InstanceState.RETURNING) {
-                returning.add(m.instanceId());
-            }
-        }));
-        WarmReturnPolicy.Verdict verdict = WarmReturnPolicy.decide(drain.reason(), reuse, false, id, group, returning);
+        WarmReturnPolicy.Verdict verdict = WarmReturnPolicy.decide(drain.reason(), reuse, false, id, group,
+                other -> store.lifecycle(other).map(InstanceLifecycle::state).orElse(null) == InstanceState.RETURNING);
         if (!verdict.decision().returns()) {
             LOG.info("drain of {} (pool {}): terminated, not returned to the warm pool: {}", id, drain.pool(),
                     verdict.why());
