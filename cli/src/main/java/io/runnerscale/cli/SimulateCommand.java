@@ -631,8 +631,7 @@ final class SimulateCommand {
                 out.append(String.format(Locale.ROOT, "%-" + width + "s %-" + poolWidth + "s %-" + backendWidth
                                 + "s %6d %7.1fs %7.1fs %7.1fs %7.1fs %9.1f %9.1f %5d %9s", r.policy(), p.pool(),
                         p.backend(), p.jobs(), p.waitPercentile(50), p.waitPercentile(95), p.waitPercentile(99),
-                        p.maxWait(), p.instanceHours(), p.idleInstanceHours(), p.peakInstances(),
-                        p.costUsd() == null ? "-" : String.format(Locale.ROOT, "%.2f", p.costUsd())));
+                        p.maxWait(), p.instanceHours(), p.idleInstanceHours(), p.peakInstances(), usd(p.costUsd())));
                 if (warm) {
                     SimulationResult.WarmFigures w = p.warm();
                     out.append(String.format(Locale.ROOT, " %9.1f %8.2f %9s %6d", w.stoppedHours(), w.ebsUsd(),
