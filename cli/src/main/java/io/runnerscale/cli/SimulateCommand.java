@@ -163,9 +163,7 @@ final class SimulateCommand {
                 try {
                     Files.writeString(saveFile, yaml);
                 } catch (IOException e) {
-                    err.println("error: cannot write the pools to " + saveFile + ": "
-                            + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason()
-                            : e.getClass().getSimpleName()));
+                    err.println("error: cannot write the pools to " + saveFile + ": " + why(e));
                     return 1;
                 }
                 err.println("pools derived from the trace (" + config.pools().size() + ", one per tag set) written to "
@@ -279,8 +277,7 @@ final class SimulateCommand {
                 HtmlReport.write(reportFile, "runnerscale simulation", source, results, drainNote(options, fargateSpot),
                         poolRows ? perPool : List.of(), poolNote(options));
             } catch (IOException e) {
-                err.println("error: cannot write the report to " + reportFile + ": "
-                        + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName()));
+                err.println("error: cannot write the report to " + reportFile + ": " + why(e));
                 return 1;
             }
             err.println("report written to " + reportFile.toAbsolutePath());
@@ -597,6 +594,11 @@ final class SimulateCommand {
             out.append(String.format(Locale.ROOT, "%n"));
         }
         return out.toString();
+    }
+
+    /** A file write's failure in a few words: the file system's reason, else the exception's kind. */
+    private static String why(IOException e) {
+        return e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName();
     }
 
     private static String usd(Double value) {
