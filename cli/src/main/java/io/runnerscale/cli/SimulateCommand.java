@@ -163,9 +163,7 @@ final class SimulateCommand {
                 try {
                     Files.writeString(saveFile, yaml);
                 } catch (IOException e) {
-                    err.println("error: cannot write the pools to " + saveFile + ": "
-                            + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason()
-                            : e.getClass().getSimpleName()));
+                    err.println("error: cannot write the pools to " + saveFile + ": " + why(e));
                     return 1;
                 }
                 err.println("pools derived from the trace (" + config.pools().size() + ", one per tag set) written to "
@@ -279,8 +277,7 @@ final class SimulateCommand {
                 HtmlReport.write(reportFile, "runnerscale simulation", source, results, drainNote(options, fargateSpot),
                         poolRows ? perPool : List.of(), poolNote(options));
             } catch (IOException e) {
-                err.println("error: cannot write the report to " + reportFile + ": "
-                        + (e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName()));
+                err.println("error: cannot write the report to " + reportFile + ": " + why(e));
                 return 1;
             }
             err.println("report written to " + reportFile.toAbsolutePath());
@@ -599,6 +596,11 @@ final class SimulateCommand {
         return out.toString();
     }
 
+    /** A file write's failure in a few words: the file system's reason, else the exception's kind. */
+    private static String why(IOException e) {
+        return e instanceof FileSystemException f && f.getReason() != null ? f.getReason() : e.getClass().getSimpleName();
+    }
+
     private static String usd(Double value) {
         return value == null ? "-" : String.format(Locale.ROOT, "%.2f", value);
     }
@@ -631,8 +633,7 @@ final class SimulateCommand {
                 out.append(String.format(Locale.ROOT, "%-" + width + "s %-" + poolWidth + "s %-" + backendWidth
                                 + "s %6d %7.1fs %7.1fs %7.1fs %7.1fs %9.1f %9.1f %5d %9s", r.policy(), p.pool(),
                         p.backend(), p.jobs(), p.waitPercentile(50), p.waitPercentile(95), p.waitPercentile(99),
-                        p.maxWait(), p.instanceHours(), p.idleInstanceHours(), p.peakInstances(),
-                        p.costUsd() == null ? "-" : String.format(Locale.ROOT, "%.2f", p.costUsd())));
+                        p.maxWait(), p.instanceHours(), p.idleInstanceHours(), p.peakInstances(), usd(p.costUsd())));
                 if (warm) {
                     SimulationResult.WarmFigures w = p.warm();
                     out.append(String.format(Locale.ROOT, " %9.1f %8.2f %9s %6d", w.stoppedHours(), w.ebsUsd(),

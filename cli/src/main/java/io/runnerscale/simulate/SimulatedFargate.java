@@ -164,7 +164,10 @@ public final class SimulatedFargate implements FargateTasks {
         };
     }
 
-    /** A start time drawn uniformly from the pool's {@code backend.start_time} range. */
+    /**
+     * A duration drawn uniformly from {@code range}, to the millisecond: a pool's {@code backend.start_time}
+     * here, and the EC2 fleet's boot, resume and runner start times ({@link SimulatedFleet#timing}).
+     */
     public static Duration uniformStartTime(PoolConfig.StartTime range, Random random) {
         long min = range.min().toMillis();
         long spread = range.max().toMillis() - min;

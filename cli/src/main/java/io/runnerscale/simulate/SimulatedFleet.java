@@ -70,23 +70,16 @@ public final class SimulatedFleet implements Compute, InstanceDrains {
             @Override
             public Duration coldBoot(PoolConfig pool, boolean intoWarmPool) {
                 if (pool.backend() instanceof PoolConfig.Ec2Asg ec2 && ec2.bootTime() != null) {
-                    return SimulatedFleet.uniform(ec2.bootTime(), random);
+                    return SimulatedFargate.uniformStartTime(ec2.bootTime(), random);
                 }
                 return bootDelay.get();
             }
 
             @Override
             public Duration uniform(PoolConfig.StartTime range) {
-                return SimulatedFleet.uniform(range, random);
+                return SimulatedFargate.uniformStartTime(range, random);
             }
         };
-    }
-
-    /** A duration drawn uniformly from {@code range}, to the millisecond. */
-    public static Duration uniform(PoolConfig.StartTime range, Random random) {
-        long min = range.min().toMillis();
-        long spread = range.max().toMillis() - min;
-        return Duration.ofMillis(min + (spread <= 0 ? 0 : (long) (random.nextDouble() * (spread + 1))));
     }
 
     /** One simulated instance in service (one period of it: a reused instance gets a new one); mutable only by the fleet. */

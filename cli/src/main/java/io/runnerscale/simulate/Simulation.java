@@ -1070,14 +1070,14 @@ public final class Simulation {
         @Override
         public Duration coldBoot(PoolConfig pool, boolean intoWarmPool) {
             if (pool.backend() instanceof PoolConfig.Ec2Asg ec2 && ec2.bootTime() != null) {
-                return SimulatedFleet.uniform(ec2.bootTime(), bootRandom);
+                return SimulatedFargate.uniformStartTime(ec2.bootTime(), bootRandom);
             }
             return intoWarmPool ? bootDelay(options.bootMean(), options.bootJitter(), warmRandom) : bootDelay();
         }
 
         @Override
         public Duration uniform(PoolConfig.StartTime range) {
-            return SimulatedFleet.uniform(range, warmRandom);
+            return SimulatedFargate.uniformStartTime(range, warmRandom);
         }
     }
 

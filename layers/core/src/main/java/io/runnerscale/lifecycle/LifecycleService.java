@@ -207,6 +207,7 @@ public final class LifecycleService {
             // past warm already (resumed, draining): a late or repeated event, nothing to undo
             return LaunchResult.ALREADY_REGISTERED;
         }
+        boolean warm = record.isPresent() && record.get().state() == InstanceState.WARM;
         if (path == LaunchPath.FROM_WARM_POOL && record.isPresent() && record.get().state() == InstanceState.RETURNING) {
             // returned by its scale-in drain, and resumed before its terminate hook (Destination WarmPool)
             // was handled (lost, or the group has no terminate hook): it is warm, as that hook would have made it
@@ -215,10 +216,10 @@ public final class LifecycleService {
             if (since.isPresent() && !at.isBefore(since.get())) {
                 store.returnToWarm(instanceId, poolName, since.get());
                 LOG.info("launch of {}: resumes after its return to the warm pool; warm before resuming", instanceId);
-                record = store.lifecycle(instanceId);
+                warm = true;   // returnToWarm writes unconditionally: no need to read it back
             }
         }
-        if (record.isPresent() && record.get().state() == InstanceState.WARM) {
+        if (warm) {
             // resuming (or a cold-path event for a warm instance): its runner is made now, while EC2 starts it
             if (store.resumeFromWarm(instanceId, clock.instant(), eventTime)) {
                 LOG.info("instance {} of pool {}: leaves the warm pool; creating its runner", instanceId, poolName);
@@ -650,14 +651,8 @@ public final class LifecycleService {
             LOG.info("drain of {}: returned to the warm pool already ({})", id, state.wireName());
             return true;
         }
-        Set<String> returning = new LinkedHashSet<>();
-        group.ifPresent(g -> g.members().forEach(m -> {
-            if (!m.instanceId().equals(id) && !m.protectedFromScaleIn() && !m.warmed() && !m.terminating()
-                    && store.lifecycle(m.instanceId()).map(InstanceLifecycle::state).orElse(null) == InstanceState.RETURNING) {
-                returning.add(m.instanceId());
-            }
-        }));
-        WarmReturnPolicy.Verdict verdict = WarmReturnPolicy.decide(drain.reason(), reuse, false, id, group, returning);
+        WarmReturnPolicy.Verdict verdict = WarmReturnPolicy.decide(drain.reason(), reuse, false, id, group,
+                other -> store.lifecycle(other).map(InstanceLifecycle::state).orElse(null) == InstanceState.RETURNING);
         if (!verdict.decision().returns()) {
             LOG.info("drain of {} (pool {}): terminated, not returned to the warm pool: {}", id, drain.pool(),
                     verdict.why());

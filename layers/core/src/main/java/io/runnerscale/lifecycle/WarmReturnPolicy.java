@@ -1,7 +1,7 @@
 package io.runnerscale.lifecycle;
 
 import java.util.Optional;
-import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Whether a drained instance goes back to its group's warm pool or is terminated: the rule of a
@@ -71,10 +71,11 @@ public final class WarmReturnPolicy {
      * The whole rule.
      *
      * @param group     the group as described now (empty: it could not be)
-     * @param returning the instances whose record says {@link InstanceState#RETURNING}, of those listed
+     * @param returning whether an instance's record says {@link InstanceState#RETURNING}: asked only for
+     *                  the other unprotected instances of rule 5, until one is not (each answer is a store read)
      */
     public static Verdict decide(DrainReason reason, boolean reuseOnScaleIn, boolean hookHeld, String instanceId,
-                                 Optional<GroupMembers.Group> group, Set<String> returning) {
+                                 Optional<GroupMembers.Group> group, Predicate<String> returning) {
         Verdict early = precheck(reason, reuseOnScaleIn, hookHeld);
         if (early != null) {
             return early;
@@ -97,7 +98,7 @@ public final class WarmReturnPolicy {
         }
         for (GroupMembers.Member other : g.members()) {
             if (other.instanceId().equals(instanceId) || other.warmed() || other.terminating()
-                    || other.protectedFromScaleIn() || returning.contains(other.instanceId())) {
+                    || other.protectedFromScaleIn() || returning.test(other.instanceId())) {
                 continue;
             }
             return new Verdict(Decision.TERMINATE_OTHER_UNPROTECTED, "instance " + other.instanceId() + " ("

@@ -402,16 +402,12 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
     public boolean markWarm(String instanceId, String pool, Instant since) {
         try {
             dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
-                    .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
-                            + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm, warmSince = :since "
-                            + "REMOVE runnerId, runnerPaused")
+                    .updateExpression(WARM_SET + " REMOVE runnerId, runnerPaused")
                     // never back to an older warmSince: a late warm-launch event after a return to the pool
                     .conditionExpression("attribute_not_exists(#state) OR (#state = :warm AND "
                             + "(attribute_not_exists(warmSince) OR warmSince <= :since))")
                     .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
-                    .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
-                            ":id", s(instanceId), ":now", s(since.toString()), ":since", n(since.toEpochMilli()),
-                            ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName()))));
+                    .expressionAttributeValues(warmValues(instanceId, pool, since)));
             return true;
         } catch (ConditionalCheckFailedException past) {
             return false;
@@ -420,15 +416,24 @@ public final class DynamoJobStore implements JobStore, InstanceLifecycleStore, T
 
     @Override
     public void returnToWarm(String instanceId, String pool, Instant since) {
+        Map<String, AttributeValue> values = warmValues(instanceId, pool, since);
+        values.put(":one", n(1));
         // the first drain used attempt 1 without writing it: the counter starts there
         dynamo.updateItem(r -> r.tableName(table).key(instanceKey(instanceId))
-                .updateExpression("SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
-                        + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm, warmSince = :since, "
-                        + "drainAttempt = if_not_exists(drainAttempt, :first) + :one REMOVE runnerId, runnerPaused, returningSince")
+                .updateExpression(WARM_SET + ", drainAttempt = if_not_exists(drainAttempt, :one) + :one "
+                        + "REMOVE runnerId, runnerPaused, returningSince")
                 .expressionAttributeNames(Map.of("#pool", "pool", "#state", "state"))
-                .expressionAttributeValues(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"),
-                        ":id", s(instanceId), ":now", s(since.toString()), ":since", n(since.toEpochMilli()),
-                        ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName()), ":first", n(1), ":one", n(1))));
+                .expressionAttributeValues(values));
+    }
+
+    /** What {@link #markWarm} and {@link #returnToWarm} both set: warm in {@code pool}, in its index, since {@code since}. */
+    private static final String WARM_SET = "SET #pool = :pool, " + LIVE_PK + " = :livePk, " + LIVE_SK + " = :id, "
+            + "launchedAt = if_not_exists(launchedAt, :now), #state = :warm, warmSince = :since";
+
+    private static Map<String, AttributeValue> warmValues(String instanceId, String pool, Instant since) {
+        return new HashMap<>(Map.of(":pool", s(pool), ":livePk", s("POOL#" + pool + "#instances"), ":id", s(instanceId),
+                ":now", s(since.toString()), ":since", n(since.toEpochMilli()),
+                ":warm", s(io.runnerscale.lifecycle.InstanceState.WARM.wireName())));
     }
 
     @Override

@@ -45,7 +45,7 @@ class WarmReturnPolicyTest {
                                         WarmReturnPolicy.Verdict verdict = WarmReturnPolicy.decide(reason, reuse, hook,
                                                 SELF, described ? Optional.of(group(groupProtects, selfInService, atMin,
                                                         other)) : Optional.empty(),
-                                                other == Other.UNPROTECTED_RETURNING ? Set.of(OTHER) : Set.of());
+                                                other == Other.UNPROTECTED_RETURNING ? Set.of(OTHER)::contains : Set.of()::contains);
                                         String at = reason + " reuse=" + reuse + " hook=" + hook + " described="
                                                 + described + " groupProtects=" + groupProtects + " inService="
                                                 + selfInService + " atMin=" + atMin + " other=" + other;
@@ -75,16 +75,16 @@ class WarmReturnPolicyTest {
     @Test
     void theReasonNamesTheCause() {
         assertEquals(WarmReturnPolicy.Decision.TERMINATE_OTHER_UNPROTECTED, WarmReturnPolicy.decide(DrainReason.SCALE_IN,
-                true, false, SELF, Optional.of(group(true, true, false, Other.UNPROTECTED)), Set.of()).decision());
+                true, false, SELF, Optional.of(group(true, true, false, Other.UNPROTECTED)), Set.of()::contains).decision());
         WarmReturnPolicy.Verdict verdict = WarmReturnPolicy.decide(DrainReason.SCALE_IN, true, false, SELF,
-                Optional.of(group(true, true, false, Other.UNPROTECTED)), Set.of());
+                Optional.of(group(true, true, false, Other.UNPROTECTED)), Set.of()::contains);
         assertTrue(verdict.why().contains(OTHER), verdict.why());
         assertEquals(WarmReturnPolicy.Decision.TERMINATE_GROUP_UNPROTECTED, WarmReturnPolicy.decide(DrainReason.SCALE_IN,
-                true, false, SELF, Optional.of(group(false, true, false, Other.PROTECTED)), Set.of()).decision());
+                true, false, SELF, Optional.of(group(false, true, false, Other.PROTECTED)), Set.of()::contains).decision());
         assertEquals(WarmReturnPolicy.Decision.TERMINATE_AT_MIN_SIZE, WarmReturnPolicy.decide(DrainReason.SCALE_IN,
-                true, false, SELF, Optional.of(group(true, true, true, Other.PROTECTED)), Set.of()).decision());
+                true, false, SELF, Optional.of(group(true, true, true, Other.PROTECTED)), Set.of()::contains).decision());
         assertEquals(WarmReturnPolicy.Decision.TERMINATE_NOT_SCALE_IN, WarmReturnPolicy.decide(DrainReason.RETIRED,
-                true, false, SELF, Optional.of(group(true, true, false, Other.PROTECTED)), Set.of()).decision());
+                true, false, SELF, Optional.of(group(true, true, false, Other.PROTECTED)), Set.of()::contains).decision());
     }
 
     @Test
@@ -94,9 +94,9 @@ class WarmReturnPolicyTest {
                 new GroupMembers.Member("i-a", "InService", false),
                 new GroupMembers.Member("i-b", "InService", false)), true, 3, 0);
         assertEquals(WarmReturnPolicy.Decision.TERMINATE_OTHER_UNPROTECTED,
-                WarmReturnPolicy.decide(DrainReason.SCALE_IN, true, false, SELF, Optional.of(g), Set.of("i-a")).decision());
+                WarmReturnPolicy.decide(DrainReason.SCALE_IN, true, false, SELF, Optional.of(g), Set.of("i-a")::contains).decision());
         assertEquals(WarmReturnPolicy.Decision.RETURN,
-                WarmReturnPolicy.decide(DrainReason.SCALE_IN, true, false, SELF, Optional.of(g), Set.of("i-a", "i-b"))
+                WarmReturnPolicy.decide(DrainReason.SCALE_IN, true, false, SELF, Optional.of(g), Set.of("i-a", "i-b")::contains)
                         .decision());
     }
 
